@@ -1,0 +1,65 @@
+"""Exact numbers at the edges of the tool.
+
+User numbers are parsed from their decimal string with :class:`fractions.Fraction`
+(``--gamma 0.1`` means 1/10, not the binary64 number nearest to it), and exact values are
+written to certificates as strings ``"p/q"`` so that no JSON parser can round them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+
+from advcert.errors import InputError
+
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_RATIO = re.compile(r"^[+-]?\d+/\d+$")
+
+
+def parse_number(text: str, name: str) -> Fraction:
+    """Parse a user-supplied decimal (``0.05``, ``5e-2``) or ratio (``1/20``) exactly."""
+    s = str(text).strip()
+    if _DECIMAL.match(s) or _RATIO.match(s):
+        try:
+            return Fraction(s)
+        except (ValueError, ZeroDivisionError):
+            pass
+    raise InputError(
+        f"{name} must be a number, got {text!r}",
+        f"write it as a decimal such as 0.05 or a ratio such as 1/20",
+    )
+
+
+def to_str(x: Fraction | int) -> str:
+    """``"p/q"`` (or ``"p"`` for integers): the certificate's exact number format."""
+    x = Fraction(x)
+    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+def from_str(s: str) -> Fraction:
+    """Inverse of :func:`to_str`."""
+    return Fraction(s)
+
+
+def log2(x: Fraction | int) -> float:
+    """log2 of a positive rational of any size (float result, for reporting only)."""
+    x = Fraction(x)
+    if x <= 0:
+        raise ValueError("log2 of a non-positive number")
+    p, q = x.numerator, x.denominator
+    sp, sq = max(p.bit_length() - 60, 0), max(q.bit_length() - 60, 0)
+    return math.log2(p >> sp) + sp - math.log2(q >> sq) - sq
+
+
+def sqrt_bounds(x: Fraction, bits: int = 96) -> tuple[Fraction, Fraction]:
+    """Rational lo <= sqrt(x) <= hi with hi - lo <= 2**-bits * (1 + sqrt(x)), by integer sqrt."""
+    if x < 0:
+        raise ValueError("sqrt of a negative number")
+    scale = 1 << (2 * bits)
+    # floor(sqrt(x * 4^bits)) via isqrt of floor(p * 4^bits / q)
+    n = (x.numerator * scale) // x.denominator
+    r = math.isqrt(n)
+    lo = Fraction(r, 1 << bits)
+    hi = Fraction(r + 1, 1 << bits)
+    return lo, hi
