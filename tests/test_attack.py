@@ -1,0 +1,166 @@
+"""Tests of the adversary (Definition 3.2 / Theorem 5.3) against exhaustive references."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from advcert import sphere
+from advcert.attack import AttackResult, projected_ascent, tangent_direction
+from advcert.errors import InputError
+
+
+def _arc(centre: np.ndarray, rho: float, count: int) -> np.ndarray:
+    """Dense exhaustive grid of the cap for d = 3 (an arc of the circle X)."""
+    v0 = sphere.to_v(centre[None])[0]
+    phi0 = math.atan2(v0[1], v0[0])
+    th = sphere.cap_angle(rho)
+    phis = phi0 + np.linspace(-th, th, count)
+    return sphere.lift(np.stack([np.cos(phis), np.sin(phis)], axis=1))
+
+
+def _bumps(targets: np.ndarray, heights: np.ndarray, width: float):
+    """Smooth multimodal objective sum_k h_k exp(-|x - t_k|^2 / w^2) and its gradient."""
+
+    def objective(x, idx):
+        diff = x[:, None, :] - targets[None, :, :]
+        e = heights[None, :] * np.exp(-np.sum(diff**2, axis=2) / width**2)
+        val = e.sum(axis=1)
+        grad = np.einsum("nk,nkd->nd", e, -2.0 * diff / width**2)
+        return val, grad
+
+    return objective
+
+
+def test_known_maximiser_inside_cap_d3():
+    # -|x - t|^2 with t on X inside the cap: the sup is 0, attained at t only
+    rng = np.random.default_rng(1)
+    centres = sphere.sample_uniform(rng, 6, 3)
+    rho = 0.3
+    targets = np.concatenate([sphere.sample_in_cap(rng, c, 0.8 * rho, 1) for c in centres])
+
+    def objective(x, idx):
+        diff = x - targets[idx]
+        return -np.sum(diff**2, axis=1), -2.0 * diff
+
+    res = projected_ascent(objective, centres, rho, seed=3, restarts=4, steps=60)
+    assert isinstance(res, AttackResult)
+    assert np.all(res.values <= 0.0)
+    # normalised steps end at the last halved step size (~ rho * 2^-9 here)
+    assert np.all(res.values > -1e-7)
+    assert np.allclose(res.points, targets, atol=3e-4)
+
+
+def test_known_maximiser_outside_cap_goes_to_boundary_d3():
+    # target outside the cap: the maximiser is the boundary point of the cap nearest to it
+    rng = np.random.default_rng(2)
+    centres = sphere.sample_uniform(rng, 5, 3)
+    rho = 0.2
+    th = sphere.cap_angle(rho)
+    v0 = sphere.to_v(centres)
+    rot = lambda a: np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    vt = np.stack([rot(2.5 * th) @ v for v in v0])
+    targets = sphere.lift(vt)
+    expected = sphere.lift(np.stack([rot(th) @ v for v in v0]))
+
+    def objective(x, idx):
+        diff = x - targets[idx]
+        return -np.sum(diff**2, axis=1), -2.0 * diff
+
+    res = projected_ascent(objective, centres, rho, seed=4)
+    assert np.allclose(res.points, expected, atol=1e-6)
+    dist = np.linalg.norm(res.points - centres, axis=1)
+    assert np.all(dist <= rho + 1e-12)
+
+
+def test_agrees_with_dense_exhaustive_sampling_d3():
+    # multimodal objective; dense sampling of the arc is the reference (a lower bound of
+    # the sup that is within O(h^2) of it), and the attack can never beat the true sup
+    rng = np.random.default_rng(5)
+    centres = sphere.sample_uniform(rng, 8, 3)
+    rho = 0.4
+    targets = sphere.sample_uniform(rng, 40, 3)
+    heights = rng.uniform(0.2, 1.0, 40)
+    obj = _bumps(targets, heights, 0.15)
+    res = projected_ascent(obj, centres, rho, seed=6, restarts=8, steps=80)
+    for i, c in enumerate(centres):
+        grid = _arc(c, rho, 20001)
+        ref = obj(grid, np.zeros(len(grid), dtype=np.int64))[0].max()
+        # grid spacing h ~ 4e-5: the sup exceeds ref by at most max|f"| h^2 / 8 ~ 1e-8
+        assert res.values[i] <= ref + 1e-8
+        assert res.values[i] >= ref - 1e-6
+        assert np.linalg.norm(res.points[i] - c) <= rho + 1e-12
+        # the reported value is the objective at the reported point
+        assert res.values[i] == pytest.approx(obj(res.points[i : i + 1], np.zeros(1, dtype=np.int64))[0][0], abs=1e-15)
+
+
+def test_linear_objective_matches_closed_form_cap_maximum_d6():
+    # sup over the cap of <u, x> has a closed form (v-coordinates: cap of angle theta)
+    rng = np.random.default_rng(7)
+    d = 6
+    centres = sphere.sample_uniform(rng, 10, d)
+    u = rng.standard_normal((10, d))
+    rho = 0.35
+    th = sphere.cap_angle(rho)
+
+    def objective(x, idx):
+        return np.sum(u[idx] * x, axis=1), u[idx].copy()
+
+    res = projected_ascent(objective, centres, rho, seed=8, restarts=3, steps=60)
+    v0 = sphere.to_v(centres)
+    up = u[:, :-1]
+    nu = np.linalg.norm(up, axis=1)
+    phi = np.arccos(np.clip(np.sum(up * v0, axis=1) / nu, -1, 1))
+    exact = u[:, -1] / 2 + math.sqrt(3) / 2 * nu * np.cos(np.maximum(phi - th, 0.0))
+    assert np.all(res.values <= exact + 1e-12)
+    assert np.allclose(res.values, exact, atol=1e-7)
+
+
+def test_points_stay_on_X_and_in_cap_and_seed_reproducible():
+    rng = np.random.default_rng(9)
+    centres = sphere.sample_uniform(rng, 7, 5)
+    rho = 0.25
+    obj = _bumps(sphere.sample_uniform(rng, 30, 5), rng.uniform(0.1, 1, 30), 0.3)
+    r1 = projected_ascent(obj, centres, rho, seed=11)
+    r2 = projected_ascent(obj, centres, rho, seed=11)
+    r3 = projected_ascent(obj, centres, rho, seed=12)
+    assert np.array_equal(r1.values, r2.values) and np.array_equal(r1.points, r2.points)
+    assert not np.array_equal(r1.points, r3.points)
+    assert np.allclose(np.linalg.norm(r1.points, axis=1), 1.0, atol=1e-14)
+    assert np.allclose(r1.points[:, -1], 0.5, atol=1e-15)
+    assert np.all(np.linalg.norm(r1.points - centres, axis=1) <= rho + 1e-12)
+
+
+def test_zero_radius_returns_the_centre():
+    rng = np.random.default_rng(10)
+    centres = sphere.sample_uniform(rng, 3, 4)
+    calls = []
+
+    def objective(x, idx):
+        calls.append(len(x))
+        return x[:, 0], np.tile([1.0, 0, 0, 0], (len(x), 1))
+
+    res = projected_ascent(objective, centres, 0.0, seed=0, restarts=2, steps=5)
+    assert np.allclose(res.points, centres, atol=1e-15)
+    assert np.allclose(res.values, centres[:, 0], atol=1e-15)
+
+
+def test_tangent_direction_is_tangent_and_unit():
+    rng = np.random.default_rng(12)
+    x = sphere.sample_uniform(rng, 20, 7)
+    g = rng.standard_normal((20, 7))
+    t = tangent_direction(x, g)
+    assert np.allclose(t[:, -1], 0.0)
+    assert np.allclose(np.sum(t[:, :-1] * x[:, :-1], axis=1), 0.0, atol=1e-15)
+    assert np.allclose(np.linalg.norm(t, axis=1), 1.0)
+    # ascent: the direction has a positive component along the gradient
+    assert np.all(np.sum(t * g, axis=1) > 0)
+
+
+def test_bad_input_names_problem_and_fix():
+    with pytest.raises(InputError, match="rho"):
+        projected_ascent(lambda x, i: (x[:, 0], x), np.array([[0.0, 0.866, 0.5]]), -1.0, seed=0)
+    with pytest.raises(InputError, match="centres"):
+        projected_ascent(lambda x, i: (x[:, 0], x), np.array([1.0]), 0.1, seed=0)
