@@ -1,0 +1,151 @@
+"""The certificate file: canonical JSON, its hash, provenance and the atomic write.
+
+Format: docs/certificate.md. The hash is SHA-256 over the canonical form (sorted keys,
+compact separators, shortest round-trip floats, no NaN). The verifier (advcert.verify)
+re-implements reading and hashing on its own; this module serves the builders.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from advcert import __version__
+from advcert.errors import InputError
+
+FORMAT = "advcert-certificate"
+VERSION = 1
+
+
+def canonical_bytes(doc: dict) -> bytes:
+    """The canonical serialisation the hash is taken over (everything but ``sha256``)."""
+    body = {k: v for k, v in doc.items() if k != "sha256"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def seal(doc: dict) -> dict:
+    """Return a copy of ``doc`` with its ``sha256`` set."""
+    out = dict(doc)
+    out["sha256"] = hashlib.sha256(canonical_bytes(out)).hexdigest()
+    return out
+
+
+def dumps(doc: dict) -> str:
+    """The file's text: sorted keys, indented for people (hash unaffected)."""
+    return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
+    """Write via a temporary file in the same folder and os.replace: never a partial file.
+
+    Raises InputError (one line, names the fix) when the folder is missing or not
+    writable, or the disk is full; the temporary file is removed in every case.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"cannot write {path}: folder {folder} does not exist", "create it or pass another --out")
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}", "pass a writable --out path") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}", "free some space or pass another --out") from None
+        raise
+
+
+def git_state() -> dict:
+    """The source tree's commit and whether it had uncommitted changes (None outside git)."""
+    here = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if commit.returncode != 0:
+            return {"commit": None, "dirty": None}
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5)
+        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def producer(argv: list[str] | None) -> dict:
+    """Provenance: versions, git state, command line, CPU (float estimates depend on it)."""
+    try:
+        import flint
+
+        flint_c = getattr(flint, "__FLINT_VERSION__", None)
+    except ImportError:  # pragma: no cover - flint is a hard dependency
+        flint_c = None
+    packages = {name: _version(name) for name in ("numpy", "scipy", "numba", "python-flint", "mpmath", "sympy")}
+    packages["FLINT"] = flint_c
+    return {
+        "name": "advcert",
+        "version": __version__,
+        "git": git_state(),
+        "argv": list(argv) if argv is not None else list(sys.argv[1:]),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": _cpu(),
+        "packages": packages,
+    }
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def read(path: str | os.PathLike) -> dict:
+    """Load a certificate for the builders' own tools (show, plot); no verification."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"certificate {p} does not exist", "pass the path that advcert build printed")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{p} is not a JSON certificate ({exc.__class__.__name__}: {exc})",
+                         "pass a file written by advcert build") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InputError(f"{p} is not an advcert certificate (no \"format\": \"{FORMAT}\")",
+                         "pass a file written by advcert build")
+    if doc.get("version") != VERSION:
+        raise InputError(f"{p} has certificate version {doc.get('version')!r}; this advcert reads version {VERSION}",
+                         "rebuild it with this advcert or use the advcert that wrote it")
+    return doc
