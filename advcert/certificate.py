@@ -59,6 +59,10 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", "pass a writable --out path") from None
     try:
+        # mkstemp makes 0600 files; a certificate is meant to be shared, so honour the umask
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
