@@ -72,7 +72,7 @@ def sup_abs_error(
     if not a <= b:
         raise ValueError(f"empty interval [{a}, {b}]")
     t0 = time.perf_counter()
-    coeffs = poly.coeffs()
+    coeffs = poly.coeffs() or [fmpq(0)]  # the zero polynomial has no coefficients in flint
     size = sum(abs(Fraction(int(c.p), int(c.q))) for c in coeffs) or Fraction(1)
     scale = max(abs(a), abs(b), Fraction(1))
     # enough bits that rounding in the shifted coefficients stays far below the error sizes
@@ -88,7 +88,7 @@ def sup_abs_error(
             m = (lo + hi) / 2
             h = (hi - lo) / 2
             m_arb = arb(fmpq(m.numerator, m.denominator))
-            shifted = p_arb(arb_poly([m_arb, 1])).coeffs()
+            shifted = p_arb(arb_poly([m_arb, 1])).coeffs() or [arb(0)]
             head = abs(shifted[0] - c_arb)
             h_arb = arb(fmpq(h.numerator, h.denominator))
             tail = arb(0)
