@@ -21,7 +21,7 @@ from advcert.errors import InputError
 from advcert.instance import Instance, certify_separation, synthetic
 from advcert.poly import certify
 from advcert.poly.interpolant import RobustInterpolant, lemma62_bound, lemma62_intervals
-from advcert.poly.sgn import sign_polynomial
+from advcert.poly.sgn import chebyshev_y, sign_polynomial
 from advcert.poly.step import claim63_alpha, paper_coefficient_bound, step_polynomial
 from advcert.rational import log2, to_str
 
@@ -233,7 +233,7 @@ def build_certificate(gamma, eps, n: int = 10, d: int = 8, rho=Fraction(1, 20), 
 
     with progress.stage("theory constants"):
         constants = {
-            "D_used": {"value": p1.degree, "label": "exact", "note": "degree of p1 and q as built (2·cheb_d + 1)"},
+            "D_used": {"value": str(p1.degree), "label": "exact", "note": "degree of p1 and q as built (2·cheb_d + 1)"},
             "D_paper_claim63": {"value": round(theory.degree_claim63(inst.gamma, inst.eps, inst.n), 3), "label": "estimate",
                                 "note": "(24/γ)·ln(48n/ε), Claim 6.3 / Lemma 6.2"},
             "D_paper_lemma64": {"value": round(theory.degree_lemma64(eta, eps1), 3), "label": "estimate",
@@ -241,7 +241,7 @@ def build_certificate(gamma, eps, n: int = 10, d: int = 8, rho=Fraction(1, 20), 
             "D_opt": {"value": theory.degree_optimal(eta, eps1), "label": "estimate",
                       "note": "least degree with Eremenko–Yuditskii asymptotic error ≤ ε1 on [η,1]"},
             "log2_max_coef_p1": {"value": round(log2(max_coef), 3), "label": "estimate", "note": "log2 max_j |α_j|"},
-            "log2_coef_bound_p1": {"value": 4 * p1.degree, "label": "exact", "note": "the paper's 2^{4D} at D_used"},
+            "log2_coef_bound_p1": {"value": str(4 * p1.degree), "label": "exact", "note": "the paper's 2^{4D} at D_used"},
             "log2_max_coef_q": {"value": round(log2(max_q), 3), "label": "estimate", "note": "log2 max_j |q_j|"},
             "log2_coef_bound_q": {"value": round(log2(paper_q), 3), "label": "estimate",
                                   "note": "log2 of 2^{6D−1}/(1−α) + 1/2 at D_used"},
@@ -264,9 +264,7 @@ def build_certificate(gamma, eps, n: int = 10, d: int = 8, rho=Fraction(1, 20), 
                        "taylor_k": p1.taylor_k, "cheb_d": p1.cheb_d},
         "objects": {
             "p1": {"degree": p1.degree, "coefficients": [to_str(c) for c in coeffs],
-                   "chebyshev_y": [float(v) for v in p1.cheb_b],
-                   "note": "p1(x) = x·Σ_j b_j T_j(1 − x²) with b = chebyshev_y (float64 of the unrounded construction, for plotting); "
-                           "coefficients are the exact stored p1"},
+                   "chebyshev_y": [to_str(v) for v in chebyshev_y(p1.poly)]},
             "q": {"degree": q.degree, "alpha": to_str(alpha), "coefficients": [to_str(c) for c in q_coeffs]},
         },
         "constants": constants,

@@ -82,15 +82,19 @@ def plot_certificate(doc: dict, out: str) -> None:
 
     from advcert.certificate import write_atomic
 
-    b = np.array(doc["objects"]["p1"]["chebyshev_y"], dtype=float)
+    from flint import fmpq, fmpq_poly
+
+    from advcert.poly.sgn import chebyshev_x
+
+    exact = fmpq_poly([fmpq(Fraction(c).numerator, Fraction(c).denominator) for c in doc["objects"]["p1"]["coefficients"]])
+    a = np.array([float(v) for v in chebyshev_x(exact)])  # stable on [-1, 1], unlike monomials
     alpha = float(Fraction(doc["objects"]["q"]["alpha"]))
     eta = float(Fraction(doc["parameters"]["eta"]))
     eps1 = float(Fraction(doc["parameters"]["eps1"]))
     checks = {c["id"]: c for c in doc["checks"]}
 
     def p1(x):
-        y = 1.0 - x * x
-        return x * np.polynomial.chebyshev.chebval(y, b)
+        return np.polynomial.chebyshev.chebval(x, a)
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     x = np.linspace(eta, 1.0, 4000)

@@ -38,7 +38,7 @@ class SignPolynomial:
     taylor_k: int
     cheb_d: int
     poly: fmpq_poly  # the stored p1, exact monomial coefficients
-    cheb_b: np.ndarray  # float64 Chebyshev coefficients of Q (unrounded construction)
+    cheb_b: np.ndarray  # float64 Chebyshev coefficients of Q of the unrounded construction
     err_taylor: Fraction  # a-priori E_tr (exact)
     err_compress: Fraction  # a-priori E_cp (exact)
     rounding: Fraction  # sup_{[-1,1]} |stored - constructed| <= rounding
@@ -185,6 +185,44 @@ def chebyshev_numerators(k: int, d: int) -> list[int]:
     return [int(coeffs[k + j]) if k + j < len(coeffs) else 0 for j in range(d + 1)]
 
 
+def chebyshev_y(p1: fmpq_poly) -> list[Fraction]:
+    """Exact b_j with p1(x) = x Σ_j b_j T_j(1 - x²), for an odd p1 (Lemma 6.4's stable form).
+
+    p1 = x R(x²) for odd p1, so Q(y) = R(1 - y); its Chebyshev coefficients come from
+    peeling off leading terms (T_m has leading coefficient 2^{m-1}), exactly.
+    """
+    coeffs = p1.coeffs()
+    if any(c != 0 for c in coeffs[0::2]):
+        raise ValueError("chebyshev_y needs an odd polynomial")
+    r = fmpq_poly(coeffs[1::2])
+    rem = r(fmpq_poly([1, -1]))
+    out = [Fraction(0)] * (max(rem.degree(), 0) + 1)
+    for m in range(rem.degree(), -1, -1):
+        lead = rem.coeffs()[m] if m < len(rem.coeffs()) else 0
+        if lead == 0:
+            continue
+        t_m = fmpq_poly(fmpz_poly.chebyshev_t(m))
+        b = lead / (2 ** (m - 1)) if m >= 1 else lead
+        out[m] = Fraction(int(b.p), int(b.q))
+        rem = rem - b * t_m
+    return out
+
+
+def chebyshev_x(p: fmpq_poly) -> list[Fraction]:
+    """Exact a_j with p(x) = Σ_j a_j T_j(x): a well-conditioned form of p on [-1, 1]."""
+    rem = fmpq_poly(p)
+    out = [Fraction(0)] * (max(rem.degree(), 0) + 1)
+    for m in range(rem.degree(), -1, -1):
+        cs = rem.coeffs()
+        lead = cs[m] if m < len(cs) else 0
+        if lead == 0:
+            continue
+        b = lead / (2 ** (m - 1)) if m >= 1 else lead
+        out[m] = Fraction(int(b.p), int(b.q))
+        rem = rem - b * fmpq_poly(fmpz_poly.chebyshev_t(m))
+    return out
+
+
 def clenshaw(y: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Σ_j b_j T_j(y) by Clenshaw's recurrence (stable; float64)."""
     y = np.asarray(y, dtype=np.float64)
@@ -232,7 +270,10 @@ def sign_polynomial(eta: Fraction, eps1: Fraction, *, grid_bits: int = GRID_BITS
     p_int = fmpz_poly([0, 1]) * q_int(fmpz_poly([1, 0, -1]))
     exact = fmpq_poly(p_int, 1 << (3 * k))
     stored, rounding = _round_to_grid(exact, grid_bits)
-    # the float form: b_j = weights_j / 2^{3k}, converted with one rounding each
+    # The float form keeps the *unrounded* construction's b_j = weights_j / 2^{3k} (all of
+    # size <= 2): it is within `rounding` of the stored p1 on [-1, 1]. The stored p1's own
+    # Chebyshev-in-y coefficients (chebyshev_y) are exact but huge, because the rounding
+    # moves Q far away on y < 0, which x in [-1, 1] never reaches.
     cheb_b = np.array([float(Fraction(w, 1 << (3 * k))) for w in weights])
     return SignPolynomial(
         eta=eta,
