@@ -1,28 +1,107 @@
 """Certified nearest-neighbour distances of a data set: Definition 3.4 (γ-separability).
 
-``delta_sq`` is the exact minimum of ||x_i - x_j||^2 over the stored (binary64) points,
-taken as exact dyadic rationals. Floats only *locate* candidate pairs; every reported
-distance is recomputed exactly.
+A training set is γ-separable w.r.t. a ρ-bounded adversary when ‖x_i − x_j‖ ≥ δ for all
+i ≠ j and γ ≤ δ(δ − 2ρ) (Definition 3.4). Everything here is about the *stored* binary64
+points, read as exact dyadic rationals:
+
+* ``delta_sq`` values are exact (``fractions.Fraction``): every reported squared distance
+  is recomputed in integer arithmetic from the float bits.
+* Floats only *locate* the pairs worth recomputing. Points are first scaled by an exact
+  power of two 2^(−e) so that max|x| < 1 (no overflow). Per block of rows one Gram
+  matrix goes through BLAS, D̂_ij = fl(fl(n̂_j − 2Ĝ_ij) + n̂_i), with the rigorous bound
+
+      |D̂_ij − ‖x_i − x_j‖²| ≤ err_i := (2d + 16)·u·(1 + 2⁻¹⁰)·(n̂_i + max_j n̂_j) + (4d + 8)·2⁻¹⁰²¹
+
+  (u = 2⁻⁵³; err_i is itself rounded upwards). Why it holds: any summation order of a
+  length-d dot product (BLAS blocking, FMA or not) errs by at most γ_d·Σ|a_k b_k| ≤
+  γ_d·√(n_i n_j) ≤ γ_d(n_i + n_j)/2, and n̂_i by γ_d·n_i; the two additions add ≤ 4u
+  (n_i + n_j)(1 + O(u)); n versus n̂ and the rounding of err_i are absorbed by 1 + 2⁻¹⁰
+  (d ≤ 2²⁰); the absolute term covers underflow of products even with flush-to-zero, and
+  coordinates pushed into the subnormal range by the scaling. Every comparison against
+  a bound moves the bound one ulp outwards (``nextafter``), which covers the rounding of
+  the single operation that formed it.
+* A pair is re-checked exactly whenever its lower bound D̂ − err does not exceed the
+  smallest upper bound D̂ + err of its competitors, so no pair that could be the minimum
+  is skipped. Near-ties are thus decided exactly, never by float ranking.
+
+No n×n×d temporary is formed; the Gram work is done in row blocks of ≤ 2²⁰ entries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import argparse
+import dataclasses
+import heapq
+import json
+import math
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
 from fractions import Fraction
+from numbers import Rational
+from pathlib import Path
 
 import numpy as np
+
+from advcert.errors import InputError
+from advcert.rational import sqrt_bounds, to_str
+
+_U = 2.0**-53
+_BLOCK_ENTRIES = 1 << 18  # entries per (rows × n) block: 2 MiB, cache-friendly
+_SQRT_BITS = 96
 
 
 @dataclass(frozen=True)
 class NearestPair:
-    """Exact minimum squared distance of a point set and one pair attaining it (Def. 3.4)."""
+    """Exact minimum squared distance of a point set and one pair attaining it (Def. 3.4).
+
+    ``pair`` is the lexicographically smallest (i, j), i < j, attaining the minimum.
+    """
 
     delta_sq: Fraction
     pair: tuple[int, int]
 
 
+@dataclass(frozen=True)
+class Enclosure:
+    """A real number known to lie in [lo, hi] (exact rational ends)."""
+
+    lo: Fraction
+    hi: Fraction
+
+    def to_json(self) -> dict:
+        return {"lo": to_str(self.lo), "hi": to_str(self.hi)}
+
+
+@dataclass(frozen=True, eq=False)
+class NearestNeighbours:
+    """Per-point nearest-neighbour distances δ_i² (Definition 3.4, the paper's Figure 1).
+
+    ``delta_sq[i]`` is the exact min_{j≠i} ‖x_i − x_j‖² and ``neighbour[i]`` the smallest
+    j attaining it. ``exact_checks`` counts the pairs recomputed exactly.
+    """
+
+    delta_sq: tuple[Fraction, ...]
+    neighbour: tuple[int, ...]
+    exact_checks: int
+
+    def nearest_pair(self) -> NearestPair:
+        """The global minimum δ² = min_i δ_i² and its smallest pair (Definition 3.4)."""
+        best = min(self.delta_sq)
+        pairs = [
+            (min(i, j), max(i, j))
+            for i, (v, j) in enumerate(zip(self.delta_sq, self.neighbour))
+            if v == best
+        ]
+        return NearestPair(best, min(pairs))
+
+
+# --------------------------------------------------------------------------- exact part
+
+
 def exact_sq_dist(x: np.ndarray, i: int, j: int) -> Fraction:
-    """||x_i - x_j||^2 exactly, from the binary64 values."""
+    """‖x_i − x_j‖² exactly, from the binary64 values (slow reference; Definition 3.4)."""
     s = Fraction(0)
     for a, b in zip(x[i].tolist(), x[j].tolist()):
         diff = Fraction(a) - Fraction(b)
@@ -30,27 +109,895 @@ def exact_sq_dist(x: np.ndarray, i: int, j: int) -> Fraction:
     return s
 
 
-def certified_min_distance(x: np.ndarray) -> NearestPair:
-    """Exact min_{i != j} ||x_i - x_j||^2 of the rows of x (Definition 3.4).
+class _IntPoints:
+    """x = A·2^E exactly, rows of A as Python ints (converted on first use)."""
 
-    Floats rank the pairs; a pair is re-checked exactly whenever its float distance could
-    be the minimum once rounding (bounded by a generous 64·d·u relative slack) is allowed.
+    def __init__(self, x: np.ndarray):
+        mant, expo = np.frexp(x)
+        # frexp's mantissa has <= 53 significant bits, so mant·2^53 is an exact integer
+        self._M = np.ldexp(mant, 53).astype(np.int64)
+        e = expo.astype(np.int64) - 53
+        nz = self._M != 0
+        self.E = int(e[nz].min()) if nz.any() else 0
+        self._shift = np.where(nz, e - self.E, 0)
+        self._rows: dict[int, np.ndarray] = {}
+
+    def row(self, i: int) -> np.ndarray:
+        r = self._rows.get(i)
+        if r is None:
+            sh = self._shift[i]
+            if sh.max(initial=0) <= 9:  # |M| < 2^53: stays below 2^62 in int64
+                r = (self._M[i] << sh).astype(object)
+            else:
+                r = np.left_shift(self._M[i].astype(object), sh.astype(object))
+            self._rows[i] = r
+        return r
+
+    def sq_dist_num(self, i: int, j: int) -> int:
+        """‖x_i − x_j‖² · 4^(−E), an exact integer."""
+        diff = self.row(i) - self.row(j)
+        return int(diff.dot(diff))
+
+    def to_fraction(self, num: int) -> Fraction:
+        e2 = 2 * self.E
+        return Fraction(num << e2) if e2 >= 0 else Fraction(num, 1 << -e2)
+
+
+# --------------------------------------------------------------------------- float locator
+
+
+def _up(v):
+    """One ulp up: covers the round-to-nearest error of the operation that produced v."""
+    return np.nextafter(v, np.inf)
+
+
+def _down(v):
+    return np.nextafter(v, -np.inf)
+
+
+@dataclass(frozen=True, eq=False)
+class _Locator:
+    """Float Gram-matrix bounds of ‖x_i − x_j‖² in units of 4^(−e) (module docstring).
+
+    ``blocks()`` yields (r0, r1, Dhat, err): Dhat the (r1 − r0) × n block of D̂ with +inf
+    on the diagonal, err[i] ≥ |D̂_ij − D_ij| for every j of row i.
     """
-    x = np.asarray(x, dtype=np.float64)
-    n, d = x.shape
+
+    xs: np.ndarray
+    nh: np.ndarray
+    err: np.ndarray
+    e: int
+
+    @staticmethod
+    def of(x: np.ndarray) -> "_Locator":
+        m = float(np.max(np.abs(x)))
+        e = math.frexp(m)[1] if m else 0
+        xs = np.ldexp(x, -e)
+        d = x.shape[1]
+        nh = np.einsum("ij,ij->i", xs, xs)
+        c = (2 * d + 16) * _U * (1.0 + 2.0**-10)
+        tiny = (4 * d + 8) * 2.0**-1022
+        err = _up(_up(c * _up(nh + nh.max())) + 2.0 * tiny)
+        return _Locator(xs, nh, err, e)
+
+    def blocks(self):
+        n = self.xs.shape[0]
+        b = max(1, min(n, _BLOCK_ENTRIES // max(n, 1)))
+        buf = np.empty((b, n))
+        xt = np.ascontiguousarray(self.xs.T)
+        for r0 in range(0, n, b):
+            r1 = min(n, r0 + b)
+            D = buf[: r1 - r0]
+            np.matmul(self.xs[r0:r1], xt, out=D)
+            D *= -2.0
+            D += self.nh[None, :]
+            D += self.nh[r0:r1, None]
+            rows = np.arange(r1 - r0)
+            D[rows, rows + r0] = np.inf
+            yield r0, r1, D, self.err[r0:r1]
+
+
+def _check_points(x) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise InputError(
+            f"points must be a 2-D array (n × d), got shape {x.shape}", "pass one point per row"
+        )
+    if x.dtype.kind not in "biuf":
+        raise InputError(f"points must be numeric, got dtype {x.dtype}", "pass a float array")
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    n = x.shape[0]
     if n < 2:
-        raise ValueError("separation needs at least two points")
-    diff = x[:, None, :] - x[None, :, :]
-    sq = np.einsum("ijk,ijk->ij", diff, diff)
-    iu = np.triu_indices(n, 1)
-    vals = sq[iu]
-    slack = 64 * (d + 2) * np.finfo(np.float64).eps
-    cutoff = vals.min() * (1 + slack) / (1 - slack) + 4 * np.finfo(np.float64).tiny
-    best: NearestPair | None = None
-    for k in np.flatnonzero(vals <= cutoff):
-        i, j = int(iu[0][k]), int(iu[1][k])
-        e = exact_sq_dist(x, i, j)
-        if best is None or e < best.delta_sq:
-            best = NearestPair(e, (i, j))
-    assert best is not None
-    return best
+        raise InputError(
+            f"separation needs at least two points, got {n}", "supply a data set with n >= 2"
+        )
+    if x.shape[1] < 1:
+        raise InputError("points have no coordinates (d = 0)", "pass an n × d array with d >= 1")
+    bad = np.argwhere(~np.isfinite(x))
+    if bad.size:
+        i, k = (int(v) for v in bad[0])
+        raise InputError(
+            f"point {i} has a non-finite coordinate {x[i, k]!r} in column {k}",
+            "remove or repair that row",
+        )
+    return x
+
+
+def certified_min_distance(x: np.ndarray) -> NearestPair:
+    """Exact δ² = min_{i≠j} ‖x_i − x_j‖² of the rows of x (Definition 3.4).
+
+    A BLAS Gram matrix with the rigorous error bound of the module docstring locates every
+    pair that could attain the minimum; those pairs are recomputed exactly in integers.
+    """
+    x = _check_points(x)
+    loc = _Locator.of(x)
+    U = np.inf  # a rigorous upper bound of δ² (scaled units), decreasing block by block
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for r0, r1, D, err in loc.blocks():
+        U = min(U, float(_up(np.min(_up(D.min(axis=1) + err)))))
+        # D_ij >= D̂_ij − err_i > U >= δ² unless D̂_ij <= U + err_i
+        ii, jj = np.nonzero(D <= _up(U + err)[:, None])
+        keep = (ii + r0) < jj
+        ii, jj = ii[keep], jj[keep]
+        found.append((ii + r0, jj, D[ii, jj] - err[ii]))
+    ii = np.concatenate([f[0] for f in found])
+    jj = np.concatenate([f[1] for f in found])
+    lower = np.concatenate([f[2] for f in found])
+    # early blocks used a larger U; keep what the final U still allows (1 ulp of slack)
+    sel = _down(lower) <= U
+    ip = _IntPoints(x)
+    best: tuple[int, int, int] | None = None
+    for i, j in sorted(zip(ii[sel].tolist(), jj[sel].tolist())):
+        v = ip.sq_dist_num(i, j)
+        if best is None or v < best[0]:
+            best = (v, i, j)
+    if best is None:  # impossible: the pair attaining U is always a candidate
+        raise AssertionError("no candidate pair; the float locator is broken")
+    return NearestPair(ip.to_fraction(best[0]), (best[1], best[2]))
+
+
+def certified_nearest_neighbours(x: np.ndarray) -> NearestNeighbours:
+    """Exact δ_i² = min_{j≠i} ‖x_i − x_j‖² for every point (Definition 3.4; Figure 1).
+
+    Per row, every j whose lower bound does not exceed the row's smallest upper bound is
+    recomputed exactly, so each δ_i² is exact (not a float estimate).
+    """
+    x = _check_points(x)
+    n = x.shape[0]
+    loc = _Locator.of(x)
+    ip = _IntPoints(x)
+    cache: dict[tuple[int, int], int] = {}
+    best: list[tuple[int, int] | None] = [None] * n
+    for r0, r1, D, err in loc.blocks():
+        Ui = _up(D.min(axis=1) + err)  # ≥ δ_i²
+        ii, jj = np.nonzero(D <= _up(Ui + err)[:, None])
+        for a, j in zip((ii + r0).tolist(), jj.tolist()):
+            key = (a, j) if a < j else (j, a)
+            v = cache.get(key)
+            if v is None:
+                v = ip.sq_dist_num(a, j)
+                cache[key] = v
+            cur = best[a]
+            if cur is None or (v, j) < cur:
+                best[a] = (v, j)
+    if any(b is None for b in best):
+        raise AssertionError("a row without candidates; the float locator is broken")
+    return NearestNeighbours(
+        tuple(ip.to_fraction(b[0]) for b in best),  # type: ignore[index]
+        tuple(b[1] for b in best),  # type: ignore[index]
+        len(cache),
+    )
+
+
+# --------------------------------------------------------------------------- γ and ρ
+
+
+def _as_fraction(v, name: str) -> Fraction:
+    if isinstance(v, Fraction):
+        return v
+    if isinstance(v, (int, Rational)):
+        return Fraction(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise InputError(f"{name} must be finite, got {v!r}", f"pass a finite {name}")
+        return Fraction(v)  # the exact binary64 value
+    from advcert.rational import parse_number
+
+    return parse_number(v, name)
+
+
+def delta_enclosure(delta_sq: Fraction) -> Enclosure:
+    """δ = √(δ²) enclosed between rationals 2⁻⁹⁶-close (Definition 3.4)."""
+    lo, hi = sqrt_bounds(Fraction(delta_sq), _SQRT_BITS)
+    return Enclosure(lo, hi)
+
+
+def gamma_max(delta_sq: Fraction, rho) -> Enclosure:
+    """Enclosure of the largest γ of Definition 3.4 at radius ρ: γ_max = δ(δ − 2ρ).
+
+    Every γ ≤ ``lo`` is certified; ``hi`` ≤ 0 means the set is not separable at ρ
+    (δ ≤ 2ρ up to the 2⁻⁹⁶ enclosure width).
+    """
+    rho = _as_fraction(rho, "rho")
+    d = delta_enclosure(delta_sq)
+    return Enclosure(delta_sq - 2 * rho * d.hi, delta_sq - 2 * rho * d.lo)
+
+
+def delta_needed(rho, gamma) -> Enclosure:
+    """δ* = ρ + √(ρ² + γ), the least δ with δ(δ − 2ρ) ≥ γ (Definition 3.4)."""
+    rho = _as_fraction(rho, "rho")
+    gamma = _as_fraction(gamma, "gamma")
+    lo, hi = sqrt_bounds(rho * rho + gamma, _SQRT_BITS)
+    return Enclosure(rho + lo, rho + hi)
+
+
+def pair_supports(dist_sq: Fraction, rho, gamma) -> bool:
+    """Exact test of γ ≤ d(d − 2ρ) for d = √dist_sq (Definition 3.4), no square root taken.
+
+    γ ≤ D − 2ρ√D  ⇔  D − γ ≥ 0 and (D − γ)² ≥ 4ρ²D, for ρ ≥ 0.
+    """
+    rho = _as_fraction(rho, "rho")
+    gamma = _as_fraction(gamma, "gamma")
+    D = Fraction(dist_sq)
+    t = D - gamma
+    return t >= 0 and t * t >= 4 * rho * rho * D
+
+
+def _check_rho_gamma(rho, gamma) -> tuple[Fraction, Fraction | None]:
+    rho = _as_fraction(rho, "rho")
+    if rho < 0:
+        raise InputError(f"rho must be >= 0, got {to_str(rho)}", "pass a non-negative radius")
+    if gamma is None:
+        return rho, None
+    gamma = _as_fraction(gamma, "gamma")
+    if gamma <= 0:
+        raise InputError(f"gamma must be > 0, got {to_str(gamma)}", "pass a positive gamma")
+    return rho, gamma
+
+
+def _float_outward(q: Fraction, direction: float) -> float:
+    f = float(q)
+    if direction < 0 and Fraction(f) > q:
+        f = math.nextafter(f, -math.inf)
+    if direction > 0 and Fraction(f) < q:
+        f = math.nextafter(f, math.inf)
+    return f
+
+
+def close_pairs(points: np.ndarray, rho, gamma) -> np.ndarray:
+    """All pairs i < j with γ > ‖x_i − x_j‖(‖x_i − x_j‖ − 2ρ), decided exactly (Def. 3.4).
+
+    Pairs the float bounds place clearly on one side of δ*² are classified by them; the
+    others are decided by :func:`pair_supports` on the exact squared distance. Returns an
+    (m, 2) int64 array sorted lexicographically.
+    """
+    x = _check_points(points)
+    rho, gamma = _check_rho_gamma(rho, gamma)
+    if gamma is None:
+        raise InputError("close_pairs needs a target gamma", "pass gamma > 0")
+    loc = _Locator.of(x)
+    dn = delta_needed(rho, gamma)
+    scale = Fraction(2) ** (-2 * loc.e)
+    T_lo = _float_outward(dn.lo * dn.lo * scale, -1)
+    T_hi = _float_outward(dn.hi * dn.hi * scale, +1)
+    ip: _IntPoints | None = None
+    out_i: list[np.ndarray] = [np.zeros(0, np.int64)]
+    out_j: list[np.ndarray] = [np.zeros(0, np.int64)]
+    for r0, r1, D, err in loc.blocks():
+        # sure: D_ij <= D̂_ij + err_i < T_lo <= δ*²;  fine: D_ij >= D̂_ij − err_i >= T_hi
+        sure_below = _down(T_lo - err)[:, None]
+        fine_from = _up(T_hi + err)[:, None]
+        ii, jj = np.nonzero(D < fine_from)
+        keep = (ii + r0) < jj
+        ii, jj = ii[keep], jj[keep]
+        sure = D[ii, jj] < sure_below[ii, 0]
+        out_i.append(ii[sure] + r0)
+        out_j.append(jj[sure])
+        ui, uj = ii[~sure] + r0, jj[~sure]
+        if ui.size:
+            if ip is None:
+                ip = _IntPoints(x)
+            bad = [
+                k
+                for k, (a, b) in enumerate(zip(ui.tolist(), uj.tolist()))
+                if not pair_supports(ip.to_fraction(ip.sq_dist_num(a, b)), rho, gamma)
+            ]
+            out_i.append(ui[bad])
+            out_j.append(uj[bad])
+    pairs = np.stack([np.concatenate(out_i), np.concatenate(out_j)], axis=1).astype(np.int64)
+    if pairs.size:
+        pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+    return pairs.reshape(-1, 2)
+
+
+# --------------------------------------------------------------------------- vertex cover
+
+
+@dataclass(frozen=True)
+class VertexCover:
+    """A vertex cover of a graph, whether it is proved minimum, and a proved lower bound."""
+
+    cover: tuple[int, ...]
+    exact: bool
+    lower_bound: int
+
+
+class _Budget(Exception):
+    pass
+
+
+def _greedy_cover(adj: list[int]) -> int:
+    """Max-degree greedy (ties: smallest index), then drop redundant vertices. Bitset out."""
+    k = len(adj)
+    alive = (1 << k) - 1
+    deg = [a.bit_count() for a in adj]
+    heap = [(-deg[v], v) for v in range(k) if deg[v]]
+    heapq.heapify(heap)
+    order: list[int] = []
+    cover = 0
+    while heap:
+        nd, v = heapq.heappop(heap)
+        if not (alive >> v) & 1 or -nd != deg[v]:
+            continue
+        if deg[v] == 0:
+            continue
+        cover |= 1 << v
+        order.append(v)
+        alive &= ~(1 << v)
+        m = adj[v] & alive
+        while m:
+            low = m & -m
+            u = low.bit_length() - 1
+            m ^= low
+            deg[u] -= 1
+            if deg[u]:
+                heapq.heappush(heap, (-deg[u], u))
+    for v in reversed(order):  # a vertex whose neighbours are all covered is redundant
+        if adj[v] & ~cover == 0:
+            cover &= ~(1 << v)
+    return cover
+
+
+def _matching_bound(adj: list[int], alive: int) -> int:
+    """Size of a greedy maximal matching among ``alive`` vertices: a vertex-cover lower bound."""
+    free = alive
+    size = 0
+    m = alive
+    while m:
+        low = m & -m
+        v = low.bit_length() - 1
+        m ^= low
+        if not (free >> v) & 1:
+            continue
+        nb = adj[v] & free & ~low
+        if nb:
+            u = (nb & -nb).bit_length() - 1
+            free &= ~(low | (1 << u))
+            size += 1
+    return size
+
+
+def _exact_cover(adj: list[int], start: int, floor: int, node_limit: int) -> tuple[int, bool, int]:
+    """Branch and bound for a minimum vertex cover of one component.
+
+    Degree-0/1 reductions, a maximal-matching bound at every node, and a stop as soon as
+    the incumbent reaches ``floor`` (a proved lower bound). Returns (cover bitset, proved,
+    nodes used); unproved when ``node_limit`` nodes did not finish the search.
+    """
+    k = len(adj)
+    best = [start, start.bit_count()]
+    nodes = [0]
+
+    class _Done(Exception):
+        pass
+
+    def rec(alive: int, chosen: int, cnt: int) -> None:
+        nodes[0] += 1
+        if nodes[0] > node_limit:
+            raise _Budget
+        changed = True
+        while changed:
+            changed = False
+            m = alive
+            while m:
+                low = m & -m
+                v = low.bit_length() - 1
+                m ^= low
+                if not (alive >> v) & 1:
+                    continue
+                nb = adj[v] & alive
+                if nb == 0:
+                    alive &= ~low
+                elif nb & (nb - 1) == 0:  # degree 1: its neighbour is in some minimum cover
+                    alive &= ~(low | nb)
+                    chosen |= nb
+                    cnt += 1
+                    changed = True
+        if cnt >= best[1]:
+            return
+        if alive == 0:
+            best[0], best[1] = chosen, cnt
+            if cnt <= floor:
+                raise _Done
+            return
+        if cnt + _matching_bound(adj, alive) >= best[1]:
+            return
+        v, dv = -1, -1
+        m = alive
+        while m:
+            low = m & -m
+            u = low.bit_length() - 1
+            m ^= low
+            du = (adj[u] & alive).bit_count()
+            if du > dv:
+                v, dv = u, du
+        nb = adj[v] & alive
+        rec(alive & ~(1 << v), chosen | (1 << v), cnt + 1)
+        rec(alive & ~nb & ~(1 << v), chosen | nb, cnt + nb.bit_count())
+
+    try:
+        rec((1 << k) - 1, 0, 0)
+    except _Done:
+        return best[0], True, nodes[0]
+    except _Budget:
+        return best[0], False, nodes[0]
+    return best[0], True, nodes[0]
+
+
+def min_vertex_cover(
+    n: int, edges: np.ndarray, *, node_limit: int = 20_000, max_component: int = 400
+) -> VertexCover:
+    """A smallest set of vertices touching every edge (footnote 7: the points to drop).
+
+    Per connected component: a greedy cover (max degree first, redundant vertices
+    removed) and a lower bound, the larger of a maximal matching and ⌈LP⌉, the LP value
+    being half a maximum matching of the bipartite double cover (the LP relaxation of
+    vertex cover). Equal bounds prove the greedy cover minimum; otherwise components of at
+    most ``max_component`` vertices get a branch and bound, all of them sharing
+    ``node_limit`` nodes. ``exact`` is True only when every component is proved minimum;
+    otherwise the cover may not be the smallest and ``lower_bound`` says how far off it
+    can be. Deterministic: components are processed by their smallest vertex.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components, maximum_bipartite_matching
+
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    if edges.size == 0:
+        return VertexCover((), True, 0)
+    r = np.concatenate([edges[:, 0], edges[:, 1]])
+    c = np.concatenate([edges[:, 1], edges[:, 0]])
+    g = csr_matrix((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n, n))
+    g.sum_duplicates()
+    g.sort_indices()
+    _, comp = connected_components(g, directed=False)
+    # LP relaxation = half a maximum matching of the double cover, additive over components
+    match = maximum_bipartite_matching(g, perm_type="column")
+    lp_twice = np.bincount(comp[match >= 0], minlength=comp.max() + 1)
+    deg = np.diff(g.indptr)
+    verts = np.flatnonzero(deg > 0)
+    verts = verts[np.argsort(comp[verts], kind="stable")]
+    cover: list[int] = []
+    exact = True
+    lower = 0
+    budget = node_limit
+    for group in np.split(verts, np.flatnonzero(np.diff(comp[verts])) + 1):
+        local = {int(v): t for t, v in enumerate(group.tolist())}
+        adj = []
+        for v in group.tolist():
+            m = 0
+            for u in g.indices[g.indptr[v] : g.indptr[v + 1]].tolist():
+                m |= 1 << local[u]
+            adj.append(m)
+        greedy = _greedy_cover(adj)
+        lb = max(_matching_bound(adj, (1 << len(adj)) - 1), -(-int(lp_twice[comp[group[0]]]) // 2))
+        if greedy.bit_count() == lb:
+            best, proved = greedy, True
+        elif len(adj) <= max_component and budget > 0:
+            best, proved, used = _exact_cover(adj, greedy, lb, budget)
+            budget -= used
+        else:
+            best, proved = greedy, False
+        exact &= proved
+        lower += best.bit_count() if proved else lb
+        m = best
+        while m:
+            low = m & -m
+            cover.append(int(group[low.bit_length() - 1]))
+            m ^= low
+    return VertexCover(tuple(sorted(cover)), exact, lower)
+
+
+@dataclass(frozen=True)
+class DropResult:
+    """Points to drop so the rest is γ-separable at ρ (Definition 3.4; footnote 7).
+
+    ``exact`` is True when ``dropped_indices`` is proved to be a smallest such set
+    (minimum vertex cover of the too-close pairs); otherwise it is a greedy cover that may
+    not be the smallest, and no set smaller than ``lower_bound`` exists.
+    """
+
+    keep_indices: tuple[int, ...]
+    dropped_indices: tuple[int, ...]
+    exact: bool
+    lower_bound: int = 0
+    close_pairs: int = 0
+    delta_needed: Enclosure | None = None
+    method: str = ""
+
+
+def drop_close(points: np.ndarray, rho, gamma, *, node_limit: int = 20_000) -> DropResult:
+    """Smallest set of points whose removal leaves a γ-separable set at ρ (Def. 3.4, fn. 7).
+
+    A pair (i, j) is too close when γ > d_ij(d_ij − 2ρ), decided exactly; the points to
+    drop form a minimum vertex cover of that graph (exact when proved, else greedy; see
+    ``DropResult.exact``). The kept set is re-checked exactly before returning.
+    """
+    x = _check_points(points)
+    rho, gamma = _check_rho_gamma(rho, gamma)
+    if gamma is None:
+        raise InputError("drop_close needs a target gamma", "pass gamma > 0")
+    n = x.shape[0]
+    pairs = close_pairs(x, rho, gamma)
+    vc = min_vertex_cover(n, pairs, node_limit=node_limit)
+    dropped = set(vc.cover)
+    keep = tuple(i for i in range(n) if i not in dropped)
+    if len(keep) >= 2:
+        kept = certified_min_distance(x[list(keep)])
+        if not pair_supports(kept.delta_sq, rho, gamma):
+            raise AssertionError("kept points are not gamma-separable; vertex cover is broken")
+    method = (
+        "minimum vertex cover of the too-close pairs, proved by branch and bound"
+        if vc.exact
+        else "greedy vertex cover of the too-close pairs (may not be the smallest)"
+    )
+    return DropResult(
+        keep, tuple(vc.cover), vc.exact, vc.lower_bound, int(len(pairs)),
+        delta_needed(rho, gamma), method,
+    )
+
+
+# --------------------------------------------------------------------------- the study
+
+
+@dataclass(frozen=True, eq=False)
+class SeparationReport:
+    """The δ_i distribution of a (sampled) data set on X, δ, γ_max and the drop set.
+
+    The analogue of the paper's Figure 1 (Definition 3.4). ``indices`` are the rows of
+    the input that form the studied set (all rows when not sampled); ``neighbours`` and
+    ``drop`` index into that set.
+    """
+
+    n: int
+    d: int
+    rho: Fraction
+    gamma: Fraction | None
+    indices: tuple[int, ...]
+    sample: int | None
+    seed: int
+    neighbours: NearestNeighbours
+    nearest: NearestPair
+    delta: Enclosure
+    gamma_max: Enclosure
+    drop: DropResult | None
+    seconds: float
+    source: dict = field(default_factory=dict)
+    lift: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+def sample_indices(n: int, sample: int | None, seed: int) -> np.ndarray:
+    """Sorted rows of a uniform sample without replacement, seeded by SeedSequence(seed)."""
+    if sample is None or sample == n:
+        return np.arange(n)
+    if not (2 <= sample <= n):
+        raise InputError(
+            f"--sample {sample} is outside [2, {n}] for a data set of {n} points",
+            f"pass a sample size between 2 and {n}, or leave it out to use all points",
+        )
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    return np.sort(rng.choice(n, size=sample, replace=False))
+
+
+def separation_report(
+    points: np.ndarray,
+    rho,
+    *,
+    gamma=None,
+    sample: int | None = None,
+    seed: int = 0,
+    source: dict | None = None,
+    lift: dict | None = None,
+    node_limit: int = 20_000,
+) -> SeparationReport:
+    """δ_i of every studied point, δ, the largest γ at ρ, and the drop set for γ (Def. 3.4).
+
+    With ``sample`` = K, K rows are drawn without replacement (SeedSequence(seed)) and the
+    study is of that set alone: δ_i is the distance to the nearest *sampled* point (the
+    paper's Figure 1 measured against the whole CIFAR-10 training set).
+    """
+    t0 = time.perf_counter()
+    x = _check_points(points)
+    rho, gamma = _check_rho_gamma(rho, gamma)
+    idx = sample_indices(x.shape[0], sample, seed)
+    xs = x[idx]
+    nb = certified_nearest_neighbours(xs)
+    nearest = nb.nearest_pair()
+    drop = drop_close(xs, rho, gamma, node_limit=node_limit) if gamma is not None else None
+    return SeparationReport(
+        n=int(xs.shape[0]),
+        d=int(xs.shape[1]),
+        rho=rho,
+        gamma=gamma,
+        indices=tuple(int(i) for i in idx),
+        sample=sample,
+        seed=int(seed),
+        neighbours=nb,
+        nearest=nearest,
+        delta=delta_enclosure(nearest.delta_sq),
+        gamma_max=gamma_max(nearest.delta_sq, rho),
+        drop=drop,
+        seconds=time.perf_counter() - t0,
+        source=dict(source or {}),
+        lift=dict(lift or {}),
+    )
+
+
+def decimal_floor(q: Fraction, digits: int = 4) -> str:
+    """The largest decimal with ``digits`` significant digits that is <= q (q > 0), as text.
+
+    For people and for pasting into ``--gamma``: the value is exact and never exceeds q.
+    """
+    q = Fraction(q)
+    if q <= 0:
+        raise ValueError("decimal_floor needs q > 0")
+    e = math.floor(math.log10(q.numerator) - math.log10(q.denominator)) - digits + 1
+    while True:  # log10 can be off by one near powers of ten
+        m = math.floor(q / Fraction(10) ** e)
+        if m >= 10**digits:
+            e += 1
+        elif m < 10 ** (digits - 1):
+            e -= 1
+        else:
+            break
+    if e >= 0:
+        return str(m * 10**e)
+    s = str(m).rjust(-e + 1, "0")
+    return s[:e] + "." + s[e:]
+
+
+def report_json(report: SeparationReport) -> dict:
+    """The JSON summary: exact rationals as "p/q" strings, floats only where labelled."""
+    nb = report.neighbours
+    rows = report.indices
+    dist = [math.sqrt(float(v)) for v in nb.delta_sq]
+    gm = report.gamma_max
+    separable = report.nearest.delta_sq > 4 * report.rho * report.rho
+    summary: dict = {
+        "format": "advcert-separation",
+        "version": 1,
+        "definition": "Definition 3.4: ||x_i - x_j|| >= delta for i != j and gamma <= delta(delta - 2 rho)",
+        "source": report.source,
+        "lift": report.lift,
+        "n": report.n,
+        "d": report.d,
+        "sample": {"size": report.sample, "seed": report.seed, "rows": list(rows)},
+        "rho": to_str(report.rho),
+        "delta_sq": {
+            "value": to_str(report.nearest.delta_sq),
+            "label": "exact",
+            "pair": [rows[report.nearest.pair[0]], rows[report.nearest.pair[1]]],
+            "note": "pair as rows of the input",
+        },
+        "delta": {**report.delta.to_json(), "label": "enclosure"},
+        "separable_at_rho": {"value": bool(separable), "label": "exact", "claim": "delta > 2 rho"},
+        "gamma_max": {
+            **gm.to_json(),
+            "label": "enclosure",
+            "claim": "largest gamma with gamma <= delta(delta - 2 rho); every gamma <= lo is supported",
+        },
+        "per_point": {
+            "rows": list(rows),
+            "delta_sq": [to_str(v) for v in nb.delta_sq],
+            "neighbour": [rows[j] for j in nb.neighbour],
+            "label": "exact",
+            "exact_checks": nb.exact_checks,
+        },
+        "per_point_float": {
+            "delta": dist,
+            "label": "estimate",
+            "note": "binary64 sqrt of the exact delta_i^2, for the histogram only",
+        },
+        "quantiles": {
+            "q": [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 1.0],
+            "delta": [float(v) for v in np.quantile(dist, [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 1.0])],
+            "label": "estimate",
+        },
+        "seconds": report.seconds,
+    }
+    if gm.lo > 0:
+        summary["gamma_max"]["decimal_floor"] = decimal_floor(gm.lo)
+    if report.gamma is not None and report.drop is not None:
+        dr = report.drop
+        summary["target"] = {
+            "gamma": to_str(report.gamma),
+            "delta_needed": {**dr.delta_needed.to_json(), "label": "enclosure"},
+            "supported_without_dropping": not dr.dropped_indices,
+            "close_pairs": dr.close_pairs,
+            "dropped_rows": [rows[i] for i in dr.dropped_indices],
+            "dropped": len(dr.dropped_indices),
+            "fraction_dropped": to_str(Fraction(len(dr.dropped_indices), report.n)),
+            "exact": dr.exact,
+            "lower_bound": dr.lower_bound,
+            "method": dr.method,
+            "label": "exact" if dr.exact else "sound-bound",
+            "note": (
+                "smallest possible set" if dr.exact
+                else "greedy set; no set smaller than lower_bound exists"
+            ),
+        }
+    summary.update(report.extra)
+    return summary
+
+
+def _histogram_png(report: SeparationReport, fh) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    dist = np.sqrt(np.array([float(v) for v in report.neighbours.delta_sq]))
+    fig = Figure(figsize=(6.4, 4.0), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.hist(dist, bins=min(60, max(10, report.n // 10)), color="0.6", edgecolor="0.3")
+    delta = float(report.delta.lo)
+    ax.axvline(delta, color="C0", lw=1.5, label=f"δ = min δ_i = {delta:.4g}")
+    two_rho = 2 * float(report.rho)
+    ax.axvline(two_rho, color="C3", ls="--", lw=1.5, label=f"2ρ = {two_rho:.4g}")
+    if report.drop is not None and report.gamma is not None:
+        dn = float(report.drop.delta_needed.hi)
+        frac = len(report.drop.dropped_indices) / report.n
+        ax.axvline(
+            dn, color="C2", ls=":", lw=1.8,
+            label=f"δ needed for γ = {float(report.gamma):.4g}: {dn:.4g} (drop {100 * frac:.3g}%)",
+        )
+    ax.set_xlim(left=0.0)
+    ax.set_xlabel("δ_i = distance to the nearest other point, on X")
+    ax.set_ylabel("number of points")
+    src = report.source.get("name") or Path(str(report.source.get("path", "data"))).name
+    ax.set_title(f"Nearest-neighbour distances ({src}, n = {report.n}, d = {report.d})")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(fh, format="png")
+
+
+def _new_temp(folder: Path, suffix: str) -> str:
+    """Create an empty file with the usual umask-governed mode (mkstemp would force 0600)."""
+    while True:
+        name = folder / f".separation-{os.getpid()}-{secrets.token_hex(6)}{suffix}"
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return str(name)
+        except FileExistsError:
+            continue
+
+
+def write_separation(report: SeparationReport, out_dir) -> tuple[Path, Path]:
+    """Write ``separation.json`` and ``separation.png`` into out_dir, atomically.
+
+    Both files are written to temporaries in out_dir and moved into place with os.replace;
+    on any error the temporaries (and a directory this call created) are removed.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a directory", "name a directory")
+    created = not out.exists()
+    tmps: list[str] = []
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(report_json(report), indent=1, allow_nan=False) + "\n"
+        targets = (out / "separation.json", out / "separation.png")
+        tj = _new_temp(out, ".json.tmp")
+        tmps.append(tj)
+        with open(tj, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        tp = _new_temp(out, ".png.tmp")
+        tmps.append(tp)
+        with open(tp, "wb") as fh:
+            _histogram_png(report, fh)
+        os.replace(tj, targets[0])
+        os.replace(tp, targets[1])
+        tmps.clear()
+        return targets
+    except BaseException:
+        for t in tmps:
+            try:
+                os.unlink(t)
+            except OSError:
+                pass
+        if created:
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``advcert separation`` (Definition 3.4 study; Figure 1 analogue)."""
+    parser.add_argument("--data", required=True, metavar="SPEC",
+                        help="a .npz (arrays X, y) or .csv (last column y) file, or 'digits'")
+    parser.add_argument("--labels", default=None, metavar="RULE",
+                        help="binary:K makes class K the +1 class (labels are not needed here)")
+    parser.add_argument("--lift", default="pad", metavar="MAP",
+                        help="pad (default; pad:C sets the room factor C), or normalize")
+    parser.add_argument("--sample", type=int, default=None, metavar="K",
+                        help="study K points drawn without replacement (default: all)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--rho", default=None, metavar="R",
+                       help="adversary radius on X (default 1/100)")
+    group.add_argument("--rho-raw", default=None, metavar="R",
+                       help="adversary radius in the raw data's units; converted to a sound radius on X")
+    parser.add_argument("--gamma", default=None, metavar="G",
+                        help="target gamma: report the smallest set of points to drop to reach it")
+    parser.add_argument("--out", default=".", metavar="DIR",
+                        help="directory for separation.json and separation.png (default .)")
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run ``advcert separation``: load, lift, study, write (Definition 3.4; Figure 1)."""
+    from advcert.data import load, rho_on_X
+    from advcert.rational import parse_number
+
+    if args.sample is not None and args.sample < 2:
+        raise InputError(f"--sample must be >= 2, got {args.sample}", "pass --sample K with K >= 2")
+    if args.seed < 0:
+        raise InputError(f"--seed must be >= 0, got {args.seed}", "pass a non-negative seed")
+    gamma = parse_number(args.gamma, "--gamma") if args.gamma is not None else None
+    ds = load(args.data, labels=args.labels, lift=args.lift, require_labels=args.labels is not None)
+    extra: dict = {}
+    if args.rho_raw is not None:
+        rho_raw = parse_number(args.rho_raw, "--rho-raw")
+        rho = rho_on_X(ds.lift, rho_raw)
+        extra["rho_raw"] = {
+            "value": to_str(rho_raw),
+            "rho_on_X": to_str(rho),
+            "label": "sound-bound",
+            "note": "every raw perturbation of norm <= rho_raw moves the lifted point by <= rho on X",
+        }
+    else:
+        rho = parse_number(args.rho if args.rho is not None else "1/100", "--rho")
+    if rho < 0:
+        raise InputError(f"--rho must be >= 0, got {args.rho}", "pass a non-negative radius")
+    if gamma is not None and gamma <= 0:
+        raise InputError(f"--gamma must be > 0, got {args.gamma}", "pass a positive gamma")
+    if args.sample is not None and args.sample > ds.points.shape[0]:
+        n = ds.points.shape[0]
+        raise InputError(
+            f"--sample {args.sample} exceeds the {n} points of {args.data}",
+            f"pass --sample {n} or less",
+        )
+    rep = separation_report(
+        ds.points, rho, gamma=gamma, sample=args.sample, seed=args.seed,
+        source=ds.source, lift=ds.lift.to_json(),
+    )
+    rep = dataclasses.replace(rep, extra=extra)
+    paths = write_separation(rep, args.out)
+    gm = rep.gamma_max
+    print(f"n = {rep.n}, d = {rep.d}, rho = {float(rep.rho):.6g}")
+    print(f"delta = {float(rep.delta.lo):.6g} (certified; pair {rep.indices[rep.nearest.pair[0]]}, "
+          f"{rep.indices[rep.nearest.pair[1]]})")
+    if gm.lo > 0:
+        print(f"largest gamma supported at rho: {decimal_floor(gm.lo)} (certified lower end)")
+    else:
+        print("not separable at this rho: delta <= 2 rho")
+    if rep.drop is not None:
+        k = len(rep.drop.dropped_indices)
+        tag = "smallest" if rep.drop.exact else f"greedy, >= {rep.drop.lower_bound} needed"
+        print(f"drop {k} of {rep.n} points ({100 * k / rep.n:.3g}%, {tag}) to reach gamma = {args.gamma}")
+    print(f"wrote {paths[0]} and {paths[1]}")
+    return 0
