@@ -166,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         parser.print_help()
         return 2
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse's own exits (--help, --version, usage errors)
+        return int(exc.code or 0)
     try:
         if args.command == "build":
             return _cmd_build(args, argv)

@@ -1,0 +1,58 @@
+"""End to end: the headline certificate, its independent verification and determinism."""
+
+from __future__ import annotations
+
+import copy
+import json
+from fractions import Fraction
+
+from advcert import certificate, verify
+from advcert.build import build_certificate
+
+
+def test_headline_rigorous_checks_hold_and_match_the_worked_example(headline_doc):
+    checks = {c["id"]: c for c in headline_doc["checks"]}
+    for cid in ("definition-3.4", "definition-3.4/on-X", "lemma-6.4", "lemma-6.4/odd", "lemma-6.4/coefficients",
+                "claim-6.3/definition", "claim-6.3/coefficients", "claim-6.3/in", "claim-6.3/out", "lemma-6.2"):
+        assert checks[cid]["label"] in ("exact", "enclosure", "sound-bound")
+        assert checks[cid]["verdict"] == "holds", cid
+    # math-spec §11 (independent scripts): D_used = 245, achieved error 1.57e-3
+    assert headline_doc["objects"]["p1"]["degree"] == 245
+    enc = checks["lemma-6.4"]["enclosure"]
+    assert Fraction(enc["lo"]) <= Fraction(157, 100000) <= Fraction(enc["hi"]) + Fraction(1, 10**5)
+    attack = checks["lemma-6.2/attack"]
+    assert attack["label"] == "estimate" and attack["verdict"] in ("observed", "violated")
+    assert attack["value"] <= float(Fraction(checks["lemma-6.2"]["value"]))
+
+
+def test_independent_verifier_accepts_and_rejects_edits(headline_doc):
+    assert verify.verify_document(headline_doc).ok
+    text = certificate.dumps(headline_doc)
+    i = text.index('"coefficients"') + 30
+    j = next(k for k in range(i, len(text)) if text[k] in "23456789")
+    edited = json.loads(text[:j] + str(int(text[j]) - 1) + text[j + 1:])
+    rep = verify.verify_document(edited)
+    assert not rep.ok and "sha256" in (rep.first_failure or "")
+
+
+def test_verdict_flip_and_deleted_check_are_rejected_even_when_rehashed(headline_doc):
+    flipped = copy.deepcopy(headline_doc)
+    flipped["checks"][4]["verdict"] = "fails"
+    assert not verify.verify_document(certificate.seal(flipped)).ok
+    deleted = copy.deepcopy(headline_doc)
+    deleted["checks"] = [c for c in deleted["checks"] if c["id"] != "claim-6.3/out"]
+    assert not verify.verify_document(certificate.seal(deleted)).ok
+
+
+def test_same_arguments_give_the_same_certificate_apart_from_created(toy_doc):
+    again = build_certificate(Fraction(2), Fraction(3, 5), n=2, d=3, argv=["build", "--gamma", "2", "--eps", "0.6"])
+
+    def strip(doc):
+        doc = copy.deepcopy(doc)
+        doc.pop("created"), doc.pop("sha256")
+        for c in doc["checks"]:
+            c.pop("seconds")
+            c["details"].pop("build_seconds", None)
+        return certificate.canonical_bytes(doc)
+
+    assert strip(again) == strip(toy_doc)
