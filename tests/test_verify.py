@@ -1,0 +1,772 @@
+"""Tests of the independent certificate checker (advcert/verify.py).
+
+The certificates here are made by a small, slow helper in this file from the contract
+(docs/certificate.md) and the Taylor-only sign polynomial p_k(x) = x Σ_{i<=k} C(2i,i)/4^i
+(1-x^2)^i of math-spec §2, with plain Fractions. p_k is increasing on [-1, 1] (p_k' =
+(2k+1) c_k (1-x^2)^k >= 0), so every sup the helper needs is an exact end-point value:
+the helper never uses the verifier's method (Descartes bisection) to make its numbers.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import hashlib
+import io
+import json
+import math
+import random
+from fractions import Fraction as F
+from pathlib import Path
+
+import mpmath
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flint import fmpq, fmpq_poly
+
+import advcert.verify as V
+
+VERIFY_PY = Path(V.__file__)
+
+
+# ----------------------------------------------------------------------------- helper
+
+
+def rs(x) -> str:
+    x = F(x)
+    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+def horner(cs, x):
+    acc = F(0)
+    for c in reversed(cs):
+        acc = acc * x + c
+    return acc
+
+
+def taylor_sign(k: int) -> list[F]:
+    """Monomial coefficients of p_k (math-spec §2, Taylor step)."""
+    c = [F(math.comb(2 * i, i), 4**i) for i in range(k + 1)]
+    out = [F(0)] * (2 * k + 2)
+    for m in range(k + 1):
+        out[2 * m + 1] = (-1) ** m * sum(c[i] * math.comb(i, m) for i in range(m, k + 1))
+    return out
+
+
+def chebyshev_y(p1: list[F]) -> list[F]:
+    """b with p1(x) = x Σ b_j T_j(1 - x^2), via y^i = 2^-i Σ_m C(i,m) T_|i-2m|(y)."""
+    # p1/x = Σ_m a_{2m+1} x^{2m} = Σ_m a_{2m+1} (1 - y)^m
+    deg = (len(p1) - 2) // 2
+    Q = [F(0)] * (deg + 1)
+    for m in range(deg + 1):
+        a = p1[2 * m + 1]
+        for i in range(m + 1):
+            Q[i] += a * math.comb(m, i) * (-1) ** i
+    b = [F(0)] * (deg + 1)
+    for i, c in enumerate(Q):
+        for m in range(i + 1):
+            b[abs(i - 2 * m)] += c * F(math.comb(i, m), 2**i)
+    return b
+
+
+def step_poly(p1: list[F], alpha: F) -> list[F]:
+    """q(z) = (p1((z - alpha)/2) + 1)/2 by the binomial expansion (Claim 6.3)."""
+    D = len(p1) - 1
+    q = [F(0)] * (D + 1)
+    for i, a in enumerate(p1):
+        if a == 0:
+            continue
+        s = a / 2 ** (i + 1)
+        for j in range(i + 1):
+            q[j] += s * math.comb(i, j) * (-alpha) ** (i - j)
+    q[0] += F(1, 2)
+    return q
+
+
+def up(x: F, bits=48) -> F:
+    """A short rational a little above x (slack 2^-30 relative)."""
+    s = 2**bits
+    return F(math.ceil(x * (1 + F(1, 2**30)) * s), s)
+
+
+def down(x: F, bits=48) -> F:
+    s = 2**bits
+    return F(math.floor(x * s), s)
+
+
+def sqrt_bounds(x: F, bits=64):
+    r = math.isqrt(math.floor(x * 4**bits))
+    return F(r, 2**bits), F(r + 1, 2**bits)
+
+
+def rehash(doc: dict) -> dict:
+    body = {k: v for k, v in doc.items() if k != "sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    doc["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return doc
+
+
+def make_certificate(points, labels, *, rho, gamma, eps, k=None, p1=None, sups_from=None, tight=False) -> dict:
+    """A format-version-1 certificate written from the contract with Fractions.
+
+    k: Taylor order (the least k with 1 - p_k(eta) <= eps1/2 when None). p1: use these
+    monomial coefficients instead (everything derived from p1 is recomputed) while the
+    three sup enclosures are taken from ``sups_from`` (the honest p1), which plants a
+    violation that only the sup-norm proofs can catch. tight: enclosure hi = the exact sup.
+    """
+    n, d = len(points), len(points[0])
+    X = [[F(v) for v in row] for row in points]
+    Y = [F(y) for y in labels]
+    eps1, eta = eps / (3 * n), gamma / 8
+    alpha = 1 - rho**2 / 2 - 2 * eta
+    if p1 is None:
+        if k is None:
+            k = 1
+            while 1 - horner(taylor_sign(k), eta) > eps1 / 2:
+                k += 1
+        p1 = taylor_sign(k)
+    honest = sups_from if sups_from is not None else p1
+    kk = (len(p1) - 2) // 2
+    q, q_honest = step_poly(p1, alpha), step_poly(honest, alpha)
+    taus = [sum(v * v for v in row) - 1 for row in X]
+    tp, tm = max(F(0), max(taus)), max(F(0), -min(taus))
+    pairs = [(sum((a - b) ** 2 for a, b in zip(X[i], X[j])), i, j) for i in range(n) for j in range(i + 1, n)]
+    d2, pi, pj = min(pairs)
+    dlo, dhi = sqrt_bounds(d2)
+    D = len(p1) - 1
+
+    def encl(S, w):
+        hi = S if tight else up(S)
+        lo = min(down(S), S)
+        return {"lo": rs(lo), "hi": rs(hi)}, hi, w
+
+    S64 = 1 - horner(honest, eta)
+    a_in, b_in = 1 - rho**2 / 2 - tm / 2, 1 + tp / 2
+    S_in = 1 - horner(q_honest, a_in)
+    a_out, b_out = -1 - tp / 2, 1 - (dlo - rho) ** 2 / 2 + tp / 2
+    S_out = horner(q_honest, b_out)
+    assert horner(q_honest, a_out) >= 0 and S_out >= 0  # q >= 0 on I_out, so sup|q| = q(b_out)
+    e64, hi64, w64 = encl(S64, eta)
+    ein, hi_in, w_in = encl(S_in, a_in)
+    eout, hi_out, w_out = encl(S_out, b_out)
+    per = [abs(Y[j]) * hi_in + sum(abs(Y[i]) for i in range(n) if i != j) * hi_out for j in range(n)]
+    v62 = max(per)
+
+    def chk(id_, label, value, bound, verdict=None, rel="<=", details=None, enclosure=None):
+        if verdict is None:
+            ok = (F(value) <= F(bound)) if rel == "<=" else (F(value) >= F(bound))
+            verdict = "holds" if ok else "fails"
+        c = {"id": id_, "claim": f"claim of {id_}", "relation": rel, "bound": bound, "value": value,
+             "label": label, "verdict": verdict, "method": "test helper (Fractions)", "seconds": 0.001,
+             "details": details or {}}
+        if enclosure is not None:
+            c["enclosure"] = enclosure
+        return c
+
+    maxp = max(abs(a) for a in p1)
+    maxq = max(abs(a) for a in q)
+    qbound = F(2) ** (6 * D - 1) / (1 - alpha) + F(1, 2)
+    sep_lo, sep_hi = d2 - 2 * rho * dhi, d2 - 2 * rho * dlo
+    checks = [
+        chk("definition-3.4/on-X", "exact", rs(max(abs(t) for t in taus)), rs(F(1, 2**40)),
+            details={"tau_plus": rs(tp), "tau_minus": rs(tm)}),
+        chk("definition-3.4", "enclosure", rs(sep_lo), rs(gamma), rel=">=",
+            details={"delta_sq": rs(d2), "pair": [pi, pj], "delta": {"lo": rs(dlo), "hi": rs(dhi)}},
+            enclosure={"lo": rs(sep_lo), "hi": rs(sep_hi)}),
+        chk("lemma-6.4/odd", "exact", "0", "0"),
+        chk("lemma-6.4/coefficients", "exact", rs(maxp), rs(F(2) ** (4 * D)),
+            details={"log2_value": round(math.log2(maxp), 3), "log2_bound": float(4 * D)}),
+        chk("lemma-6.4", "enclosure", e64["hi"], rs(eps1),
+            details={"interval": [rs(eta), "1"], "witness": rs(w64)}, enclosure=e64),
+        chk("claim-6.3/definition", "exact", "0", "0"),
+        chk("claim-6.3/coefficients", "exact", rs(maxq), rs(qbound),
+            details={"log2_value": math.log2(maxq), "log2_bound": math.log2(qbound)}),
+        chk("claim-6.3/in", "enclosure", ein["hi"], rs(eps1),
+            details={"interval": [rs(a_in), rs(b_in)], "witness": rs(w_in)}, enclosure=ein),
+        chk("claim-6.3/out", "enclosure", eout["hi"], rs(eps1),
+            details={"interval": [rs(a_out), rs(b_out)], "witness": rs(w_out), "delta_lo": rs(dlo)},
+            enclosure=eout),
+        chk("lemma-6.2", "sound-bound", rs(v62), rs(eps / 3), details={"per_point": [rs(x) for x in per]}),
+        chk("lemma-6.2/attack", "estimate", float(v62) / 2, float(eps / 3), verdict="observed",
+            details={"restarts": 2, "steps": 10}),
+    ]
+    doc = {
+        "format": "advcert-certificate",
+        "version": 1,
+        "created": "2026-01-01T00:00:00Z",
+        "producer": {"name": "tests/test_verify.py", "version": "0"},
+        "instance": {"n": n, "d": d, "rho": rs(rho), "gamma": rs(gamma), "eps": rs(eps), "seed": 7,
+                     "entropy": "7", "source": {"kind": "synthetic", "how": "by hand"},
+                     "points": [list(map(float, row)) for row in points], "labels": [float(y) for y in labels]},
+        "parameters": {"eps1": rs(eps1), "eta": rs(eta), "alpha": rs(alpha), "taylor_k": kk, "cheb_d": kk},
+        "objects": {
+            "p1": {"degree": D, "coefficients": [rs(a) for a in p1], "chebyshev_y": [rs(b) for b in chebyshev_y(p1)]},
+            "q": {"degree": D, "alpha": rs(alpha), "coefficients": [rs(a) for a in q]},
+        },
+        "constants": {"D_used": {"value": str(D), "label": "exact", "note": "degree of p1"},
+                      "D_opt": {"value": 7.5, "label": "estimate", "note": "a float"}},
+        "checks": checks,
+    }
+    return rehash(doc)
+
+
+# Two instances. EXACT: d = 4 points exactly on X (tau = 0), n = 2, delta^2 = 3.
+# FLOAT: d = 3 points at angles 0, 2pi/3, 4pi/3 (binary64, so tau != 0), n = 3.
+EXACT = dict(points=[[0.5, 0.5, 0.5, 0.5], [-0.5, -0.5, -0.5, 0.5]], labels=[1.0, -0.5],
+             rho=F(1, 20), gamma=F(5, 2), eps=F(3, 5))
+_r = math.sqrt(3) / 2
+FLOAT = dict(points=[[_r * math.cos(t), _r * math.sin(t), 0.5] for t in (0.0, 2 * math.pi / 3, 4 * math.pi / 3)],
+             labels=[0.75, -1.0, 0.3], rho=F(1, 20), gamma=F(2), eps=F(9, 10))
+
+
+@pytest.fixture(scope="module")
+def good() -> dict:
+    return make_certificate(**EXACT)
+
+
+@pytest.fixture(scope="module")
+def good_float() -> dict:
+    return make_certificate(**FLOAT)
+
+
+def fresh(doc):
+    return copy.deepcopy(doc)
+
+
+def check_of(doc, id_):
+    return next(c for c in doc["checks"] if c["id"] == id_)
+
+
+def rejected_by_math(doc) -> V.Report:
+    """Verify a re-hashed document; it must be rejected, and not by the hash."""
+    rep = V.verify_document(rehash(doc))
+    assert not rep.ok
+    assert not rep.first_failure.startswith("sha256"), rep.first_failure
+    return rep
+
+
+def edit_digit(s: str) -> str:
+    """A one-character edit of a rational string that keeps it in lowest terms."""
+    num, _, den = s.partition("/")
+    for pos in range(len(num) - 1, -1, -1):
+        if not num[pos].isdigit():
+            continue
+        for new in "2468013579":
+            if new == num[pos] or (pos == 0 and new == "0") or (pos == 1 and num[0] == "-" and new == "0"):
+                continue
+            cand = num[:pos] + new + num[pos + 1:]
+            if math.gcd(int(cand), int(den or 1)) == 1:
+                return cand + ("/" + den if den else "")
+    raise AssertionError(s)
+
+
+# ----------------------------------------------------------------------- independence
+
+
+def test_verify_imports_nothing_from_the_builders():
+    tree = ast.parse(VERIFY_PY.read_text())
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "no relative imports"
+            roots.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("__import__", "import_module"):
+            raise AssertionError("no dynamic imports")
+    allowed = {"__future__", "hashlib", "json", "math", "re", "sys", "time", "dataclasses", "pathlib", "typing",
+               "fractions", "jsonschema", "flint"}
+    assert roots <= allowed, roots - allowed
+
+
+# ------------------------------------------------------------------------- acceptance
+
+
+@pytest.mark.parametrize("which", ["exact", "float"])
+def test_accepts_correct_certificates(which, good, good_float):
+    doc = good if which == "exact" else good_float
+    rep = V.verify_document(doc)
+    assert rep.ok, rep.first_failure
+    assert rep.exit_code == 0
+    assert {r.id for r in rep.results} >= set(V.KNOWN_CHECKS)
+    assert [r.status for r in rep.results if r.id == "lemma-6.2/attack"] == ["estimate"]
+
+
+def test_float_instance_has_rounding_tau(good_float):
+    # the FLOAT instance must exercise tau != 0 in I_in / I_out
+    on_x = check_of(good_float, "definition-3.4/on-X")
+    assert F(on_x["value"]) > 0
+
+
+def test_accepts_tight_enclosures():
+    # hi equal to the exact sup: the Descartes proof must cope with a zero at an end point
+    doc = make_certificate(**EXACT, tight=True)
+    rep = V.verify_document(doc)
+    assert rep.ok, rep.first_failure
+
+
+def test_document_order_of_checks_does_not_matter(good):
+    doc = fresh(good)
+    doc["checks"].reverse()
+    assert V.verify_document(rehash(doc)).ok
+
+
+# ------------------------------------------------------------------- edits and plants
+
+
+def test_one_character_edit_of_p1_is_caught_by_hash_and_by_math(good):
+    doc = fresh(good)
+    cs = doc["objects"]["p1"]["coefficients"]
+    j = 3
+    cs[j] = edit_digit(cs[j])
+    rep = V.verify_document(doc)
+    assert not rep.ok and rep.first_failure.startswith("sha256:")
+    rep = rejected_by_math(doc)
+    assert rep.first_failure.startswith("objects:") and "chebyshev_y" in rep.first_failure
+
+
+def test_edit_of_p1_with_consistent_chebyshev_form_is_caught_by_the_claims(good):
+    doc = fresh(good)
+    p1 = [F(c) for c in doc["objects"]["p1"]["coefficients"]]
+    p1[3] = F(edit_digit(rs(p1[3])))
+    doc["objects"]["p1"]["coefficients"] = [rs(a) for a in p1]
+    doc["objects"]["p1"]["chebyshev_y"] = [rs(b) for b in chebyshev_y(p1)]
+    rep = rejected_by_math(doc)
+    failed = {r.id for r in rep.results if r.status == "failed"}
+    assert "claim-6.3/definition" in failed
+
+
+def test_one_character_edit_of_a_q_coefficient(good):
+    doc = fresh(good)
+    cs = doc["objects"]["q"]["coefficients"]
+    cs[2] = edit_digit(cs[2])
+    rep = rejected_by_math(doc)
+    assert rep.first_failure.startswith("claim-6.3/definition:")
+    assert "1 coefficients of q differ" in rep.first_failure or "re-derives to 1" in rep.first_failure
+
+
+def test_upgraded_label_is_rejected(good):
+    doc = fresh(good)
+    c = check_of(doc, "lemma-6.2/attack")
+    c["label"], c["verdict"] = "exact", "holds"
+    rep = rejected_by_math(doc)
+    assert rep.first_failure.startswith("lemma-6.2/attack:")
+    assert "estimate" in rep.first_failure
+
+
+def test_downgraded_label_is_rejected(good):
+    doc = fresh(good)
+    c = check_of(doc, "lemma-6.4")
+    c["label"], c["verdict"] = "estimate", "observed"
+    assert "lemma-6.4" in rejected_by_math(doc).first_failure
+
+
+@pytest.mark.parametrize("id_", ["definition-3.4/on-X", "definition-3.4", "lemma-6.4", "claim-6.3/out", "lemma-6.2"])
+def test_flipped_verdict_is_rejected(good, id_):
+    doc = fresh(good)
+    check_of(doc, id_)["verdict"] = "fails"
+    rep = rejected_by_math(doc)
+    assert rep.first_failure.startswith(id_ + ":") and "the claim holds" in rep.first_failure
+
+
+def test_estimate_may_not_say_holds(good):
+    doc = fresh(good)
+    check_of(doc, "lemma-6.2/attack")["verdict"] = "holds"
+    assert "lemma-6.2/attack" in rejected_by_math(doc).first_failure
+
+
+def test_estimate_verdict_must_match_its_numbers(good):
+    doc = fresh(good)
+    check_of(doc, "lemma-6.2/attack")["verdict"] = "violated"
+    assert "'violated'" in rejected_by_math(doc).first_failure
+
+
+def test_attack_above_the_certified_bound_is_a_contradiction(good):
+    doc = fresh(good)
+    c = check_of(doc, "lemma-6.2/attack")
+    c["value"] = float(F(check_of(doc, "lemma-6.2")["value"])) * 1.01
+    assert "contradicts itself" in rejected_by_math(doc).first_failure
+
+
+@pytest.mark.parametrize("id_", list(V.KNOWN_CHECKS))
+def test_deleted_check_is_rejected(good, id_):
+    doc = fresh(good)
+    doc["checks"] = [c for c in doc["checks"] if c["id"] != id_]
+    rep = rejected_by_math(doc)
+    assert rep.first_failure.startswith("checks:") and id_ in rep.first_failure and "missing" in rep.first_failure
+
+
+def test_duplicated_check_is_rejected(good):
+    doc = fresh(good)
+    doc["checks"].append(copy.deepcopy(doc["checks"][0]))
+    assert "appears 2 times" in rejected_by_math(doc).first_failure
+
+
+def test_unknown_rigorous_check_is_rejected(good):
+    doc = fresh(good)
+    doc["checks"].append({"id": "theorem-5.1/bound", "claim": "?", "relation": "<=", "bound": "1", "value": "0",
+                          "label": "sound-bound", "verdict": "holds", "method": "?", "seconds": 0})
+    rep = rejected_by_math(doc)
+    assert "cannot re-derive check theorem-5.1/bound" in rep.first_failure
+    assert "this verifier knows: definition-3.4/on-X" in rep.first_failure
+
+
+def test_unknown_estimate_is_listed_not_rerun(good):
+    doc = fresh(good)
+    doc["checks"].append({"id": "theorem-5.1/sampled", "claim": "?", "relation": "<=", "bound": 0.5, "value": 0.25,
+                          "label": "estimate", "verdict": "observed", "method": "?", "seconds": 0})
+    rep = V.verify_document(rehash(doc))
+    assert rep.ok, rep.first_failure
+    assert [r.status for r in rep.results if r.id == "theorem-5.1/sampled"] == ["estimate"]
+
+
+def _plant_bump(good_doc, scale):
+    """p1 + K x ((x^2 - eta^2)(1 - x^2))^2: odd, zero at eta and 1, positive inside."""
+    p1 = [F(c) for c in good_doc["objects"]["p1"]["coefficients"]]
+    eta = F(EXACT["gamma"]) / 8
+    bump = [F(0)] * 10
+    # x * (x^2 - eta^2)^2 (1 - x^2)^2, expanded in x^2 = t
+    t = fmpq_poly([-fmpq(eta.numerator, eta.denominator) ** 2, 1]) ** 2 * fmpq_poly([1, -1]) ** 2
+    for m, c in enumerate(t.coeffs()):
+        bump[2 * m + 1] = F(int(c.p), int(c.q)) * scale
+    bad = [a + (bump[j] if j < len(bump) else 0) for j, a in enumerate(p1)]
+    return bad, bump
+
+
+def test_planted_interior_violation_only_the_sup_proof_sees(good):
+    hi = F(check_of(good, "lemma-6.4")["enclosure"]["hi"])
+    bad, bump = _plant_bump(good, 40 * hi / F(1, 100))
+    # independent evidence that the plant breaks the bound: an exact grid point
+    grid = [F(5, 16) + F(11, 16) * F(i, 200) for i in range(201)]
+    assert max(abs(horner(bad, x) - 1) for x in grid) > hi
+    honest_p1 = [F(c) for c in good["objects"]["p1"]["coefficients"]]
+    doc = make_certificate(**EXACT, p1=bad, sups_from=honest_p1)
+    rep = V.verify_document(doc)
+    assert not rep.ok
+    assert rep.first_failure.startswith("lemma-6.4:"), rep.first_failure
+    assert "not proved" in rep.first_failure and "p1 - 1 >" in rep.first_failure
+    failed = [r.id for r in rep.results if r.status == "failed"]
+    assert failed[0] == "lemma-6.4"
+    # nothing else in the chain of p1's own checks objects to the plant
+    for ok_id in ("lemma-6.4/odd", "lemma-6.4/coefficients", "claim-6.3/definition", "claim-6.3/coefficients"):
+        assert ok_id not in failed
+
+
+def test_planted_end_point_violation(good):
+    p1 = [F(c) for c in good["objects"]["p1"]["coefficients"]]
+    eta = EXACT["gamma"] / 8
+    K = F(1, 10) / (1 - eta**2)
+    bad = list(p1)
+    bad[1] -= K * eta**2  # + K x (x^2 - eta^2): zero at the witness eta, p1(1) - 1 = 1/10 > hi
+    bad[3] += K
+    doc = make_certificate(**EXACT, p1=bad, sups_from=p1)
+    rep = V.verify_document(doc)
+    assert rep.first_failure.startswith("lemma-6.4:") and "at x = 1" in rep.first_failure
+
+
+@pytest.mark.parametrize("id_", ["lemma-6.4", "claim-6.3/in", "claim-6.3/out"])
+def test_upper_end_below_the_witness_value_is_rejected(good_float, id_):
+    doc = fresh(good_float)
+    c = check_of(doc, id_)
+    lo = F(c["enclosure"]["lo"])
+    c["enclosure"]["hi"] = c["value"] = rs(lo * F(999, 1000))
+    c["enclosure"]["lo"] = rs(lo * F(998, 1000))
+    rep = rejected_by_math(doc)
+    assert rep.first_failure.startswith(id_ + ":") and "not proved" in rep.first_failure
+
+
+@pytest.mark.parametrize("id_", ["lemma-6.4", "claim-6.3/in", "claim-6.3/out"])
+def test_lower_end_must_be_attained_at_the_witness(good_float, id_):
+    doc = fresh(good_float)
+    c = check_of(doc, id_)
+    c["enclosure"]["lo"] = c["enclosure"]["hi"]
+    assert "not attained" in rejected_by_math(doc).first_failure
+
+
+def test_wrong_interval_is_rejected(good_float):
+    doc = fresh(good_float)
+    c = check_of(doc, "claim-6.3/in")
+    a, b = c["details"]["interval"]
+    c["details"]["interval"] = [rs(F(a) + F(1, 1000)), b]  # narrower: would prove less
+    assert "re-derives to" in rejected_by_math(doc).first_failure
+
+
+def test_delta_lo_must_be_a_lower_bound(good):
+    doc = fresh(good)
+    c = check_of(doc, "claim-6.3/out")
+    c["details"]["delta_lo"] = "2"  # 2^2 > delta^2 = 3? no: 4 > 3
+    assert "delta_lo^2 > delta^2" in rejected_by_math(doc).first_failure
+
+
+def test_separability_enclosure_must_contain_the_truth(good):
+    doc = fresh(good)
+    c = check_of(doc, "definition-3.4")
+    # the truth is 3 - sqrt(3)/10 = 2.8267949...; claim a lower end above it
+    c["enclosure"]["lo"] = c["value"] = "2827/1000"
+    c["enclosure"]["hi"] = "707/250"
+    assert "exceeds delta(delta - 2 rho)" in rejected_by_math(doc).first_failure
+
+
+def test_pair_must_attain_the_minimum():
+    doc = make_certificate(**FLOAT)
+    c = check_of(doc, "definition-3.4")
+    i, j = c["details"]["pair"]
+    c["details"]["pair"] = [i, 3 - i - j]
+    rep = V.verify_document(rehash(doc))
+    # three nearly equidistant binary64 points: the distances differ in the last bits
+    d = [[F(v) for v in row] for row in doc["instance"]["points"]]
+    dist = lambda a, b: sum((x - y) ** 2 for x, y in zip(d[a], d[b]))
+    assert dist(i, 3 - i - j) != dist(i, j)
+    assert "is not the minimum" in rep.first_failure
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("eps", "1/2", "parameters.eps1"),
+    ("gamma", "3", "parameters.eta"),
+    ("rho", "1/10", "parameters.alpha"),
+    ("seed", 8, "entropy"),
+])
+def test_instance_edits_are_caught(good, field, value, needle):
+    doc = fresh(good)
+    doc["instance"][field] = value
+    assert needle in rejected_by_math(doc).first_failure
+
+
+def test_moved_point_is_caught(good):
+    doc = fresh(good)
+    doc["instance"]["points"][0][0] = 0.5000001
+    rep = rejected_by_math(doc)
+    assert rep.first_failure.startswith("definition-3.4/on-X:")
+
+
+def test_changed_label_is_caught(good):
+    doc = fresh(good)
+    doc["instance"]["labels"][1] = -0.6
+    assert rejected_by_math(doc).first_failure.startswith("lemma-6.2:")
+
+
+def test_rational_not_in_lowest_terms_is_rejected(good):
+    doc = fresh(good)
+    doc["parameters"]["eta"] = "10/32"
+    assert "lowest terms" in rejected_by_math(doc).first_failure
+
+
+def test_log2_fields_are_checked(good):
+    doc = fresh(good)
+    c = check_of(doc, "lemma-6.4/coefficients")
+    c["details"]["log2_value"] += 0.01
+    assert "log2_value" in rejected_by_math(doc).first_failure
+
+
+def test_chebyshev_form_must_match_p1(good):
+    doc = fresh(good)
+    b = doc["objects"]["p1"]["chebyshev_y"]
+    b[1] = rs(F(b[1]) + F(1, 2**60))
+    assert "chebyshev_y" in rejected_by_math(doc).first_failure
+
+
+def test_a_failure_the_certificate_admits_is_still_exit_1(good):
+    # a certificate whose claim truly fails and says so is readable but does not verify
+    doc = make_certificate(**{**EXACT, "gamma": F(29, 10)})  # 2.9 > delta(delta - 2 rho) = 2.83
+    assert check_of(doc, "definition-3.4")["verdict"] == "fails"
+    rep = V.verify_document(doc)
+    assert rep.exit_code == 1 and "the certificate says so too" in rep.first_failure
+
+
+# ------------------------------------------------------------ the prover on its own
+
+
+def _reference_sup(cs, c, a, b) -> mpmath.mpf:
+    """sup |P - c| on [a, b] at 60 digits: end points and the real roots of P'."""
+    with mpmath.workdps(60):
+        P = [mpmath.mpf(x.numerator) / x.denominator for x in cs]
+        ev = lambda x: abs(mpmath.polyval(P[::-1], x) - mpmath.mpf(c.numerator) / c.denominator)
+        A, B = mpmath.mpf(a.numerator) / a.denominator, mpmath.mpf(b.numerator) / b.denominator
+        cands = [A, B]
+        dP = [i * P[i] for i in range(1, len(P))]
+        while len(dP) > 1 and dP[-1] == 0:
+            dP.pop()
+        if len(dP) > 1:
+            for r in mpmath.polyroots(dP[::-1], maxsteps=400, extraprec=400):
+                if abs(mpmath.im(r)) < mpmath.mpf(10) ** -40 and A <= mpmath.re(r) <= B:
+                    cands.append(mpmath.re(r))
+        return max(ev(x) for x in cands)
+
+
+def _fq(x: F) -> fmpq:
+    return fmpq(x.numerator, x.denominator)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cs=st.lists(st.integers(-50, 50), min_size=2, max_size=9),
+    c=st.integers(-5, 5),
+    a=st.integers(-8, 7),
+    width=st.integers(1, 8),
+    ratio=st.sampled_from([F(1, 2), F(9, 10), F(99, 100), F(101, 100), F(11, 10), F(2)]),
+)
+def test_prover_agrees_with_a_high_precision_reference(cs, c, a, width, ratio):
+    cs = [F(x, 7) for x in cs]
+    A, B, C = F(a, 4), F(a + width, 4), F(c, 3)
+    sup = _reference_sup(cs, C, A, B)
+    if sup == 0:
+        return
+    U = F(mpmath.nstr(sup, 40)) * ratio
+    why, _ = V.prove_sup_abs(fmpq_poly([_fq(x) for x in cs]), _fq(C), _fq(U), _fq(A), _fq(B), "P")
+    if ratio > 1:
+        assert why is None, why
+    else:
+        assert why is not None and "could not prove" not in why
+
+
+def test_prover_tangency_at_a_dyadic_point_is_proved():
+    # U - (P - c) = (x - 1/2)^2 touches 0 at x = 1/2, which the bisection lands on
+    P = fmpq_poly([fmpq(3), 0, 0]) - fmpq_poly([fmpq(-1, 2), 1]) ** 2  # 3 - (x - 1/2)^2
+    why, _ = V.prove_sup_abs(P, fmpq(0), fmpq(3), fmpq(0), fmpq(1), "P")
+    assert why is None
+
+
+def test_prover_gives_up_on_tangency_at_a_non_dyadic_point():
+    # sup = U exactly, touched at x = 1/3: not provable by Descartes bisection, and the
+    # verifier must say "could not prove", never "holds"
+    P = fmpq_poly([fmpq(3)]) - fmpq_poly([fmpq(-1), 3]) ** 2
+    why, _ = V.prove_sup_abs(P, fmpq(0), fmpq(3), fmpq(0), fmpq(1), "P")
+    assert why is not None and "could not prove" in why and "depth 80" in why
+
+
+def test_prover_finds_an_interior_sign_change():
+    # P = 1 - 8 (x - 0.37)^2 ... sup |P| on [0, 1] = max(1, |1 - 8*0.63^2|) = 2.1752
+    P = fmpq_poly([fmpq(1)]) - 8 * fmpq_poly([fmpq(-37, 100), 1]) ** 2
+    why, _ = V.prove_sup_abs(P, fmpq(0), fmpq(2), fmpq(0), fmpq(1), "P")
+    assert why is not None and "P < -2" in why
+    why, _ = V.prove_sup_abs(P, fmpq(0), fmpq(21753, 10000), fmpq(0), fmpq(1), "P")
+    assert why is None
+
+
+# ------------------------------------------------------------------- files and run()
+
+
+def run_file(path, estimates=False):
+    out, err = io.StringIO(), io.StringIO()
+    code = V.run(path, stream=out, err=err, estimates=estimates)
+    return code, out.getvalue(), err.getvalue()
+
+
+def write(tmp_path, doc, name="c.json", indent=2) -> Path:
+    p = tmp_path / name
+    p.write_text(json.dumps(doc, sort_keys=True, indent=indent, ensure_ascii=False), encoding="utf-8")
+    return p
+
+
+def test_run_ok(tmp_path, good):
+    code, out, err = run_file(write(tmp_path, good), estimates=True)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[-1].startswith("verify: OK (11 checks, ")
+    assert any("lemma-6.4" in ln and "re-derived" in ln for ln in lines)
+    assert any("lemma-6.2/attack" in ln and "estimate, not re-run" in ln for ln in lines)
+    assert any("no estimate re-runner for lemma-6.2/attack" in ln for ln in lines)
+
+
+def test_run_fail_is_one_line_exit_1(tmp_path, good):
+    doc = fresh(good)
+    check_of(doc, "lemma-6.4")["verdict"] = "fails"
+    code, out, err = run_file(write(tmp_path, rehash(doc)))
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("verify: FAIL lemma-6.4: ")
+
+
+def test_run_one_character_edit_in_the_text(tmp_path, good):
+    text = json.dumps(good, sort_keys=True, indent=1)
+    s = good["objects"]["p1"]["coefficients"][3]
+    assert text.count(f'"{s}"') == 1
+    p = tmp_path / "c.json"
+    p.write_text(text.replace(f'"{s}"', f'"{edit_digit(s)}"'))
+    code, _, err = run_file(p)
+    assert code == 1 and err.startswith("verify: FAIL sha256: ")
+
+
+def _exit2(tmp_path, text: str | None, needle: str):
+    p = tmp_path / "x.json"
+    if text is not None:
+        p.write_text(text, encoding="utf-8")
+    code, out, err = run_file(p)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("verify: cannot read ") and "fix:" in err
+    assert needle in err, err
+    return err
+
+
+def test_truncated_json(tmp_path, good):
+    text = json.dumps(good, indent=1)
+    _exit2(tmp_path, text[: len(text) // 2], "truncated")
+
+
+def test_foreign_json(tmp_path):
+    _exit2(tmp_path, '{"a": 1}', "not an advcert certificate")
+
+
+def test_not_json(tmp_path):
+    _exit2(tmp_path, "hello", "not valid JSON")
+
+
+def test_wrong_version(tmp_path, good):
+    doc = fresh(good)
+    doc["version"] = 2
+    _exit2(tmp_path, json.dumps(rehash(doc)), "version 2 is not supported")
+
+
+def test_missing_file(tmp_path):
+    _exit2(tmp_path, None, "no such file")
+
+
+def test_schema_violation(tmp_path, good):
+    doc = fresh(good)
+    del doc["instance"]["labels"]
+    _exit2(tmp_path, json.dumps(rehash(doc)), "schema violation at instance")
+
+
+def test_duplicate_keys_and_non_finite_numbers(tmp_path, good):
+    text = json.dumps(good)
+    _exit2(tmp_path, text[:-1] + ', "version": 1}', "duplicate key")
+    _exit2(tmp_path, text.replace('"seconds": 0.001', '"seconds": NaN', 1), "non-finite")
+    _exit2(tmp_path, text.replace('"seconds": 0.001', '"seconds": 1e999', 1), "out of the binary64 range")
+
+
+def test_schema_is_valid_draft_2020_12():
+    import jsonschema
+
+    schema = json.loads(V.SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"].endswith("2020-12/schema")
+
+
+# -------------------------------------------------------------- the real builder
+
+
+@pytest.fixture(scope="module")
+def built() -> dict:
+    build = pytest.importorskip("advcert.build")
+    return build.build_certificate(F(1, 2), F(1, 10))
+
+
+@pytest.mark.slow
+def test_verifies_a_real_built_certificate(built, tmp_path):
+    code, out, err = run_file(write(tmp_path, built))
+    assert code == 0, err
+    assert out.splitlines()[-1].startswith("verify: OK")
+
+
+@pytest.mark.slow
+def test_one_character_edit_of_a_real_certificate(built, tmp_path):
+    text = json.dumps(built, sort_keys=True, indent=1, ensure_ascii=False)
+    s = built["objects"]["p1"]["coefficients"][5]
+    p = tmp_path / "c.json"
+    p.write_text(text.replace(f'"{s}"', f'"{edit_digit(s)}"', 1), encoding="utf-8")
+    code, _, err = run_file(p)
+    assert code == 1 and err.startswith("verify: FAIL sha256: ")
+    doc = json.loads(p.read_text())
+    rep = V.verify_document(rehash(doc))
+    assert not rep.ok and not rep.first_failure.startswith("sha256")
