@@ -15,9 +15,11 @@ from advcert.poly.certify import round_down, round_up, sup_abs_error
 def test_chebyshev_polynomial_has_sup_one():
     for n in (5, 40, 120):
         t = fmpq_poly(fmpz_poly.chebyshev_t(n))
-        enc = sup_abs_error(t, 0, -1, 1)
+        enc = sup_abs_error(t, 0, -1, 1, rel_tol=Fraction(1, 4096))
         assert enc.lo <= 1 <= enc.hi
-        assert enc.hi - enc.lo <= Fraction(1, 1000)
+        assert enc.hi - enc.lo <= Fraction(1, 4000)
+        loose = sup_abs_error(t, 0, -1, 1)  # default tolerance 2^-8
+        assert loose.lo <= 1 <= loose.hi <= loose.lo * (1 + Fraction(1, 256))
 
 
 def test_quadratic_with_interior_maximum():
