@@ -486,13 +486,46 @@ def _part_objects(ctx: _Ctx) -> str:
     return f"p1 of degree {D} (its Chebyshev form agrees), q of degree {obj['q']['degree']}"
 
 
+def _const_d_used(ctx: _Ctx) -> fmpq:
+    return fmpq(ctx.need("p1").degree())
+
+
+def _const_log2_coef_bound_p1(ctx: _Ctx) -> fmpq:
+    return fmpq(4 * ctx.need("p1").degree())
+
+
+KNOWN_CONSTANTS: dict[str, Callable[[_Ctx], fmpq]] = {
+    "D_used": _const_d_used,
+    "log2_coef_bound_p1": _const_log2_coef_bound_p1,
+}
+"""Constants with a rigorous label that this verifier re-derives: D_used is the degree of
+p1 (= the degree of q); log2_coef_bound_p1 = 4 D_used, the exponent of Lemma 6.4's
+coefficient bound 2^{4D}. A rigorous constant not listed here is rejected, like an
+unknown rigorous check: a label that nobody checks would vouch for nothing."""
+
+
 def _part_constants(ctx: _Ctx) -> str:
-    for name, c in ctx.doc["constants"].items():
-        if c["label"] != "estimate":
-            _rat(c["value"], f"constants.{name}.value")
-        elif isinstance(c["value"], float) and not math.isfinite(c["value"]):
-            raise _Fail(f"constants.{name}.value is not finite")
-    return f"{len(ctx.doc['constants'])} reported constants (their numbers are not claims of format version 1)"
+    consts = ctx.doc["constants"]
+    for name, c in consts.items():
+        if c["label"] == "estimate":
+            if isinstance(c["value"], float) and not math.isfinite(c["value"]):
+                raise _Fail(f"constants.{name}.value is not finite")
+            continue
+        got = _rat(c["value"], f"constants.{name}.value")
+        rederive = KNOWN_CONSTANTS.get(name)
+        if rederive is None:
+            raise _Fail(
+                f"cannot re-derive constant {name} (label {c['label']}); this verifier knows: {', '.join(KNOWN_CONSTANTS)}"
+            )
+        if c["label"] != "exact":
+            raise _Fail(f"constants.{name}: label {c['label']!r}, but it is an exact integer")
+        want = rederive(ctx)
+        if got != want:
+            raise _Fail(f"constants.{name}.value = {_fmt(got)}, but it re-derives to {_fmt(want)}")
+    if ctx.need("q").degree() != ctx.need("p1").degree():
+        raise _Fail(f"q has degree {ctx.q.degree()}, p1 has degree {ctx.p1.degree()}: D_used is not the degree of both")
+    rig = sum(1 for c in consts.values() if c["label"] != "estimate")
+    return f"{rig} rigorous constants re-derived, {len(consts) - rig} estimates reported"
 
 
 # --- the checks

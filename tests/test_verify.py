@@ -770,3 +770,23 @@ def test_one_character_edit_of_a_real_certificate(built, tmp_path):
     doc = json.loads(p.read_text())
     rep = V.verify_document(rehash(doc))
     assert not rep.ok and not rep.first_failure.startswith("sha256")
+
+
+def test_rigorous_constants_are_re_derived(good):
+    doc = fresh(good)
+    doc["constants"]["D_used"]["value"] = str(int(doc["constants"]["D_used"]["value"]) + 2)
+    assert rejected_by_math(doc).first_failure.startswith("constants: constants.D_used.value")
+    doc = fresh(good)
+    D = good["objects"]["p1"]["degree"]
+    doc["constants"]["log2_coef_bound_p1"] = {"value": str(4 * D), "label": "exact", "note": "4 D"}
+    assert V.verify_document(rehash(doc)).ok
+    doc["constants"]["log2_coef_bound_p1"]["value"] = str(4 * D + 1)
+    assert "log2_coef_bound_p1" in rejected_by_math(doc).first_failure
+
+
+def test_unknown_rigorous_constant_is_rejected(good):
+    doc = fresh(good)
+    doc["constants"]["R"] = {"value": "12", "label": "sound-bound", "note": "?"}
+    assert "cannot re-derive constant R" in rejected_by_math(doc).first_failure
+    doc["constants"]["R"] = {"value": 12.5, "label": "estimate", "note": "?"}
+    assert V.verify_document(rehash(doc)).ok
