@@ -76,8 +76,8 @@ def sup_abs_error(
     size = sum(abs(Fraction(int(c.p), int(c.q))) for c in coeffs) or Fraction(1)
     scale = max(abs(a), abs(b), Fraction(1))
     # enough bits that rounding in the shifted coefficients stays far below the error sizes
-    # we resolve (~2^-60 relative to values ~1e-3): log2 Σ|c_j| |x|^j plus margin.
-    prec = max(128, int(log2(size) + len(coeffs) * log2(scale)) + 96)
+    # we resolve (2^-64 against values ~1e-4 and a 2^-8 tolerance): log2 Σ|c_j| |x|^j plus a margin.
+    prec = max(128, int(log2(size) + len(coeffs) * log2(scale)) + 64)
     old = ctx.prec
     ctx.prec = prec
     try:
@@ -115,7 +115,7 @@ def sup_abs_error(
             lo_x, _, _ = piece(x, x)
             if lo_x > best_lo:
                 best_lo, witness = lo_x, x
-        start = 16 if b > a else 1
+        start = 8 if b > a else 1
         edges = [a + (b - a) * i / start for i in range(start + 1)]
         count = 0
         for lo, hi in zip(edges, edges[1:]):
