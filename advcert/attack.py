@@ -197,14 +197,13 @@ def projected_ascent(
 _ROWS = 4
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _f_loss_kernel(X, idx, y, a, W, b, sigma, val, grad):  # pragma: no cover - compiled
-    # sigma = 0: loss |f_W(x) - y|; sigma = +-1: sigma (f_W(x) - y); and the x-gradient.
-    # f_W(x) = sum_r a_r relu(<W_r, x> + b_r)
+@njit(cache=True, fastmath=False)
+def _f_block(blk, X, idx, y, a, W, b, sigma, val, grad):  # pragma: no cover - compiled
+    # rows blk*_ROWS.. of: sigma = 0: loss |f_W(x) - y|; sigma = +-1: sigma (f_W(x) - y);
+    # and the x-gradient. f_W(x) = sum_r a_r relu(<W_r, x> + b_r)
     N, d = X.shape
     m = W.shape[0]
-    nb = (N + _ROWS - 1) // _ROWS
-    for blk in prange(nb):
+    if True:
         i0 = blk * _ROWS
         nr = min(N, i0 + _ROWS) - i0
         z = np.empty(_ROWS)
@@ -241,13 +240,12 @@ def _f_loss_kernel(X, idx, y, a, W, b, sigma, val, grad):  # pragma: no cover - 
                 grad[i0 + k, j] = s * g[k, j]
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _g_loss_kernel(X, idx, y, a, D, W0, b, sigma, val, grad):  # pragma: no cover - compiled
-    # as _f_loss_kernel for g_W(x) = sum_r a_r <D_r, x> 1{<W0_r, x> + b_r >= 0}, D = W - W0
+@njit(cache=True, fastmath=False)
+def _g_block(blk, X, idx, y, a, D, W0, b, sigma, val, grad):  # pragma: no cover - compiled
+    # as _f_block for g_W(x) = sum_r a_r <D_r, x> 1{<W0_r, x> + b_r >= 0}, D = W - W0
     N, d = X.shape
     m = D.shape[0]
-    nb = (N + _ROWS - 1) // _ROWS
-    for blk in prange(nb):
+    if True:
         i0 = blk * _ROWS
         nr = min(N, i0 + _ROWS) - i0
         z = np.empty(_ROWS)
@@ -285,6 +283,36 @@ def _g_loss_kernel(X, idx, y, a, D, W0, b, sigma, val, grad):  # pragma: no cove
             val[i0 + k] = s * e
             for j in range(d):
                 grad[i0 + k, j] = s * g[k, j]
+
+
+# Parallel drivers for big batches; serial ones for small batches, where waking the
+# thread pool costs more than the work (it also fights the BLAS threads on 2 cores).
+_PARALLEL_WORK = 1 << 18
+
+
+@njit(parallel=True, cache=True)
+def _f_loss_par(X, idx, y, a, W, b, sigma, val, grad):  # pragma: no cover - compiled
+    for blk in prange((X.shape[0] + _ROWS - 1) // _ROWS):
+        _f_block(blk, X, idx, y, a, W, b, sigma, val, grad)
+
+
+@njit(cache=True)
+def _f_loss_ser(X, idx, y, a, W, b, sigma, val, grad):  # pragma: no cover - compiled
+    for blk in range((X.shape[0] + _ROWS - 1) // _ROWS):
+        _f_block(blk, X, idx, y, a, W, b, sigma, val, grad)
+
+
+@njit(parallel=True, cache=True)
+def _g_loss_par(X, idx, y, a, D, W0, b, sigma, val, grad):  # pragma: no cover - compiled
+    for blk in prange((X.shape[0] + _ROWS - 1) // _ROWS):
+        _g_block(blk, X, idx, y, a, D, W0, b, sigma, val, grad)
+
+
+@njit(cache=True)
+def _g_loss_ser(X, idx, y, a, D, W0, b, sigma, val, grad):  # pragma: no cover - compiled
+    for blk in range((X.shape[0] + _ROWS - 1) // _ROWS):
+        _g_block(blk, X, idx, y, a, D, W0, b, sigma, val, grad)
+
 
 
 def _as_net(a, W, b, W0=None):
@@ -329,7 +357,8 @@ def loss_objective(a, W, b, labels, *, W0=None, kind: str = "f", sign: int = 0) 
             x = np.ascontiguousarray(x, dtype=np.float64)
             val = np.empty(x.shape[0])
             grad = np.empty_like(x)
-            _f_loss_kernel(x, np.ascontiguousarray(idx, dtype=np.int64), y, a, W, b, sigma, val, grad)
+            kern = _f_loss_par if x.shape[0] * W.size >= _PARALLEL_WORK else _f_loss_ser
+            kern(x, np.ascontiguousarray(idx, dtype=np.int64), y, a, W, b, sigma, val, grad)
             return val, grad
 
     elif kind == "g":
@@ -341,7 +370,8 @@ def loss_objective(a, W, b, labels, *, W0=None, kind: str = "f", sign: int = 0) 
             x = np.ascontiguousarray(x, dtype=np.float64)
             val = np.empty(x.shape[0])
             grad = np.empty_like(x)
-            _g_loss_kernel(x, np.ascontiguousarray(idx, dtype=np.int64), y, a, D, W0, b, sigma, val, grad)
+            kern = _g_loss_par if x.shape[0] * D.size >= _PARALLEL_WORK else _g_loss_ser
+            kern(x, np.ascontiguousarray(idx, dtype=np.int64), y, a, D, W0, b, sigma, val, grad)
             return val, grad
 
     else:
@@ -429,14 +459,14 @@ def _to_cap(x, cv, cos_t, sin_t, whole, out):  # pragma: no cover - compiled
     out[k] = 0.5
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _pgd_net_kernel(
-    X0, tcen, ty, a, W, W0, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp, best_val, best_x
+@njit(cache=True, fastmath=False)
+def _trajectory(
+    i, X0, tcen, ty, a, W, W0, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp, best_val, best_x
 ):  # pragma: no cover - compiled
-    # One APGD trajectory per row of X0, all steps fused (the same algorithm as projected_ascent).
+    # APGD trajectory from row i of X0, all steps fused (the same algorithm as projected_ascent).
     T, d = X0.shape
     k = d - 1
-    for i in prange(T):
+    if True:
         cv = np.empty(k)
         cn = 0.0
         for j in range(k):
@@ -514,6 +544,19 @@ def _pgd_net_kernel(
             best_x[i, j] = bx[j]
 
 
+@njit(parallel=True, cache=True)
+def _pgd_par(X0, tcen, ty, a, W, W0, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp, best_val, best_x):  # pragma: no cover
+    for i in prange(X0.shape[0]):
+        _trajectory(i, X0, tcen, ty, a, W, W0, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp, best_val, best_x)
+
+
+@njit(cache=True)
+def _pgd_ser(X0, tcen, ty, a, W, W0, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp, best_val, best_x):  # pragma: no cover
+    for i in range(X0.shape[0]):
+        _trajectory(i, X0, tcen, ty, a, W, W0, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp, best_val, best_x)
+
+
+
 def network_ascent(
     a, W, b, centres, labels, rho: float, *, seed, W0=None, kind: str = "f", sign: int = 1,
     restarts: int = 8, steps: int = 60, step_size: float | None = None,
@@ -552,7 +595,8 @@ def network_ascent(
         is_cp[cp] = True
     best_val = np.empty(n * k)
     best_x = np.empty((n * k, d))
-    _pgd_net_kernel(
+    kern = _pgd_par if x0.shape[0] * W.size * max(steps, 1) >= 16 * _PARALLEL_WORK else _pgd_ser
+    kern(
         x0, np.ascontiguousarray(c[idx][:, :-1]), np.ascontiguousarray(y[idx]), a, Wk, W0k, b, float(sign), kid,
         math.cos(theta), math.sin(theta), whole, _initial_step(rho, step_size), int(steps), is_cp, best_val, best_x,
     )

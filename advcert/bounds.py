@@ -46,6 +46,7 @@ from fractions import Fraction
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import ThreadpoolController
 
 from advcert.errors import InputError
 
@@ -53,6 +54,7 @@ _U = 2.0**-53  # unit roundoff of binary64
 _F = 1.0 + 2.0**-40  # inflation of a radius computed in float (covers < 8000 roundings)
 _TINY = 2.0**-1000  # absorbs underflow in a radius
 _SQRT3 = math.sqrt(3.0)
+_POOLS = None  # a ThreadpoolController, made on first use (10 ms; limiting through it is 0.2 ms)
 
 # ---------------------------------------------------------------------------------------
 # float64 balls: (mid, rad) with the true value in [mid - rad, mid + rad]
@@ -326,10 +328,10 @@ class Relaxed:
     y: float
     lo: np.ndarray
     hi: np.ndarray
-
-    @property
-    def unstable(self) -> np.ndarray:
-        return (self.lo < 0.0) & (self.hi > 0.0)
+    active: np.ndarray  # lo >= 0
+    unstable: np.ndarray  # lo < 0 < hi
+    slope: np.ndarray  # chord slope on unstable neurons (0 elsewhere)
+    intercept: np.ndarray  # rigorous chord intercept on unstable neurons (0 elsewhere)
 
 
 def _as_arrays(a, W, b):
@@ -375,7 +377,13 @@ def relax(a, W, b, x0, y, rho, *, domain: str = "cap") -> Relaxed:
     if dom.d != W.shape[1]:
         raise InputError(f"the point has d = {dom.d} but the network has d = {W.shape[1]}", "use the network built for these points")
     lo, hi = preactivation_bounds(W, b, dom)
-    return Relaxed(a=a, W=W, b=b, dom=dom, y=float(y), lo=lo, hi=hi)
+    uns = (lo < 0.0) & (hi > 0.0)
+    slope = np.zeros_like(lo)
+    icpt = np.zeros_like(lo)
+    if np.any(uns):
+        slope[uns], icpt[uns] = _chords(lo[uns], hi[uns])
+    return Relaxed(a=a, W=W, b=b, dom=dom, y=float(y), lo=lo, hi=hi, active=lo >= 0.0, unstable=uns,
+                   slope=slope, intercept=icpt)
 
 
 # ---------------------------------------------------------------------------------------
@@ -397,43 +405,28 @@ def _chords(lo, hi):
 def _coefficients(net: Relaxed, sigma: int, split: np.ndarray, alpha: np.ndarray, beta: np.ndarray):
     """Per-neuron multipliers k_r of z_r(x) and constants e_r: sigma f(x) <= sum k_r z_r(x) + e_r on the leaf.
 
-    Returns (k_mid, k_rad, e_mid, e_rad) as float balls; all lines used are exactly valid.
+    Returns (k, e) in float: k = c (active), 0 (inactive), c s (chord, c > 0), c alpha
+    (lower line, c < 0), c + beta (split z >= 0), -beta (split z <= 0); e = c t on chords.
+    Every line used is exactly valid; the float products are rounded (accounted for by
+    :func:`side_bound_upper`).
     """
     c = sigma * net.a
-    lo, hi = net.lo, net.hi
-    act = lo >= 0.0
-    uns = (lo < 0.0) & (hi > 0.0)
-    k = np.where(act, c, 0.0)
-    krad = np.zeros_like(k)
-    e = np.zeros_like(k)
-    erad = np.zeros_like(k)
+    uns = net.unstable
     free = uns & (split == 0)
-    up = free & (c > 0)
-    dn = free & (c < 0)
-    if np.any(up):
-        s, t = _chords(lo[up], hi[up])
-        k[up] = c[up] * s
-        krad[up] = 2.0 * _U * np.abs(k[up])
-        e[up] = c[up] * t
-        erad[up] = 2.0 * _U * np.abs(e[up])
-    if np.any(dn):
-        al = np.clip(alpha[dn], 0.0, 1.0)
-        k[dn] = c[dn] * al
-        krad[dn] = 2.0 * _U * np.abs(k[dn])
-    pos = uns & (split > 0)
-    neg = uns & (split < 0)
+    k = np.where(net.active, c, 0.0)
+    chord = free & (c > 0)
+    k = np.where(chord, c * net.slope, k)
+    k = np.where(free & (c < 0), c * np.clip(alpha, 0.0, 1.0), k)
     bt = np.maximum(beta, 0.0)
-    if np.any(pos):
-        k[pos] = c[pos] + bt[pos]
-        krad[pos] = 2.0 * _U * np.abs(k[pos])
-    if np.any(neg):
-        k[neg] = -bt[neg]
-    return k, krad, e, erad
+    k = np.where(uns & (split > 0), c + bt, k)
+    k = np.where(uns & (split < 0), -bt, k)
+    e = np.where(chord, c * net.intercept, 0.0)
+    return k, e
 
 
 def _side_bound_float(net: Relaxed, sigma: int, split, alpha, beta):
-    # float value of the leaf bound, its maximiser x*, and z(x*) for the gradient
-    k, _, e, _ = _coefficients(net, sigma, split, alpha, beta)
+    # float value of the leaf bound and its maximiser x*
+    k, e = _coefficients(net, sigma, split, alpha, beta)
     lam = k @ net.W
     val, xs = linear_max(net.dom, lam[None, :])
     bound = float(val[0] + k @ net.b + e.sum() - sigma * net.y)
@@ -447,7 +440,10 @@ def side_bound_upper(net: Relaxed, sigma: int, split, alpha, beta) -> float:
     and c = sum_r k_r b_r + e_r - sigma y, plus sum over split neurons of the Lagrange terms
     already folded into k_r; then sup over the domain of <Lambda, x> in closed form.
     """
-    k, krad, e, erad = _coefficients(net, sigma, split, alpha, beta)
+    k, e = _coefficients(net, sigma, split, alpha, beta)
+    # each k_r, e_r is one rounded operation (or exact) away from the real multiplier
+    krad = 2.0 * _U * np.abs(k)
+    erad = 2.0 * _U * np.abs(e)
     W, b = net.W, net.b
     m = W.shape[0]
     lam = k @ W
@@ -587,6 +583,15 @@ def point_bound(
     ``max_nodes`` bound evaluations are spent. Leaves whose bound is already below the
     best known value are not split further.
     """
+    # the many tiny BLAS calls inside L-BFGS-B are 3-4x slower with 2 BLAS threads on 2 cores
+    global _POOLS
+    if _POOLS is None:
+        _POOLS = ThreadpoolController()
+    with _POOLS.limit(limits=1, user_api="blas"):
+        return _point_bound(a, W, b, x0, y, rho, domain, lower, rel_gap, abs_gap, time_budget, max_nodes, optimise)
+
+
+def _point_bound(a, W, b, x0, y, rho, domain, lower, rel_gap, abs_gap, time_budget, max_nodes, optimise) -> PointBound:
     t0 = time.perf_counter()
     net = relax(a, W, b, x0, y, rho, domain=domain)
     m = net.W.shape[0]
@@ -608,19 +613,25 @@ def point_bound(
             if v > best:
                 best, witness = v, x.copy()
 
-    for s in (1, -1):
-        if optimise:
-            al, be, fb, xs = optimise_leaf(net, s, nosplit, a0, zero)
-        else:
-            al, be = a0.copy(), zero.copy()
-            fb, xs = _side_bound_float(net, s, nosplit, al, be)
-        nodes += 1
-        consider(xs)
-        heapq.heappush(heap, (-fb, counter, s, nosplit.copy(), al, be))
-        counter += 1
-
     def target():
         return max(best * (1.0 + rel_gap), best + abs_gap)
+
+    def evaluate(s, split, al, be, goal):
+        # inherited parameters first: optimise only when they do not already reach the goal
+        nonlocal nodes
+        fb, xs = _side_bound_float(net, s, split, al, be)
+        nodes += 1
+        consider(xs)
+        if optimise and fb > goal():
+            al, be, fb2, xs = optimise_leaf(net, s, split, al, be)
+            consider(xs)
+            fb = min(fb, fb2)
+        return al, be, fb
+
+    for s in (1, -1):
+        al, be, fb = evaluate(s, nosplit, a0.copy(), zero.copy(), target)
+        heapq.heappush(heap, (-fb, counter, s, nosplit.copy(), al, be))
+        counter += 1
 
     while heap:
         negb, _, s, split, al, be = heap[0]
@@ -640,12 +651,7 @@ def point_bound(
             child[r] = side
             al_c, be_c = al.copy(), be.copy()
             be_c[r] = 0.0
-            if optimise:
-                al_c, be_c, fb, xs = optimise_leaf(net, s, child, al_c, be_c)
-            else:
-                fb, xs = _side_bound_float(net, s, child, al_c, be_c)
-            nodes += 1
-            consider(xs)
+            al_c, be_c, fb = evaluate(s, child, al_c, be_c, lambda: best)
             heapq.heappush(heap, (-fb, counter, s, child, al_c, be_c))
             counter += 1
     leaves = []

@@ -1,0 +1,400 @@
+"""Soundness of the Theorem 5.3 upper bound: references, dense sampling, attacks, planted traps."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+
+from advcert import sphere
+from advcert.attack import attack_network
+from advcert.bounds import (
+    crown_alpha,
+    crown_bounds,
+    linear_max,
+    linear_max_upper,
+    make_domain,
+    optimise_leaf,
+    point_bound,
+    preactivation_bounds,
+    relax,
+    rho_upper,
+    side_bound_upper,
+    theorem_5_3_check,
+)
+from advcert.errors import InputError
+
+
+def _net(rng, m, d, scale=1.0):
+    a = rng.choice([-1.0, 1.0], m) * rng.uniform(0.2, 1.0, m)
+    W = rng.standard_normal((m, d)) * scale
+    b = rng.standard_normal(m) * 0.5 * scale
+    return a, W, b
+
+
+def _f(a, W, b, x):
+    return np.maximum(x @ W.T + b, 0.0) @ a
+
+
+def _arc(centre, rho, count):
+    v0 = sphere.to_v(centre[None])[0]
+    phi0 = math.atan2(v0[1], v0[0])
+    th = sphere.cap_angle(rho)
+    phis = phi0 + np.linspace(-th, th, count)
+    return sphere.lift(np.stack([np.cos(phis), np.sin(phis)], axis=1))
+
+
+# --------------------------------------------------------------------------------------
+# a 60-digit reference of the relaxation (independent code path: mpmath, exact ranges)
+# --------------------------------------------------------------------------------------
+
+
+def _mp_capmax(u, x0, rho):
+    p = [mpmath.mpf(v) for v in x0[:-1]]
+    P2 = mpmath.fsum(v * v for v in p)
+    kap = (mpmath.mpf(3) / 4 + P2 + (mpmath.mpf(x0[-1]) - mpmath.mpf(1) / 2) ** 2 - rho**2) / mpmath.sqrt(3)
+    nu = mpmath.sqrt(mpmath.fsum(v * v for v in u))
+    t = mpmath.fsum(ui * pi for ui, pi in zip(u, p))
+    if kap <= -mpmath.sqrt(P2) or t >= kap * nu:
+        return nu
+    return (t * kap + mpmath.sqrt(P2 - kap**2) * mpmath.sqrt(max(nu**2 * P2 - t**2, 0))) / P2
+
+
+def _mp_linmax(lam, x0, rho, kind):
+    if kind == "ball":
+        return mpmath.fsum(l * mpmath.mpf(v) for l, v in zip(lam, x0)) + rho * mpmath.sqrt(mpmath.fsum(l * l for l in lam))
+    return lam[-1] / 2 + mpmath.sqrt(3) / 2 * _mp_capmax(lam[:-1], x0, rho)
+
+
+def _mp_leaf_bound(a, W, b, x0, y, rho, kind, sigma, split, alpha, beta):
+    with mpmath.workdps(60):
+        rho = mpmath.mpf(rho.numerator) / rho.denominator
+        m, d = W.shape
+        k = [mpmath.mpf(0)] * m
+        e = [mpmath.mpf(0)] * m
+        for r in range(m):
+            w = [mpmath.mpf(v) for v in W[r]]
+            hi = _mp_linmax(w, x0, rho, kind) + mpmath.mpf(b[r])
+            lo = -_mp_linmax([-v for v in w], x0, rho, kind) + mpmath.mpf(b[r])
+            c = sigma * mpmath.mpf(a[r])
+            if lo >= 0:
+                k[r] = c
+            elif hi <= 0:
+                k[r] = mpmath.mpf(0)
+            elif split[r] > 0:
+                k[r] = c + mpmath.mpf(beta[r])
+            elif split[r] < 0:
+                k[r] = -mpmath.mpf(beta[r])
+            elif c > 0:
+                s = hi / (hi - lo)
+                k[r], e[r] = c * s, -c * s * lo
+            else:
+                k[r] = c * mpmath.mpf(alpha[r])
+        lam = [mpmath.fsum(k[r] * mpmath.mpf(W[r, j]) for r in range(m)) for j in range(d)]
+        return (
+            _mp_linmax(lam, x0, rho, kind)
+            + mpmath.fsum(k[r] * mpmath.mpf(b[r]) for r in range(m))
+            + mpmath.fsum(e)
+            - sigma * mpmath.mpf(y)
+        )
+
+
+@pytest.mark.parametrize("kind", ["cap", "ball"])
+def test_leaf_bound_is_an_upper_bound_of_a_60_digit_reference(kind):
+    rng = np.random.default_rng(100)
+    for trial in range(40):
+        d = int(rng.integers(3, 8))
+        m = int(rng.integers(1, 10))
+        a, W, b = _net(rng, m, d, scale=10.0 ** rng.uniform(-3, 3))
+        x0 = sphere.sample_uniform(rng, 1, d)[0]
+        y = float(rng.uniform(-1, 1))
+        rho = Fraction(int(rng.integers(1, 300)), 200)
+        net = relax(a, W, b, x0, y, rho, domain=kind)
+        sigma = int(rng.choice([-1, 1]))
+        split = np.where(net.unstable, rng.integers(-1, 2, m), 0).astype(np.int8)
+        alpha = rng.uniform(0, 1, m)
+        beta = rng.uniform(0, 2, m) * np.abs(a)
+        up = side_bound_upper(net, sigma, split, alpha, beta)
+        ref = _mp_leaf_bound(a, W, b, x0, y, rho, kind, sigma, split, alpha, beta)
+        scale = 1.0 + float(np.abs(a) @ (np.linalg.norm(W, axis=1) + np.abs(b)))
+        assert mpmath.mpf(up) >= ref, (trial, up, ref)
+        assert float(mpmath.mpf(up) - ref) <= 1e-11 * scale, (trial, up, ref)
+
+
+def test_rho_upper_rounds_up_and_is_exact_for_binary64():
+    assert rho_upper(Fraction(1, 2)) == 0.5
+    r = rho_upper(Fraction(1, 10))
+    assert Fraction(r) >= Fraction(1, 10) and Fraction(np.nextafter(r, 0)) < Fraction(1, 10)
+    with pytest.raises(InputError):
+        rho_upper(Fraction(-1, 10))
+
+
+# --------------------------------------------------------------------------------------
+# geometry: the cap's closed forms against sampling
+# --------------------------------------------------------------------------------------
+
+
+def test_linear_max_over_arc_matches_dense_grid_d3():
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        x0 = sphere.sample_uniform(rng, 1, 3)[0]
+        rho = float(rng.uniform(0.01, 1.8))
+        dom = make_domain(x0, rho, "cap")
+        lam = rng.standard_normal((5, 3))
+        val, xs = linear_max(dom, lam)
+        up = linear_max_upper(dom, lam)
+        grid = _arc(x0, min(rho, math.sqrt(3)), 20001)
+        dense = (lam @ grid.T).max(axis=1)
+        assert np.all(up >= dense)
+        assert np.all(up >= val)
+        assert np.allclose(val, dense, atol=1e-7)
+        # the maximiser lies in the cap and attains the value
+        assert np.all(np.linalg.norm(xs - x0, axis=1) <= rho + 1e-12)
+        assert np.allclose(np.sum(lam * xs, axis=1), val, atol=1e-12)
+
+
+def test_cap_constraint_matches_distance_for_centres_off_X():
+    # the cap formula holds for any centre, so rounding of x0 off X is accounted for
+    rng = np.random.default_rng(2)
+    for _ in range(10):
+        d = int(rng.integers(3, 9))
+        x0 = sphere.sample_uniform(rng, 1, d)[0] + rng.standard_normal(d) * 1e-3
+        rho = float(rng.uniform(0.05, 1.0))
+        dom = make_domain(x0, rho, "cap")
+        x = sphere.sample_uniform(rng, 4000, d)
+        v = sphere.to_v(x)
+        inside = np.linalg.norm(x - x0, axis=1) <= rho
+        by_formula = v @ x0[:-1] >= dom.kappa
+        margin = np.abs(np.linalg.norm(x - x0, axis=1) - rho) > 1e-9
+        assert np.array_equal(inside[margin], by_formula[margin])
+
+
+def test_empty_cap_is_an_input_error():
+    with pytest.raises(InputError, match="empty"):
+        make_domain(np.array([0.0, 3.0, 0.5]), 0.1, "cap")
+    with pytest.raises(InputError, match="d >= 3"):
+        make_domain(np.array([math.sqrt(3) / 2, 0.5]), 0.1, "cap")
+
+
+@pytest.mark.parametrize("kind", ["cap", "ball"])
+def test_preactivation_ranges_enclose_samples_and_are_tight(kind):
+    rng = np.random.default_rng(3)
+    d, m = 6, 50
+    a, W, b = _net(rng, m, d)
+    x0 = sphere.sample_uniform(rng, 1, d)[0]
+    rho = 0.4
+    dom = make_domain(x0, rho, kind)
+    lo, hi = preactivation_bounds(W, b, dom)
+    if kind == "cap":
+        pts = sphere.sample_in_cap(rng, x0, rho, 20000)
+    else:
+        g = rng.standard_normal((20000, d))
+        g /= np.linalg.norm(g, axis=1, keepdims=True)
+        pts = x0 + rho * g * rng.random((20000, 1)) ** (1 / d)
+    z = pts @ W.T + b
+    assert np.all(lo <= z.min(axis=0)) and np.all(hi >= z.max(axis=0))
+    # exactness of the closed form: the maximising point attains hi (to rounding)
+    vals, xs = linear_max(dom, W)
+    assert np.allclose(vals + b, hi, rtol=1e-12, atol=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# soundness against attacks and dense sampling
+# --------------------------------------------------------------------------------------
+
+
+def _eval_error(a, W, b):
+    # a-priori float error of evaluating |f(x) - y| at a point of X (for comparing attacks)
+    return 1e-12 * (1.0 + float(np.abs(a) @ (np.linalg.norm(W, axis=1) + np.abs(b))))
+
+
+@pytest.mark.slow
+def test_attack_never_exceeds_bound_on_1000_random_nets():
+    rng = np.random.default_rng(2024)
+    worst = -np.inf
+    for trial in range(1000):
+        d = int(rng.integers(3, 9))
+        m = int(rng.integers(1, 13))
+        a, W, b = _net(rng, m, d, scale=10.0 ** rng.uniform(-2, 2))
+        x0 = sphere.sample_uniform(rng, 1, d)
+        y = rng.uniform(-1, 1, 1)
+        rho = float(rng.choice([0.02, 0.1, 0.3, 0.8, 1.9]))
+        kind = "cap" if trial % 4 else "ball"
+        atk = attack_network(a, W, b, x0, y, rho, seed=trial, restarts=2, steps=20, random_points=16)
+        # alpha/beta optimisation on a third of the nets, plain CROWN + BaB on the rest (both must be sound)
+        pb = point_bound(
+            a, W, b, x0[0], y[0], rho, domain=kind, lower=atk.values[0], max_nodes=8, time_budget=1.0,
+            optimise=trial % 3 == 0,
+        )
+        slack = pb.upper - (max(atk.values[0], pb.lower) - _eval_error(a, W, b))
+        worst = min(worst, slack) if trial else slack
+        assert slack >= 0.0, (trial, atk.values[0], pb.lower, pb.upper)
+        assert pb.upper <= pb.crown or np.isclose(pb.upper, pb.crown, rtol=1e-9)
+    assert worst >= 0.0
+
+
+def test_bab_agrees_with_dense_sampling_d3():
+    rng = np.random.default_rng(7)
+    for trial in range(25):
+        m = int(rng.integers(2, 25))
+        a, W, b = _net(rng, m, 3)
+        x0 = sphere.sample_uniform(rng, 1, 3)[0]
+        y = float(rng.uniform(-1, 1))
+        rho = float(rng.uniform(0.05, 1.0))
+        grid = _arc(x0, rho, 20001)
+        dense = float(np.abs(_f(a, W, b, grid) - y).max())
+        # Lipschitz slack of the grid: |f'| h with h the grid spacing
+        lip = float(np.abs(a) @ np.linalg.norm(W, axis=1))
+        h = 2 * sphere.cap_angle(rho) * math.sqrt(3) / 2 / 20000
+        pb = point_bound(a, W, b, x0, y, rho, lower=dense, rel_gap=1e-3, abs_gap=1e-6, time_budget=3.0, max_nodes=4000)
+        assert pb.upper >= dense - _eval_error(a, W, b)
+        assert pb.lower <= dense + lip * h + _eval_error(a, W, b)
+        assert pb.complete, (trial, dense, pb.upper)
+        assert pb.upper <= dense * 1.001 + 1e-6
+
+
+def test_leaf_bounds_cover_their_leaves_dense_d3():
+    # the Lagrange (beta) terms are only valid on the leaf: check against samples of the leaf
+    rng = np.random.default_rng(8)
+    for trial in range(30):
+        m = int(rng.integers(2, 10))
+        a, W, b = _net(rng, m, 3)
+        x0 = sphere.sample_uniform(rng, 1, 3)[0]
+        y = float(rng.uniform(-1, 1))
+        rho = 0.6
+        net = relax(a, W, b, x0, y, rho)
+        if not net.unstable.any():
+            continue
+        split = np.where(net.unstable, rng.choice([-1, 1], m), 0).astype(np.int8)
+        grid = _arc(x0, rho, 20001)
+        z = grid @ W.T + b
+        on_leaf = np.all((split == 0) | (split * z >= 0), axis=1)
+        if not on_leaf.any():
+            continue
+        for sigma in (1, -1):
+            al, be, fb, _ = optimise_leaf(net, sigma, split, crown_alpha(net), np.zeros(m))
+            up = side_bound_upper(net, sigma, split, al, be)
+            dense = float((sigma * (_f(a, W, b, grid[on_leaf]) - y)).max())
+            assert up >= dense - _eval_error(a, W, b), (trial, sigma, up, dense)
+
+
+def test_extreme_magnitudes_stay_sound():
+    rng = np.random.default_rng(9)
+    for scale in (1e-150, 1e-20, 1e20, 1e120):
+        a, W, b = _net(rng, 8, 5, scale=scale)
+        x0 = sphere.sample_uniform(rng, 1, 5)
+        y = np.array([0.3])
+        atk = attack_network(a, W, b, x0, y, 0.3, seed=1, restarts=4, steps=30, random_points=64)
+        pb = point_bound(a, W, b, x0[0], y[0], 0.3, lower=atk.values[0], max_nodes=50)
+        assert np.isfinite(pb.upper)
+        assert pb.upper >= atk.values[0] - _eval_error(a, W, b)
+
+
+def test_crown_bounds_are_the_unoptimised_root():
+    rng = np.random.default_rng(10)
+    a, W, b = _net(rng, 40, 6)
+    X = sphere.sample_uniform(rng, 5, 6)
+    y = rng.uniform(-1, 1, 5)
+    cb = crown_bounds(a, W, b, X, y, 0.2)
+    for i in range(5):
+        pb = point_bound(a, W, b, X[i], y[i], 0.2, lower=0.0, max_nodes=2)
+        assert pb.crown == cb[i]
+        assert pb.upper <= cb[i] * (1 + 1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# planted trap: a narrow spike inside the cap
+# --------------------------------------------------------------------------------------
+
+
+def _spike_net(d, rho, rng):
+    x0 = sphere.sample_uniform(rng, 1, d)[0]
+    xs = sphere.sample_in_cap(rng, x0, 0.6 * rho, 1)[0]
+    while np.linalg.norm(xs - x0) < 0.4 * rho:
+        xs = sphere.sample_in_cap(rng, x0, 0.6 * rho, 1)[0]
+    # background: grows away from the spike, so gradients lead away from it
+    away = x0 - xs
+    away[-1] = 0.0
+    away /= np.linalg.norm(away)
+    s = 2e-5  # spike support: ||x - xs|| < sqrt(2 s) ~ 0.006
+    K = 3.0 / s  # height K s = 3 at xs
+    W = np.stack([away * 4.0, K * xs])
+    b = np.array([0.0, -K * (1.0 - s)])
+    a = np.array([1.0, 1.0])
+    return a, W, b, x0, xs
+
+
+def test_planted_spike_is_missed_by_attack_covered_by_bound_exposed_by_bab():
+    rng = np.random.default_rng(11)
+    d, rho = 5, 0.3
+    a, W, b, x0, xs = _spike_net(d, rho, rng)
+    y = 0.0
+    spike_value = float(_f(a, W, b, xs[None])[0])
+    assert spike_value > 2.9
+    atk = attack_network(a, W, b, x0[None], np.array([y]), rho, seed=5, restarts=8, steps=100, random_points=256)
+    background_max = float(atk.values[0])
+    assert background_max < 0.6 * spike_value  # the attack misses the spike
+    pb = point_bound(a, W, b, x0, y, rho, lower=background_max, rel_gap=0.01, time_budget=5.0)
+    assert pb.crown >= spike_value  # the plain bound covers it
+    assert pb.upper >= spike_value - 1e-12
+    # branch-and-bound's relaxation maximisers land in the spike: the gap the attack left is exposed
+    assert pb.lower >= 0.95 * spike_value
+    assert np.linalg.norm(pb.witness - x0) <= rho + 1e-12
+
+
+# --------------------------------------------------------------------------------------
+# the check
+# --------------------------------------------------------------------------------------
+
+
+def _fitted(rng, m, d, n, offset):
+    a = rng.choice([-1.0, 1.0], m) * m ** (-1 / 3)
+    W = rng.standard_normal((m, d)) / math.sqrt(m)
+    b = rng.standard_normal(m) / math.sqrt(m)
+    X = sphere.sample_uniform(rng, n, d)
+    y = _f(a, W, b, X) + offset
+    return a, W, b, X, y
+
+
+def test_check_holds_observed_vacuous_violated():
+    rng = np.random.default_rng(12)
+    a, W, b, X, y = _fitted(rng, 60, 5, 4, 0.01)
+    kw = dict(seed=0, restarts=2, steps=30, random_points=32, time_budget=2.0)
+    c = theorem_5_3_check(a, W, b, X, y, Fraction(1, 20), Fraction(1, 2), **kw)
+    assert (c["id"], c["label"], c["verdict"], c["relation"]) == ("theorem-5.3", "sound-bound", "holds", "<=")
+    assert Fraction(c["value"]) <= Fraction(1, 2)
+    per = c["details"]["per_point"]
+    assert len(per) == 4
+    for p in per:
+        assert Fraction(p["upper"]) >= Fraction(p["attack"]) - Fraction(1, 10**12)
+        assert p["leaves"] and all(Fraction(l["bound"]) <= Fraction(p["upper"]) for l in p["leaves"])
+    # mean of the uppers, exactly
+    assert Fraction(c["value"]) == sum(Fraction(p["upper"]) for p in per) / 4
+
+    # eps below every attack value: violated
+    lo = min(p["attack"] for p in per)
+    c2 = theorem_5_3_check(a, W, b, X, y, Fraction(1, 20), Fraction(lo) / 2, **kw)
+    assert (c2["label"], c2["verdict"]) == ("estimate", "violated")
+
+    # eps between attack and a deliberately loose bound (no optimisation budget): observed
+    big = a * 50
+    yb = _f(big, W, b, X)
+    cb = theorem_5_3_check(big, W, b, X, yb, Fraction(1, 5), Fraction(10**9), **kw)
+    att = cb["details"]["attack"]
+    up = Fraction(cb["details"]["upper"])
+    if up > Fraction(att) * Fraction(11, 10):
+        eps = (Fraction(att) + up) / 2
+        c3 = theorem_5_3_check(big, W, b, X, yb, Fraction(1, 5), eps, rel_gap=1e9, **{k: v for k, v in kw.items()})
+        assert c3["label"] == "estimate" and c3["verdict"] in ("observed", "vacuous")
+
+
+def test_check_rejects_bad_inputs():
+    rng = np.random.default_rng(13)
+    a, W, b, X, y = _fitted(rng, 10, 4, 3, 0.0)
+    with pytest.raises(InputError, match="labels"):
+        theorem_5_3_check(a, W, b, X, y[:2], Fraction(1, 20), Fraction(1, 10), seed=0)
+    with pytest.raises(InputError, match="shapes"):
+        theorem_5_3_check(a[:3], W, b, X, y, Fraction(1, 20), Fraction(1, 10), seed=0)
