@@ -4,6 +4,7 @@
   advcert verify FILE                      re-check it independently
   advcert show FILE                        a table of its checks
   advcert plot FILE                        pictures of p1, q and the checks
+  advcert separation --data digits        δ_i histogram (Figure 1), largest γ, points to drop
   advcert selftest                         a ~10 s check that the install works
 
 Numbers are read exactly from their decimal strings (0.1 means 1/10).
@@ -42,12 +43,21 @@ def _int(name: str, lo: int | None = None):
 
 
 def _add_instance_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gamma", help="separability γ of Definition 3.4 (> 0); required for synthetic data")
+    p.add_argument("--gamma", help="separability γ of Definition 3.4 (> 0); default for --data: the largest the data "
+                                   "supports, rounded down to 3 digits")
     p.add_argument("--eps", required=True, help="target robust loss ε, in (0, 1)")
-    p.add_argument("--n", type=_int("--n", 2), default=10, help="number of synthetic points (default 10)")
-    p.add_argument("--d", type=_int("--d", 2), default=8, help="dimension of X ⊂ R^d (default 8)")
-    p.add_argument("--rho", default="0.05", help="perturbation radius ρ (default 0.05)")
+    p.add_argument("--n", type=_int("--n", 2), default=None, help="number of synthetic points (default 10)")
+    p.add_argument("--d", type=_int("--d", 2), default=None, help="dimension of X ⊂ R^d (default 8)")
+    p.add_argument("--rho", default=None, help="perturbation radius ρ on X (default 0.05)")
     p.add_argument("--seed", type=_int("--seed", 0), default=0, help="root seed for numpy SeedSequence (default 0)")
+    g = p.add_argument_group("real data (instead of a synthetic set)")
+    g.add_argument("--data", metavar="SPEC", help="a .npz (arrays X, y) or .csv (last column y) file, or 'digits'")
+    g.add_argument("--labels", metavar="RULE", help="binary:K gives +1 to class K and -1 to the rest")
+    g.add_argument("--lift", default="pad", metavar="MAP", help="pad (default; pad:C) or normalize (docs/data.md)")
+    g.add_argument("--sample", type=_int("--sample", 2), default=None, metavar="K",
+                   help="use K points drawn without replacement (seeded by --seed)")
+    g.add_argument("--drop-close", action="store_true",
+                   help="drop the fewest points that keep the rest γ-separable (recorded in the certificate)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("file")
     pl.add_argument("--out", help="PNG path (default: the certificate's name with .png)")
 
+    sep = sub.add_parser("separation", help="δ_i distribution of a data set (the paper's Figure 1), largest γ",
+                         description="Study the nearest-neighbour distances of a data set lifted onto X: a histogram "
+                                     "(the paper's Figure 1), the certified δ, the largest γ at ρ, and the fewest "
+                                     "points to drop for a target γ.")
+    from advcert import separation as _separation
+
+    _separation.add_arguments(sep)
     sub.add_parser("selftest", help="a quick end-to-end check of this installation")
     return parser
 
@@ -85,21 +102,74 @@ def _validate_build(args) -> dict:
     eps = parse_number(args.eps, "--eps")
     if not (0 < eps < 1):
         raise InputError(f"--eps must lie strictly between 0 and 1, got {args.eps}", "pass for example --eps 0.1")
-    rho = parse_number(args.rho, "--rho")
+    rho = parse_number(args.rho if args.rho is not None else "0.05", "--rho")
     if rho <= 0:
         raise InputError(f"--rho must be > 0, got {args.rho}", "pass the perturbation radius, for example --rho 0.05")
-    if args.gamma is None:
-        raise InputError("--gamma is required for synthetic data", "pass for example --gamma 0.5")
-    gamma = parse_number(args.gamma, "--gamma")
-    if gamma <= 0:
+    if args.data is None:
+        for flag, val in (("--labels", args.labels), ("--sample", args.sample)):
+            if val is not None:
+                raise InputError(f"{flag} applies to --data only", f"add --data SPEC or drop {flag}")
+        if args.drop_close:
+            raise InputError("--drop-close applies to --data only", "add --data SPEC or drop --drop-close")
+        if args.gamma is None:
+            raise InputError("--gamma is required for synthetic data", "pass for example --gamma 0.5")
+    elif args.n is not None or args.d is not None:
+        raise InputError("--n and --d describe synthetic data; with --data they come from the file",
+                         "drop --n/--d, or use --sample K to take K points")
+    gamma = parse_number(args.gamma, "--gamma") if args.gamma is not None else None
+    if gamma is not None and gamma <= 0:
         raise InputError(f"--gamma must be > 0, got {args.gamma}", "pass for example --gamma 0.5")
-    if gamma >= 8:
+    if gamma is not None and gamma >= 8:
         raise InputError(f"--gamma {args.gamma} is too large: η = γ/8 must be below 1", "pass --gamma below 8")
     return {"gamma": gamma, "eps": eps, "rho": rho}
 
 
+def _data_instance(args, nums):
+    """Load --data, subsample, drop close points if asked, and make the Instance."""
+    import numpy as np
+
+    from advcert import seeds
+    from advcert.data import load
+    from advcert.instance import Instance, certify_separation
+    from advcert.separation import drop_close
+
+    ds = load(args.data, labels=args.labels, lift=args.lift)
+    points, labels = ds.points, ds.labels
+    source = dict(ds.source)
+    source["lift"] = ds.lift.to_json()
+    if args.sample is not None:
+        if args.sample > points.shape[0]:
+            raise InputError(f"--sample {args.sample} exceeds the {points.shape[0]} points of {args.data}",
+                             f"pass --sample {points.shape[0]} or less")
+        idx = np.sort(seeds.stream(args.seed, "sample").choice(points.shape[0], args.sample, replace=False))
+        points, labels = points[idx], labels[idx]
+        source["sample"] = [int(i) for i in idx]
+    gamma = nums["gamma"]
+    if gamma is None:
+        from advcert.poly.certify import round_down
+
+        sep = certify_separation(points, nums["rho"], Fraction(0))
+        if sep.gamma_max_lo <= 0:
+            raise InputError(f"the data are not separable at ρ={args.rho or '0.05'}: δ <= 2ρ",
+                             "lower --rho or use --drop-close with --gamma")
+        gamma = round_down(sep.gamma_max_lo, 3)
+    if args.drop_close:
+        drop = drop_close(points, nums["rho"], gamma)
+        keep = list(drop.keep_indices)
+        source["dropped"] = {"indices": [int(i) for i in drop.dropped_indices], "smallest": bool(drop.exact),
+                             "method": drop.method}
+        points, labels = points[keep], labels[keep]
+    if points.shape[0] < 2:
+        raise InputError("fewer than 2 points remain", "lower --gamma or drop fewer points")
+    return Instance(points=np.ascontiguousarray(points), labels=np.ascontiguousarray(labels), rho=nums["rho"],
+                    gamma=gamma, eps=nums["eps"], seed=args.seed, source=source)
+
+
 def _default_out(args) -> str:
-    return f"advcert-gamma{args.gamma}-eps{args.eps}-n{args.n}-d{args.d}-seed{args.seed}.json"
+    if args.data is not None:
+        name = os.path.splitext(os.path.basename(args.data))[0]
+        return f"advcert-{name}-gamma{args.gamma or 'auto'}-eps{args.eps}-seed{args.seed}.json"
+    return f"advcert-gamma{args.gamma}-eps{args.eps}-n{args.n or 10}-d{args.d or 8}-seed{args.seed}.json"
 
 
 def _cmd_build(args, argv) -> int:
@@ -113,9 +183,10 @@ def _cmd_build(args, argv) -> int:
         raise InputError(f"cannot write {out}: folder {folder} does not exist", "create it or pass another --out")
     if not os.access(folder, os.W_OK):
         raise InputError(f"cannot write {out}: folder {folder} is not writable", "pass a writable --out path")
-    cfg = BuildConfig(gamma=nums["gamma"], eps=nums["eps"], n=args.n, d=args.d, rho=nums["rho"], seed=args.seed,
-                      max_degree=args.max_degree or MAX_DEGREE)
-    doc = build_certificate(cfg.gamma, cfg.eps, argv=argv, quiet=args.quiet, config=cfg)
+    inst = _data_instance(args, nums) if args.data is not None else None
+    cfg = BuildConfig(gamma=inst.gamma if inst is not None else nums["gamma"], eps=nums["eps"], n=args.n or 10,
+                      d=args.d or 8, rho=nums["rho"], seed=args.seed, max_degree=args.max_degree or MAX_DEGREE)
+    doc = build_certificate(cfg.gamma, cfg.eps, argv=argv, quiet=args.quiet, config=cfg, instance=inst)
     certificate.write_atomic(out, certificate.dumps(doc))
     rigorous = [c for c in doc["checks"] if c["label"] != "estimate"]
     bad = [c["id"] for c in rigorous if c["verdict"] != "holds"]
@@ -181,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_plot(args)
         if args.command == "selftest":
             return _cmd_selftest(args)
+        if args.command == "separation":
+            from advcert import separation
+
+            return separation.command(args)
         parser.print_help()
         return 2
     except InputError as exc:
@@ -189,6 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("advcert: interrupted; no file was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `advcert show FILE | head`: the reader left; not an error of ours
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except Exception as exc:  # an advcert bug, not the user's: still one line unless asked
         if os.environ.get("ADVCERT_DEBUG"):
             raise
