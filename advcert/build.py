@@ -26,7 +26,9 @@ from advcert.poly.step import claim63_alpha, paper_coefficient_bound, step_polyn
 from advcert.rational import log2, to_str
 
 TAU_LIMIT = Fraction(1, 1 << 40)
-MAX_DEGREE = 4001  # beyond this the exact build takes minutes; the user must ask for it
+# Beyond this the exact build (cost ~ k^2, k ~ D^2) and the certification (~ D^3) take minutes;
+# the user must ask for it explicitly with --max-degree.
+MAX_DEGREE = 1001
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def build_certificate(gamma, eps, n: int = 10, d: int = 8, rho=Fraction(1, 20), 
         raise InputError(
             f"γ={float(cfg.gamma):g}, ε={float(cfg.eps):g} need a sign polynomial of degree about {est}, "
             f"above the limit {cfg.max_degree}",
-            "raise --gamma or --eps, or pass --max-degree to allow it (the exact build grows like degree^2)",
+            "raise --gamma or --eps, or pass --max-degree to allow it (the build and its certification grow like degree^3)",
         )
     progress = Progress(total=5, quiet=quiet)
     checks: list[dict] = []

@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_instance_args(b)
     b.add_argument("--out", help="certificate path (default: advcert-gamma<G>-eps<E>-n<N>-d<D>-seed<S>.json here)")
     b.add_argument("--max-degree", type=_int("--max-degree", 3), default=None,
-                   help="refuse sign polynomials above this degree (default 4001)")
+                   help="refuse sign polynomials above this degree (default 1001; the cost grows like degree^3)")
     b.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     v = sub.add_parser("verify", help="independently re-check a certificate",
