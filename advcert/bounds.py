@@ -137,93 +137,77 @@ def rho_upper(rho) -> float:
 
 
 # ---------------------------------------------------------------------------------------
-# the domain: the l2 ball around x0, or the cap B_2(x0, rho) ∩ X
+# the domain: the l2 ball around x0, or the cap B_2(x0, rho) ∩ X (batched over centres)
 # ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
 class Domain:
-    """The set a sup is taken over (Definition 3.2's B_2(x0, rho) ∩ X, or the ball around it).
+    """The sets a sup is taken over (Definition 3.2's B_2(x0, rho) ∩ X, or the ball around it).
 
-    ``kind`` 'ball': {x in R^d : ||x - x0|| <= rho}. ``kind`` 'cap': {x in X : ||x - x0||
-    <= rho} with X = {||x|| = 1, x_d = 1/2}; for x = (sqrt3/2 v, 1/2) this is the spherical
-    cap {v in S^{d-2} : <v, p> >= kappa}, p = x0[:d-1], kappa = (3/4 + ||p||^2 +
+    One entry per centre (rows of ``x0``, shape (P, d)). ``kind`` 'ball':
+    {x in R^d : ||x - x0|| <= rho}. ``kind`` 'cap': {x in X : ||x - x0|| <= rho} with
+    X = {||x|| = 1, x_d = 1/2}; for x = (sqrt3/2 v, 1/2) this is the spherical cap
+    {v in S^{d-2} : <v, p> >= kappa}, p = x0[:d-1], kappa = (3/4 + ||p||^2 +
     (x0_d - 1/2)^2 - rho^2) / sqrt3 (exact even when x0 is off X by rounding). ``kappa`` is
     a float <= the exact value, so the cap used contains the true one; ``whole`` means the
-    constraint is void (the whole of X).
+    constraint is void (the whole of X). ``p2`` is a ball (mid, rad) of ||p||^2.
     """
 
     kind: str
-    x0: np.ndarray
+    x0: np.ndarray  # (P, d)
     rho: float  # a float >= the exact radius
-    kappa: float = 0.0
-    whole: bool = False
-    p_norm: tuple = (0.0, 0.0)  # ball of ||p||
+    kappa: np.ndarray  # (P,)
+    whole: np.ndarray  # (P,) bool
+    p2: tuple  # ball of ||p||^2, each (P,)
 
     @property
     def d(self) -> int:
-        return int(self.x0.shape[0])
+        return int(self.x0.shape[1])
+
+    def take(self, rows) -> "Domain":
+        """The domains of the centres ``rows`` (an index array; repeats allowed)."""
+        return Domain(self.kind, self.x0[rows], self.rho, self.kappa[rows], self.whole[rows],
+                      (self.p2[0][rows], self.p2[1][rows]))
 
 
 def make_domain(x0, rho, kind: str = "cap") -> Domain:
-    """The domain of the sup in Theorem 5.3 for centre x0: 'cap' (B_2(x0, rho) ∩ X) or 'ball'."""
-    x0 = np.array(x0, dtype=np.float64, copy=True)
-    if x0.ndim != 1 or x0.shape[0] < 2 or not np.all(np.isfinite(x0)):
-        raise InputError(f"a centre must be a finite vector with d >= 2 entries, got {x0!r}", "pass a data point x_i")
+    """The domain(s) of the sup in Theorem 5.3 for centre(s) x0: 'cap' (B_2(x0, rho) ∩ X) or 'ball'.
+
+    ``x0`` is one centre (d,) or several (P, d).
+    """
+    X = np.array(np.atleast_2d(x0), dtype=np.float64, copy=True)
+    if X.ndim != 2 or X.shape[1] < 2 or not np.all(np.isfinite(X)):
+        raise InputError(f"a centre must be a finite vector with d >= 2 entries, got shape {np.shape(x0)}", "pass data points x_i")
     r = rho_upper(rho)
-    if kind == "ball":
-        return Domain("ball", x0, r)
-    if kind != "cap":
+    P = X.shape[0]
+    if kind not in ("cap", "ball"):
         raise InputError(f"unknown domain {kind!r}", "use 'cap' (B_2(x, rho) ∩ X) or 'ball' (the l2 ball)")
-    if x0.shape[0] < 3:
+    p2 = _bdot_self(X[:, :-1])
+    if kind == "ball":
+        return Domain("ball", X, r, np.zeros(P), np.zeros(P, dtype=bool), p2)
+    if X.shape[1] < 3:
         raise InputError("the cap bound needs d >= 3 (X is two points when d = 2)", "use domain='ball'")
-    p = x0[:-1]
-    P2 = _bdot_self(p[None, :])
-    P2 = (P2[0][0], P2[1][0])
-    P = _bsqrt(P2)
-    hm = x0[-1] - 0.5
+    xd = X[:, -1]
+    hm = xd - 0.5
     # exact whenever 1/4 <= x0_d <= 1 (Sterbenz); otherwise one rounding
-    h = (np.float64(hm), np.float64(0.0 if Fraction(hm) == Fraction(x0[-1]) - Fraction(1, 2) else 2.0 * _U * abs(hm)))
-    num = _badd((0.75, 0.0), P2)
+    h = (hm, np.where((xd >= 0.25) & (xd <= 1.0), 0.0, 2.0 * _U * np.abs(hm)))
+    num = _badd((np.full(P, 0.75), np.zeros(P)), p2)
     num = _badd(num, _bmul(h, h))
-    num = _bsub(num, _bmul(_bexact(r), _bexact(r)))
+    num = _bsub(num, _bmul(_bexact(np.full(P, r)), _bexact(np.full(P, r))))
     s3 = _bsqrt(_bexact(3.0))
-    # kappa = num / sqrt3, as a ball, then its lower end
     km = num[0] / s3[0]
-    kr = _rad((num[1] + abs(num[0]) * s3[1] / s3[0]) / s3[0] * (1.0 + 8.0 * _U) + 2.0 * _U * abs(km))
-    kappa = float(_lower((np.float64(km), np.float64(kr))))
-    p_lo = float(_lower(P))
-    p_hi = float(_upper(P))
-    if kappa > p_hi:
+    kr = _rad((num[1] + np.abs(num[0]) * s3[1] / s3[0]) / s3[0] * (1.0 + 8.0 * _U) + 2.0 * _U * np.abs(km))
+    kappa = _lower((km, kr))
+    p_hi = _upper(_bsqrt(p2))
+    empty = kappa > p_hi
+    if np.any(empty):
+        i = int(np.flatnonzero(empty)[0])
         raise InputError(
-            f"the cap B_2(x, {float(rho)}) ∩ X is empty for centre {x0.tolist()}",
+            f"the cap B_2(x, {float(rho)}) ∩ X is empty for centre {X[i].tolist()}",
             "the centre must lie on (or very near) X = {||x|| = 1, x_d = 1/2}",
         )
-    whole = kappa <= -p_hi
-    return Domain("cap", x0, r, kappa=kappa, whole=bool(whole), p_norm=(float(P[0]), float(P[1])))
-
-
-def _capmax_float(dom: Domain, U: np.ndarray):
-    """sup over the cap of <u, v> for rows u of U (k, d-1), and the maximising v (float)."""
-    p = dom.x0[:-1]
-    P = float(np.sqrt(p @ p))
-    pn = p / P
-    nu = np.linalg.norm(U, axis=1)
-    t = U @ pn
-    vstar = np.where(nu[:, None] > 0, U / np.where(nu > 0, nu, 1.0)[:, None], pn[None, :])
-    if dom.whole:
-        return nu, vstar
-    c = min(max(dom.kappa / P, -1.0), 1.0)
-    s = math.sqrt(max(0.0, 1.0 - c * c))
-    out = t < c * nu
-    perp2 = np.maximum(nu * nu - t * t, 0.0)
-    val = np.where(out, t * c + s * np.sqrt(perp2), nu)
-    if np.any(out):
-        w = U[out] - t[out, None] * pn[None, :]
-        wn = np.linalg.norm(w, axis=1)
-        w = np.where(wn[:, None] > 0, w / np.where(wn > 0, wn, 1.0)[:, None], 0.0)
-        vstar[out] = c * pn[None, :] + s * w
-    return val, vstar
+    return Domain("cap", X, r, kappa, kappa <= -p_hi, p2)
 
 
 def _clip0(a):
@@ -234,37 +218,91 @@ def _clip0(a):
     return mid, _rad(0.5 * (hi - lo) + 2.0 * _U * (np.abs(a[0]) + a[1]))
 
 
-def _capmax_upper(dom: Domain, U: np.ndarray) -> np.ndarray:
-    """Rigorous float upper bound of sup over the cap of <u, v> for exact float rows u of U.
+def _capmax_up(t, n2, kappa, p2, whole) -> np.ndarray:
+    """Rigorous float upper bound of sup{<u, v> : ||v|| = 1, <v, p> >= kappa}, elementwise.
 
-    The sup is ||u|| when the angle phi between u and the axis p is <= the cap radius
-    theta, else ||u|| cos(phi - theta) = (t kappa + sqrt(P^2 - kappa^2) sqrt(||u||^2 P^2 - t^2)) / P^2
-    with t = <u, p>, P = ||p||. ||u|| bounds both, so it is kept wherever phi > theta is
-    not certain.
+    Inputs are balls of t = <u, p>, n2 = ||u||^2, p2 = ||p||^2 and exact floats kappa,
+    broadcast together. The sup is ||u|| when the angle phi between u and p is <= the cap
+    radius theta, else ||u|| cos(phi - theta) = (t kappa + sqrt(P^2 - kappa^2)
+    sqrt(||u||^2 P^2 - t^2)) / P^2. ||u|| bounds both, so it is kept wherever phi > theta
+    is not certain.
     """
-    n2 = _bdot_self(U)
     nu = _bsqrt(n2)
     nu_hi = _upper(nu)
-    if dom.whole:
-        return nu_hi
-    p = dom.x0[:-1]
-    t = _bdot_rows(U, p)
-    P2 = _bdot_self(p[None, :])
-    P2 = (P2[0][0], P2[1][0])
-    kap = (np.float64(dom.kappa), np.float64(0.0))
-    out = _upper(t) < _lower(_bmul(kap, nu))
+    kap = (np.asarray(kappa, dtype=np.float64), 0.0)
+    out = (_upper(t) < _lower(_bmul(kap, nu))) & ~np.asarray(whole) & (_lower(p2) > 0.0)
     if not np.any(out):
-        return nu_hi
-    p2_lo = float(_lower(P2))
-    if p2_lo <= 0.0:
-        return nu_hi
-    sa = _bsqrt(_clip0(_bsub(P2, _bmul(kap, kap))))  # P^2 - kappa^2 >= 0 on a proper cap
-    sq = _bsqrt(_clip0(_bsub(_bmul(n2, P2), _bmul(t, t))))  # Cauchy-Schwarz: >= 0
+        return np.broadcast_to(nu_hi, np.broadcast_shapes(np.shape(nu_hi), np.shape(t[0]))).copy()
+    sa = _bsqrt(_clip0(_bsub(p2, _bmul(kap, kap))))  # P^2 - kappa^2 >= 0 on a proper cap
+    sq = _bsqrt(_clip0(_bsub(_bmul(n2, p2), _bmul(t, t))))  # Cauchy-Schwarz: >= 0
     num_hi = _upper(_badd(_bmul(t, kap), _bmul(sa, sq)))
-    p2_hi = float(_upper(P2))
+    p2_lo = np.maximum(_lower(p2), 2.0**-1000)
+    p2_hi = _upper(p2)
     val_hi = np.where(num_hi >= 0, num_hi / p2_lo, num_hi / p2_hi)
     val_hi = np.nextafter(val_hi + 2.0 * _U * np.abs(val_hi), np.inf)
     return np.where(out, np.minimum(val_hi, nu_hi), nu_hi)
+
+
+def _rowdot(A, B):
+    """Ball of the row-wise dot products of exact float A, B (k, n)."""
+    n = A.shape[-1]
+    m = np.einsum("ij,ij->i", A, B)
+    s = np.einsum("ij,ij->i", np.abs(A), np.abs(B))
+    return m, _rad(s * (n * _U * 1.01) + n * _TINY)
+
+
+def _linmax_up(dom: Domain, L: np.ndarray, Lrad: np.ndarray | None = None) -> np.ndarray:
+    """Rigorous upper bound of sup over domain i of <Lambda_i, x>, Lambda_i in the ball L_i ± Lrad_i (rows paired)."""
+    if dom.kind == "ball":
+        base = _rowdot(L, dom.x0)
+        rn = _bmul(_bexact(np.full(L.shape[0], dom.rho)), _bsqrt(_bdot_self(L)))
+        tot = _badd(base, rn)
+        xmax = np.abs(dom.x0) + dom.rho * (1.0 + 4.0 * _U)  # |x_j| <= |x0_j| + rho on the ball
+    else:
+        cm = _capmax_up(_rowdot(L[:, :-1], dom.x0[:, :-1]), _bdot_self(L[:, :-1]), dom.kappa, dom.p2, dom.whole)
+        s3h = (0.5 * _SQRT3, _rad(_U * _SQRT3))
+        tot = _badd(_bmul(s3h, (cm, np.zeros_like(cm))), (0.5 * L[:, -1], np.zeros(L.shape[0])))
+        xmax = np.full((1, dom.d), 0.5 * _SQRT3 * (1.0 + 4.0 * _U))  # |x_j| <= sqrt3/2 on X, x_d = 1/2
+        xmax[:, -1] = 0.5
+    if Lrad is not None:
+        extra = np.einsum("ij,ij->i", Lrad, np.broadcast_to(xmax, Lrad.shape))
+        tot = (tot[0], _rad(tot[1] + extra * (1.0 + dom.d * _U * 2)))
+    return _upper(tot)
+
+
+def _linmax_float(dom: Domain, L: np.ndarray):
+    """sup over domain i of <Lambda_i, x> (rows paired, float) and the maximisers."""
+    if dom.kind == "ball":
+        nl = np.linalg.norm(L, axis=1)
+        xs = dom.x0 + dom.rho * L / np.where(nl > 0, nl, 1.0)[:, None]
+        return np.einsum("ij,ij->i", L, dom.x0) + dom.rho * nl, xs
+    p = dom.x0[:, :-1]
+    P = np.sqrt(dom.p2[0])
+    pn = p / P[:, None]
+    U = L[:, :-1]
+    nu = np.linalg.norm(U, axis=1)
+    t = np.einsum("ij,ij->i", U, pn)
+    c = np.clip(dom.kappa / P, -1.0, 1.0)
+    c = np.where(dom.whole, -1.0, c)
+    s = np.sqrt(np.maximum(0.0, 1.0 - c * c))
+    out = t < c * nu
+    val = np.where(out, t * c + s * np.sqrt(np.maximum(nu * nu - t * t, 0.0)), nu)
+    vstar = np.where((nu > 0)[:, None], U / np.where(nu > 0, nu, 1.0)[:, None], pn)
+    if np.any(out):
+        w = U[out] - t[out, None] * pn[out]
+        wn = np.linalg.norm(w, axis=1)
+        w = np.where(wn[:, None] > 0, w / np.where(wn > 0, wn, 1.0)[:, None], 0.0)
+        vstar[out] = c[out, None] * pn[out] + s[out, None] * w
+    xs = np.empty_like(L)
+    xs[:, :-1] = 0.5 * _SQRT3 * vstar
+    xs[:, -1] = 0.5
+    return 0.5 * L[:, -1] + 0.5 * _SQRT3 * val, xs
+
+
+def _single(dom: Domain, k: int) -> Domain:
+    if dom.x0.shape[0] != 1:
+        raise InputError("this function takes the domain of one centre", "pass make_domain(x_i, rho)")
+    return dom.take(np.zeros(k, dtype=np.int64))
 
 
 def linear_max(dom: Domain, L: np.ndarray):
@@ -272,44 +310,48 @@ def linear_max(dom: Domain, L: np.ndarray):
 
     Closed forms (Theorem 5.3's B_2(x, rho) ∩ X, or the ball around it): on the ball
     <Lambda, x0> + rho ||Lambda||; on the cap Lambda_d / 2 + sqrt3/2 * sup over the
-    spherical cap of <Lambda', v>.
+    spherical cap of <Lambda', v>. ``dom`` is the domain of one centre.
     """
     L = np.atleast_2d(np.asarray(L, dtype=np.float64))
-    if dom.kind == "ball":
-        nl = np.linalg.norm(L, axis=1)
-        xs = dom.x0[None, :] + dom.rho * L / np.where(nl > 0, nl, 1.0)[:, None]
-        return L @ dom.x0 + dom.rho * nl, xs
-    cm, vstar = _capmax_float(dom, L[:, :-1])
-    xs = np.empty_like(L)
-    xs[:, :-1] = 0.5 * _SQRT3 * vstar
-    xs[:, -1] = 0.5
-    return 0.5 * L[:, -1] + 0.5 * _SQRT3 * cm, xs
+    return _linmax_float(_single(dom, L.shape[0]), L)
 
 
 def linear_max_upper(dom: Domain, L: np.ndarray, Lrad: np.ndarray | None = None) -> np.ndarray:
     """Rigorous float upper bound of sup over the domain of <Lambda, x>, Lambda in the ball L ± Lrad."""
     L = np.atleast_2d(np.asarray(L, dtype=np.float64))
-    if dom.kind == "ball":
-        base = _bdot_rows(L, dom.x0)
-        nl = _bsqrt(_bdot_self(L))
-        rn = _bmul(_bexact(np.full(L.shape[0], dom.rho)), nl)
-        tot = _badd(base, rn)
-        xmax = np.abs(dom.x0) + dom.rho  # |x_j| <= |x0_j| + rho on the ball
-    else:
-        cm = _capmax_upper(dom, L[:, :-1])
-        s3h = (0.5 * _SQRT3, _rad(_U * _SQRT3))
-        tot = _badd(_bmul(s3h, (cm, np.zeros_like(cm))), (0.5 * L[:, -1], np.zeros(L.shape[0])))
-        xmax = np.full(dom.d, 0.5 * _SQRT3 * (1.0 + 4.0 * _U))  # |x_j| <= sqrt3/2 on X, x_d = 1/2
-        xmax[-1] = 0.5
-    if Lrad is not None:
-        extra = np.atleast_2d(Lrad) @ xmax
-        tot = (tot[0], _rad(tot[1] + extra * (1.0 + dom.d * _U * 2)))
-    return _upper(tot)
+    return _linmax_up(_single(dom, L.shape[0]), L, None if Lrad is None else np.atleast_2d(Lrad))
 
 
 # ---------------------------------------------------------------------------------------
 # the network and its pre-activation ranges
 # ---------------------------------------------------------------------------------------
+
+
+def _ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
+    """Rigorous lo, hi (P, m): lo <= inf over domain i of z_r, hi >= sup (z_r = <W_r, x> + b_r)."""
+    P = dom.x0.shape[0]
+    m, d = W.shape
+    if dom.kind == "ball":
+        Wb = np.concatenate([W, b[:, None]], axis=1)
+        Xb = np.concatenate([dom.x0, np.ones((P, 1))], axis=1)
+        z = (Xb @ Wb.T, _rad((np.abs(Xb) @ np.abs(Wb).T) * ((d + 1) * _U * 1.01) + (d + 1) * _TINY))
+        nw = _bsqrt(_bdot_self(W) if w2 is None else w2)
+        rn = _bmul((dom.rho, 0.0), nw)
+        return _lower(_bsub(z, rn)), _upper(_badd(z, rn))
+    Wh = W[:, :-1]
+    p = dom.x0[:, :-1]
+    t = (p @ Wh.T, _rad((np.abs(p) @ np.abs(Wh).T) * ((d - 1) * _U * 1.01) + d * _TINY))
+    n2 = _bdot_self(Wh) if w2 is None else w2
+    kap = dom.kappa[:, None]
+    p2 = (dom.p2[0][:, None], dom.p2[1][:, None])
+    wh = dom.whole[:, None]
+    up = _capmax_up(t, n2, kap, p2, wh)
+    dn = _capmax_up((-t[0], t[1]), n2, kap, p2, wh)
+    const = _badd(_bexact(0.5 * W[:, -1]), _bexact(b))  # W_rd/2 is exact
+    s3h = (0.5 * _SQRT3, _rad(_U * _SQRT3))
+    hi = _badd(const, _bmul(s3h, (up, np.zeros_like(up))))
+    lo = _bsub(const, _bmul(s3h, (dn, np.zeros_like(dn))))
+    return _lower(lo), _upper(hi)
 
 
 @dataclass(frozen=True, eq=False)
@@ -353,35 +395,36 @@ def preactivation_bounds(W, b, dom: Domain) -> tuple[np.ndarray, np.ndarray]:
 
     Exact ranges of a linear map over the domain, rounded outward: on the ball
     z_r(x0) ∓ rho ||W_r||; on the cap W_rd/2 + b_r ± sqrt3/2 * sup_cap <±W_r', v>.
+    For the domain of one centre returns (m,) arrays, else (P, m).
     """
-    W = np.asarray(W, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if dom.kind == "ball":
-        z = _bdot_rows(np.concatenate([W, b[:, None]], axis=1), np.append(dom.x0, 1.0))
-        nw = _bsqrt(_bdot_self(W))
-        rn = _bmul(_bexact(np.full(W.shape[0], dom.rho)), nw)
-        return _lower(_bsub(z, rn)), _upper(_badd(z, rn))
-    const = _badd(_bexact(0.5 * W[:, -1]), _bexact(b))  # W_rd/2 is exact
-    s3h = (0.5 * _SQRT3, _rad(_U * _SQRT3))
-    up = _capmax_upper(dom, W[:, :-1])
-    dn = _capmax_upper(dom, -W[:, :-1])
-    hi = _badd(const, _bmul(s3h, (up, np.zeros_like(up))))
-    lo = _bsub(const, _bmul(s3h, (dn, np.zeros_like(dn))))
-    return _lower(lo), _upper(hi)
+    lo, hi = _ranges(dom, np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    return (lo[0], hi[0]) if dom.x0.shape[0] == 1 else (lo, hi)
+
+
+def _chords(lo, hi):
+    """Slope (float in [0, 1]) and a rigorous intercept of a line >= relu on [lo, hi], lo < 0 < hi."""
+    s = np.clip(hi / (hi - lo), 0.0, 1.0)
+    # smallest t with s lo + t >= 0 and s hi + t >= hi (relu convex: the endpoints suffice)
+    t = np.maximum(-s * lo, hi * (1.0 - s))
+    # each candidate suffers at most two roundings: step up past them
+    return s, np.nextafter(t + 4.0 * _U * np.abs(t), np.inf)
+
+
+def _chord_arrays(lo, hi):
+    uns = (lo < 0.0) & (hi > 0.0)
+    s, t = _chords(np.where(uns, lo, -1.0), np.where(uns, hi, 1.0))
+    return uns, np.where(uns, s, 0.0), np.where(uns, t, 0.0)
 
 
 def relax(a, W, b, x0, y, rho, *, domain: str = "cap") -> Relaxed:
     """The net with its rigorous pre-activation ranges over B_2(x0, rho) (∩ X for 'cap')."""
     a, W, b = _as_arrays(a, W, b)
-    dom = make_domain(x0, rho, domain)
+    dom = make_domain(np.asarray(x0, dtype=np.float64).reshape(1, -1), rho, domain)
     if dom.d != W.shape[1]:
         raise InputError(f"the point has d = {dom.d} but the network has d = {W.shape[1]}", "use the network built for these points")
-    lo, hi = preactivation_bounds(W, b, dom)
-    uns = (lo < 0.0) & (hi > 0.0)
-    slope = np.zeros_like(lo)
-    icpt = np.zeros_like(lo)
-    if np.any(uns):
-        slope[uns], icpt[uns] = _chords(lo[uns], hi[uns])
+    lo, hi = _ranges(dom, W, b)
+    lo, hi = lo[0], hi[0]
+    uns, slope, icpt = _chord_arrays(lo, hi)
     return Relaxed(a=a, W=W, b=b, dom=dom, y=float(y), lo=lo, hi=hi, active=lo >= 0.0, unstable=uns,
                    slope=slope, intercept=icpt)
 
@@ -389,17 +432,6 @@ def relax(a, W, b, x0, y, rho, *, domain: str = "cap") -> Relaxed:
 # ---------------------------------------------------------------------------------------
 # the linear relaxation of one side sigma (f - y) on one leaf
 # ---------------------------------------------------------------------------------------
-
-
-def _chords(lo, hi):
-    """Slope (float in [0, 1]) and a rigorous intercept of a line >= relu on [lo, hi], lo < 0 < hi."""
-    s = np.clip(hi / (hi - lo), 0.0, 1.0)
-    # smallest t with s lo + t >= 0 and s hi + t >= hi (relu convex: the endpoints suffice)
-    t1 = -s * lo
-    t2 = hi * (1.0 - s)
-    t = np.maximum(t1, t2)
-    # t1, t2 suffer at most two roundings each: step up past them
-    return s, np.nextafter(t + 4.0 * _U * np.abs(t), np.inf)
 
 
 def _coefficients(net: Relaxed, sigma: int, split: np.ndarray, alpha: np.ndarray, beta: np.ndarray):
@@ -428,35 +460,43 @@ def _side_bound_float(net: Relaxed, sigma: int, split, alpha, beta):
     # float value of the leaf bound and its maximiser x*
     k, e = _coefficients(net, sigma, split, alpha, beta)
     lam = k @ net.W
-    val, xs = linear_max(net.dom, lam[None, :])
+    val, xs = _linmax_float(net.dom, lam[None, :])
     bound = float(val[0] + k @ net.b + e.sum() - sigma * net.y)
     return bound, xs[0]
+
+
+def _bound_up(dom: Domain, W, b, K, E, sigma_y) -> np.ndarray:
+    """Rigorous upper bound, per row i, of sup over domain i of <sum_r K_ir W_r, x> + K_i.b + sum E_i - sigma y_i.
+
+    K, E (P, m) are floats, each one rounded operation (or exact) away from the real
+    multipliers of valid lines; their radii 2u|K|, 2u|E| carry that rounding.
+    """
+    m = W.shape[0]
+    Kabs = np.abs(K)
+    krad = 2.0 * _U * Kabs
+    aW = np.abs(W)
+    lam = K @ W
+    lam_rad = _rad((Kabs @ aW) * (m * _U * 1.01) + (krad @ aW) * (1.0 + m * _U * 2) + m * _TINY)
+    head = _linmax_up(dom, lam, lam_rad)
+    ab = np.abs(b)
+    kb = (K @ b, _rad((Kabs @ ab) * (m * _U * 1.01) + (krad @ ab) * (1.0 + m * _U * 2) + m * _TINY))
+    Eabs = np.abs(E).sum(axis=1)
+    es = (E.sum(axis=1), _rad(Eabs * (m * _U * 1.01) + 2.0 * _U * Eabs * (1.0 + m * _U * 2) + m * _TINY))
+    tot = _badd((head, np.zeros_like(head)), kb)
+    tot = _badd(tot, es)
+    tot = _bsub(tot, _bexact(sigma_y))  # sigma y is exact (sigma = +-1)
+    return _upper(tot)
 
 
 def side_bound_upper(net: Relaxed, sigma: int, split, alpha, beta) -> float:
     """Sound upper bound (float, rounding accounted for) of sup over the leaf of sigma (f_W(x) - y).
 
     Theorem 5.3 relaxation: sigma f <= <Lambda, x> + c on the leaf, with Lambda = sum_r k_r W_r
-    and c = sum_r k_r b_r + e_r - sigma y, plus sum over split neurons of the Lagrange terms
-    already folded into k_r; then sup over the domain of <Lambda, x> in closed form.
+    and c = sum_r k_r b_r + e_r - sigma y (the split neurons' Lagrange terms folded into
+    k_r); then sup over the domain of <Lambda, x> in closed form.
     """
     k, e = _coefficients(net, sigma, split, alpha, beta)
-    # each k_r, e_r is one rounded operation (or exact) away from the real multiplier
-    krad = 2.0 * _U * np.abs(k)
-    erad = 2.0 * _U * np.abs(e)
-    W, b = net.W, net.b
-    m = W.shape[0]
-    lam = k @ W
-    lam_rad = _rad((np.abs(k) @ np.abs(W)) * (m * _U * 1.01) + krad @ np.abs(W) * (1.0 + m * _U * 2) + m * _TINY)
-    head = linear_max_upper(net.dom, lam[None, :], lam_rad[None, :])[0]
-    kb = k @ b
-    kb_rad = float(_rad(abs(k) @ np.abs(b) * (m * _U * 1.01) + krad @ np.abs(b) * (1.0 + m * _U * 2) + m * _TINY))
-    es = e.sum()
-    es_rad = float(_rad(np.abs(e).sum() * (m * _U * 1.01) + erad.sum() * (1.0 + m * _U * 2) + m * _TINY))
-    tot = _badd((np.float64(head), np.float64(0.0)), (np.float64(kb), np.float64(kb_rad)))
-    tot = _badd(tot, (np.float64(es), np.float64(es_rad)))
-    tot = _bsub(tot, (np.float64(sigma * net.y), np.float64(0.0)))
-    return float(_upper(tot))
+    return float(_bound_up(net.dom, net.W, net.b, k[None, :], e[None, :], np.array([sigma * net.y]))[0])
 
 
 def _free_sets(net: Relaxed, sigma: int, split):
@@ -695,22 +735,36 @@ def _point_bound(a, W, b, x0, y, rho, domain, lower, rel_gap, abs_gap, time_budg
 # ---------------------------------------------------------------------------------------
 
 
-def crown_bounds(a, W, b, points, labels, rho, *, domain: str = "cap") -> np.ndarray:
+def crown_bounds(a, W, b, points, labels, rho, *, domain: str = "cap", chunk: int = 64) -> np.ndarray:
     """Plain CROWN sound upper bounds of sup over each point's domain of |f_W - y_i| (Thm 5.3).
 
-    No optimisation and no branching: O(m d) per point (a few passes over W). Rounding is
-    accounted for, so each entry is a sound-bound.
+    No optimisation and no branching: O(m d) per point, batched over chunks of points
+    (chunk x m temporaries, never N x m). Rounding is accounted for, so each entry is a
+    sound-bound.
     """
     a, W, b = _as_arrays(a, W, b)
     X = np.atleast_2d(np.asarray(points, dtype=np.float64))
     y = np.asarray(labels, dtype=np.float64)
+    if X.shape[1] != W.shape[1]:
+        raise InputError(f"points have d = {X.shape[1]} but the network has d = {W.shape[1]}", "use the network built for these points")
+    w2 = _bdot_self(W if domain == "ball" else W[:, :-1])
     out = np.empty(X.shape[0])
-    for i in range(X.shape[0]):
-        net = relax(a, W, b, X[i], y[i], rho, domain=domain)
-        al = crown_alpha(net)
-        z = np.zeros(W.shape[0])
-        sp = np.zeros(W.shape[0], dtype=np.int8)
-        out[i] = max(side_bound_upper(net, s, sp, al, z) for s in (1, -1))
+    for i0 in range(0, X.shape[0], chunk):
+        dom = make_domain(X[i0 : i0 + chunk], rho, domain)
+        yc = y[i0 : i0 + chunk]
+        lo, hi = _ranges(dom, W, b, w2)
+        uns, slope, icpt = _chord_arrays(lo, hi)
+        act = lo >= 0.0
+        alpha = (hi >= -lo).astype(np.float64)  # CROWN's choice
+        best = np.full(len(yc), -np.inf)
+        for sigma in (1, -1):
+            c = sigma * a
+            K = np.where(act, c, 0.0)
+            K = np.where(uns & (c > 0), c * slope, K)
+            K = np.where(uns & (c < 0), c * alpha, K)
+            E = np.where(uns & (c > 0), c * icpt, 0.0)
+            best = np.maximum(best, _bound_up(dom, W, b, K, E, sigma * yc))
+        out[i0 : i0 + chunk] = best
     return out
 
 
