@@ -284,3 +284,71 @@ def test_attack_network_input_errors():
         attack_network(a, W, b, X, np.zeros(3), 0.1, seed=0)
     with pytest.raises(InputError, match="d ="):
         attack_network(a, W[:, :3], b, X, np.zeros(2), 0.1, seed=0)
+
+
+# --------------------------------------------------------------------------------------
+# advcert attack FILE
+# --------------------------------------------------------------------------------------
+
+import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+
+from advcert.attack import add_arguments, command  # noqa: E402
+
+
+def _write_cert(tmp_path, checks=(), sha=None, network=True):
+    rng = np.random.default_rng(30)
+    m, d, n = 30, 5, 3
+    a, W0, b, W = _random_net(rng, m, d)
+    X = sphere.sample_uniform(rng, n, d)
+    y = np.maximum(X @ W.T + b, 0) @ a + 0.01
+    npz = tmp_path / "net.npz"
+    np.savez(npz, a=a, W0=W0, b=b, W=W)
+    doc = {
+        "format": "advcert-certificate",
+        "version": 1,
+        "instance": {"n": n, "d": d, "rho": "1/20", "eps": "1/2", "gamma": "1/2", "seed": 3,
+                     "points": X.tolist(), "labels": y.tolist()},
+        "objects": {},
+        "checks": list(checks),
+    }
+    if network:
+        doc["objects"]["network"] = {"path": "net.npz", "sha256": sha or hashlib.sha256(npz.read_bytes()).hexdigest()}
+    path = tmp_path / "cert.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _run(argv):
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    return command(p.parse_args(argv))
+
+
+def test_attack_command_reruns_the_sandwich(tmp_path, capsys):
+    path = _write_cert(tmp_path)
+    assert _run([str(path), "--restarts", "2", "--steps", "20", "--time-budget", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "L_A =" in out and "sound-bound" in out and "holds" in out
+    assert _run([str(path), "--restarts", "2", "--steps", "20", "--json"]) == 0
+    chk = json.loads(capsys.readouterr().out)
+    assert chk["id"] == "theorem-5.3" and len(chk["details"]["per_point"]) == 3
+
+
+def test_attack_command_rejects_a_certificate_whose_sound_bound_is_beaten(tmp_path, capsys):
+    # planted: a stored 'sound' upper bound below what the attack finds must be rejected
+    fake = {"id": "theorem-5.3", "label": "sound-bound", "verdict": "holds",
+            "details": {"per_point": [{"upper": "0"}] * 3}}
+    path = _write_cert(tmp_path, checks=[fake])
+    assert _run([str(path), "--restarts", "2", "--steps", "20", "--time-budget", "1"]) == 1
+    assert "exceeds the certificate's sound bound" in capsys.readouterr().err
+
+
+def test_attack_command_input_errors(tmp_path):
+    with pytest.raises(InputError, match="sha256"):
+        _run([str(_write_cert(tmp_path, sha="0" * 64))])
+    with pytest.raises(InputError, match="no network witness"):
+        _run([str(_write_cert(tmp_path, network=False))])
+    with pytest.raises(InputError, match="does not exist"):
+        _run([str(tmp_path / "missing.json")])
