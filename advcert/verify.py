@@ -258,8 +258,14 @@ def prove_sup_abs(P: fmpq_poly, c: fmpq, U: fmpq, a: fmpq, b: fmpq, name: str, v
     itself, so every reported failure lies in [a, b]. Returns (None, nodes) when
     proved, else (why not, nodes).
     """
-    if not a < b:
-        return f"the interval [{_fmt(a)}, {_fmt(b)}] is empty or a point", 0
+    shown = name if c == 0 else f"{name} - {_fmt(c)}"
+    if a == b:
+        # a one-point interval (rho = 0 and tau = 0 give I_in = [1, 1])
+        if abs(P(a) - c) <= U:
+            return None, 0
+        return f"|{shown}| > {_fmt(U)} at {var} = {_fmt(a)}", 0
+    if a > b:
+        return f"the interval [{_fmt(a)}, {_fmt(b)}] is empty", 0
     total = 0
     ha, hb = _dyadic_hull(a, b)
     if ha.q < a.q or hb.q < b.q:
@@ -271,7 +277,6 @@ def prove_sup_abs(P: fmpq_poly, c: fmpq, U: fmpq, a: fmpq, b: fmpq, name: str, v
     total += nodes
     if reason is None:
         return None, total
-    shown = name if c == 0 else f"{name} - {_fmt(c)}"
     cmp = f"{shown} > {_fmt(U)}" if sign == 1 else f"{shown} < -{_fmt(U)}"
     if reason == "negative" and x_lo == x_hi:
         return f"{cmp} at {var} = {_fmt(x_lo)}", total
@@ -820,8 +825,12 @@ def _part_check_list(ctx: _Ctx) -> str:
     missing = [k for k in KNOWN_CHECKS if k not in seen]
     if missing:
         raise _Fail(f"check {missing[0]} is missing (format version 1 requires {', '.join(KNOWN_CHECKS)})")
+    known = [c["id"] for c in ctx.doc["checks"] if c["id"] in KNOWN_CHECKS]
+    if known != list(KNOWN_CHECKS):
+        k = next(i for i, (a, b) in enumerate(zip(known, KNOWN_CHECKS)) if a != b)
+        raise _Fail(f"the checks are not in chain order: {known[k]} comes where {list(KNOWN_CHECKS)[k]} belongs")
     ctx.checks = {c["id"]: c for c in ctx.doc["checks"]}
-    return f"{len(ctx.doc['checks'])} checks, all known or estimates"
+    return f"{len(ctx.doc['checks'])} checks, in chain order, all known or estimates"
 
 
 def _run_check(ctx: _Ctx, c: dict) -> str:
@@ -852,7 +861,7 @@ _PARTS: tuple[tuple[str, Callable[[_Ctx], str]], ...] = (
     ("checks", _part_check_list),
 )
 
-_ERRORS = (_Fail, ArithmeticError, ValueError, TypeError, KeyError, IndexError)
+_ERRORS = (_Fail, ArithmeticError, ValueError, TypeError, KeyError, IndexError, RecursionError)
 
 
 def verify_document(doc: dict, *, stop_at_first_failure: bool = False) -> Report:
@@ -891,8 +900,9 @@ def verify_document(doc: dict, *, stop_at_first_failure: bool = False) -> Report
         record(ident, lambda fn=fn: fn(ctx))
         if first is not None and stop_at_first_failure:
             return Report(False, tuple(results), first)
-    # Contract order, so that lemma-6.2 sees whether its enclosures were proved and the
-    # attack sees the certified bound, whatever order the document lists them in.
+    # Contract order (the document's own order once the check list holds), so that
+    # lemma-6.2 sees whether its enclosures were proved and the attack sees the
+    # certified bound.
     order = list(KNOWN_CHECKS)
     ranked = sorted(doc["checks"], key=lambda c: order.index(c["id"]) if c["id"] in KNOWN_CHECKS else len(order))
     for c in ranked:

@@ -307,10 +307,14 @@ def test_accepts_tight_enclosures():
     assert rep.ok, rep.first_failure
 
 
-def test_document_order_of_checks_does_not_matter(good):
+def test_checks_must_be_in_chain_order(good):
     doc = fresh(good)
-    doc["checks"].reverse()
-    assert V.verify_document(rehash(doc)).ok
+    doc["checks"][0], doc["checks"][1] = doc["checks"][1], doc["checks"][0]
+    assert "not in chain order" in rejected_by_math(doc).first_failure
+    doc = fresh(good)
+    doc["checks"].insert(2, {"id": "extra/sampled", "claim": "?", "relation": "<=", "bound": None, "value": 0.5,
+                             "label": "estimate", "verdict": "vacuous", "method": "?", "seconds": 0})
+    assert V.verify_document(rehash(doc)).ok  # estimates may sit anywhere
 
 
 # ------------------------------------------------------------------- edits and plants
@@ -790,3 +794,18 @@ def test_unknown_rigorous_constant_is_rejected(good):
     assert "cannot re-derive constant R" in rejected_by_math(doc).first_failure
     doc["constants"]["R"] = {"value": 12.5, "label": "estimate", "note": "?"}
     assert V.verify_document(rehash(doc)).ok
+
+
+def test_one_point_interval_when_rho_is_zero():
+    # rho = 0 and tau = 0 make I_in = [1, 1]; the claim is then a single exact value
+    doc = make_certificate(**{**EXACT, "rho": F(0)})
+    a, b = check_of(doc, "claim-6.3/in")["details"]["interval"]
+    assert a == b == "1"
+    assert V.verify_document(doc).ok
+    c = check_of(doc, "claim-6.3/in")
+    c["enclosure"]["hi"] = c["value"] = c["enclosure"]["lo"] = rs(F(c["enclosure"]["lo"]) / 2)
+    assert "not proved" in rejected_by_math(doc).first_failure
+
+
+def test_deeply_nested_json_is_exit_2(tmp_path):
+    _exit2(tmp_path, "[" * 100000 + "]" * 100000, "nested too deeply")
