@@ -435,7 +435,8 @@ def load(spec: str, *, labels: str | None = None, lift: str = "pad",
             raise InputError(f"{spec} is empty", "supply a file with at least two points")
         origin = spec
         if suffix == ".npz":
-            X, y, _ = _read_npz(path, need_y=require_labels or labels not in (None, "none"))
+            need_y = require_labels if labels is None else str(labels).strip().lower() != "none"
+            X, y, _ = _read_npz(path, need_y=need_y)
         else:
             X, y, lines = _read_csv(path)
         source = {"kind": "file", "path": spec, "sha256": _sha256(path), "format": suffix[1:]}

@@ -86,6 +86,7 @@ def test_npz_without_y_when_labels_needed(tmp_path):
     assert "no array named y" in _err(p)
     ds = D.load(str(p), require_labels=False)
     assert ds.labels is None and ds.points.shape == (3, 5)
+    assert D.load(str(p), labels="none").labels is None
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
