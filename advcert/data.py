@@ -5,8 +5,8 @@ optional all-text header line) or the word ``digits`` (scikit-learn's bundled 8�
 an optional extra). Bad data raises :class:`advcert.errors.InputError` naming the row or
 column.
 
-The lift ``pad`` (default; ``pad:C`` sets the room factor C ∈ (0, 1), default 1/2)
--------------------------------------------------------------------------------------
+The lift ``pad`` (default; ``pad:C`` sets the room factor C ∈ (0, 0.99], default 1/2)
+----------------------------------------------------------------------------------------
 For raw rows r_1..r_n ∈ R^k, let μ be their mean (binary64), a_i = r_i − μ,
 M = max_i ‖a_i‖ and s = C·(√3/2)/M. Then
 
@@ -39,9 +39,10 @@ rows with the same direction collide). ‖Φ(r) − Φ(r')‖ = (√3/2)‖r̂ �
 for the angle θ between r and r'. Since ‖â − b̂‖² ≤ ‖a − b‖²/(‖a‖‖b‖), a raw perturbation
 ρ_raw < m = min_i ‖r_i‖ moves a point by at most (√3/2)·ρ_raw/√(m(m − ρ_raw)) on X.
 
-The stored points are the binary64 roundings of Φ(r_i) (each within (k + 16)·2⁻⁵² of the
-exact image for k ≤ 2¹⁶); every certified quantity (δ, γ) is computed exactly from the
-stored points, so this rounding never enters a certificate.
+The stored points are the binary64 roundings of Φ(r_i), each within (k + 16)·2⁻⁵⁰ of the
+exact image (C ≤ 0.99; tested), far inside the 2⁻³⁰ allowance of :func:`rho_on_X` for
+k ≤ 2¹⁶. Every certified quantity (δ, γ) is computed exactly from the stored points, so
+this rounding never enters a certificate.
 """
 
 from __future__ import annotations

@@ -305,6 +305,17 @@ def _mp_lift(L: D.Lift, r) -> list:
     return a + [pad, mpmath.mpf(1) / 2]
 
 
+@pytest.mark.parametrize("lift", ["pad", "pad:0.99", "normalize"])
+def test_stored_points_are_close_to_the_exact_image(lift):
+    # the rounding allowance of rho_on_X (2⁻³⁰) rests on this (k + 16)·2⁻⁵⁰ bound
+    raw = np.random.default_rng(21).standard_normal((40, 64)) * 50 + 100
+    pts, L = D.lift_points(raw, lift)
+    for i in range(40):
+        exact = _mp_lift(L, raw[i])
+        err = mpmath.norm([p - mpmath.mpf(float(q)) for p, q in zip(exact, pts[i])])
+        assert err <= (64 + 16) * mpmath.mpf(2) ** -50
+
+
 @pytest.mark.parametrize("lift", ["pad", "pad:0.8", "normalize"])
 def test_rho_on_X_covers_raw_perturbations(lift):
     rng = np.random.default_rng(13)
@@ -324,6 +335,8 @@ def test_rho_on_X_covers_raw_perturbations(lift):
             worst = max(worst, dist)
     # not vacuous: the radial perturbation of the extreme point reaches a good part of it
     assert worst >= 0.5 * float(bound)
+    if L.kind == "pad":  # and the naive s·ρ_raw (no pad distortion) would be wrong
+        assert worst > L.scale * float(rho_raw)
 
 
 def test_rho_on_X_rejects_too_large_radius():
