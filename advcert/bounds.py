@@ -862,6 +862,8 @@ def theorem_5_3_check(
     X = np.atleast_2d(np.asarray(points, dtype=np.float64))
     y = np.asarray(labels, dtype=np.float64)
     n = X.shape[0]
+    if n == 0:
+        raise InputError("no data points", "pass at least one point x_i with its label")
     if y.shape != (n,):
         raise InputError(f"{y.size} labels for {n} points", "pass one label per point")
     r_up = rho_upper(rho_q)

@@ -101,7 +101,7 @@ def bench_bound_cost(quick):
         y = rng.uniform(-1, 1, n)
         crown_bounds(a, W, b, X[:1], y[:1], 0.05)
         tb = _best(lambda: crown_bounds(a, W, b, X, y, 0.05), 3) / n
-        attack_network(a, W, b, X[:1], y[:1], 0.05, seed=0, steps=5)
+        attack_network(a, W, b, X[:16], y[:16], 0.05, seed=0, steps=2)  # compile the kernels this size uses
         ta = _best(lambda: attack_network(a, W, b, X[:16], y[:16], 0.05, seed=0, restarts=8, steps=100, random_points=256), 1) / 16
         rows.append((m, d, tb, ta))
         print(f"   m={m:6d} d={d:3d}: bound {tb * 1e3:8.3f} ms/pt ({tb / (m * d) * 1e9:6.2f} ns per m*d)   "
