@@ -1,0 +1,167 @@
+"""Benchmark the fused sweep (advcert.kernels.sweep) against dgemm and plain numpy.
+
+    .venv/bin/python benchmarks/bench_sweep.py [--N 200000] [--m 20000] [--d 32] [--repeats 3]
+
+Prints, from one process (absolute times drift on a shared machine, ratios less so):
+
+* the machine's dgemm rate (numpy, 2 threads, n = 3000) before and after the sweeps;
+* the fused sweep's effective GFLOP/s (4 d flops per point-neuron pair: two length-d dot
+  products) and its ratio to dgemm (target >= 0.5);
+* a plain chunked numpy version (perf-notes §5 (a): 64-row chunks,
+  S = Xc W^T, S0 = Xc W0^T, two masked products) on N/--numpy-fraction points, and the
+  speed-up of the sweep over it per point-neuron pair (target >= 5);
+* the extra peak memory of the sweep (ru_maxrss growth) against the N×m array it avoids;
+* the cold JIT cost (fresh NUMBA_CACHE_DIR, in a subprocess) and the warm start (cache hit);
+* the exponent p of time ~ (N m d)^p from a fit over four sizes (target: close to 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from advcert import kernels, sphere  # noqa: E402
+
+
+def dgemm_rate(n: int = 3000, reps: int = 3) -> float:
+    A = np.random.default_rng(0).standard_normal((n, n))
+    B = np.random.default_rng(1).standard_normal((n, n))
+    A @ B
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        A @ B
+        ts.append(time.perf_counter() - t)
+    return 2 * n**3 / float(np.median(ts)) / 1e9
+
+
+def network(m: int, d: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    a = np.where(rng.integers(0, 2, m) == 1, 1.0, -1.0) * m ** (-1 / 3)
+    W0 = rng.standard_normal((m, d)) / np.sqrt(m)
+    b = rng.standard_normal(m) / np.sqrt(m)
+    W = W0.copy()
+    W[:, -1] += rng.standard_normal(m) * m ** (-2 / 3)
+    return a, W0, b, W
+
+
+def numpy_sweep(X, a, W0, b, W, chunk: int = 64):
+    f = np.empty(X.shape[0])
+    g = np.empty(X.shape[0])
+    for i in range(0, X.shape[0], chunk):
+        Xc = X[i:i + chunk]
+        S = Xc @ W.T
+        S0 = Xc @ W0.T
+        f[i:i + chunk] = np.maximum(S + b, 0) @ a
+        g[i:i + chunk] = np.where(S0 + b >= 0, S - S0, 0) @ a
+    return f, g
+
+
+def timed(fn, reps: int) -> float:
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+_JIT_SNIPPET = """
+import time
+t = time.perf_counter()
+import numpy as np
+from advcert import kernels
+X = np.full((8, 3), 0.5); a = np.ones(4); W0 = np.ones((4, 3)) / 4; b = np.zeros(4)
+P = kernels.pack(a, W0, b, W0)
+kernels.sweep(P, X)
+print(time.perf_counter() - t)
+"""
+
+
+def jit_cost(fresh: bool) -> float:
+    env = dict(os.environ)
+    ctx = tempfile.TemporaryDirectory() if fresh else None
+    if ctx is not None:
+        env["NUMBA_CACHE_DIR"] = ctx.name
+    try:
+        out = subprocess.run([sys.executable, "-c", _JIT_SNIPPET], env=env, cwd=ROOT,
+                             capture_output=True, text=True, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+    finally:
+        if ctx is not None:
+            ctx.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--N", type=int, default=200_000)
+    ap.add_argument("--m", type=int, default=20_000)
+    ap.add_argument("--d", type=int, default=32)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--numpy-fraction", type=int, default=10, help="numpy runs on N/this points")
+    ap.add_argument("--skip-jit", action="store_true")
+    args = ap.parse_args(argv)
+    N, m, d = args.N, args.m, args.d
+    print(f"fused sweep benchmark: N={N} m={m} d={d}, {os.cpu_count()} cores, numba cache "
+          f"{os.environ.get('NUMBA_CACHE_DIR', '(default)')}")
+    if not args.skip_jit:
+        cold = jit_cost(fresh=True)
+        warm = jit_cost(fresh=False)
+        print(f"JIT: cold process (empty cache) {cold:.2f} s, warm process (cache hit) {warm:.2f} s "
+              f"(import + first tiny sweep)")
+    rate0 = dgemm_rate()
+    a, W0, b, W = network(m, d)
+    X = sphere.sample_uniform(np.random.default_rng(2), N, d)
+    P = kernels.pack(a, W0, b, W, grads=False)
+    kernels.sweep(P, X[:1000])  # compile or load outside the timing
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t_sweep = timed(lambda: kernels.sweep(P, X), args.repeats)
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    Nn = max(1, N // args.numpy_fraction)
+    t_np = timed(lambda: numpy_sweep(X[:Nn], a, W0, b, W), max(1, args.repeats - 1))
+    rate1 = dgemm_rate()
+    rate = (rate0 + rate1) / 2
+    # agreement with the reference on the numpy subset
+    s = kernels.sweep(P, X[:Nn])
+    f_ref, g_ref = numpy_sweep(X[:Nn], a, W0, b, W)
+    agree = max(float(np.max(np.abs(s.f - f_ref))), float(np.max(np.abs(s.g - g_ref))))
+    gflops = 4 * d * N * m / t_sweep / 1e9
+    pairs = N * m / t_sweep
+    np_pairs = Nn * m / t_np
+    print(f"dgemm: {rate0:.1f} GFLOP/s before, {rate1:.1f} after (mean {rate:.1f})")
+    print(f"fused sweep: {t_sweep:.3f} s, {pairs / 1e9:.3f} G pt·neuron/s, {gflops:.1f} eff GFLOP/s "
+          f"= {gflops / rate:.2f}x dgemm (target >= 0.5)")
+    print(f"numpy chunked on {Nn} points: {t_np:.3f} s, {np_pairs / 1e9:.3f} G pt·neuron/s; "
+          f"sweep / numpy = {pairs / np_pairs:.1f}x (target >= 5); max |diff| {agree:.1e}")
+    extra = max(0, rss1 - rss0) / 1024  # KiB -> MiB on Linux
+    inputs = (X.nbytes + P.tiles.nbytes) / 2**20
+    print(f"memory: sweep peak growth {extra:.1f} MiB (inputs {inputs:.1f} MiB); an N×m float64 array "
+          f"would be {N * m * 8 / 2**20:.0f} MiB")
+    # exponent of cost vs N·m·d over four sizes (same d, scaled N and m)
+    sizes, times = [], []
+    for scale in (1, 2, 4, 8):
+        Ns, ms = max(256, N // 8 * scale // 2), max(256, m // 8 * scale)
+        a2, W02, b2, W2 = network(ms, d, seed=3)
+        P2 = kernels.pack(a2, W02, b2, W2, grads=False)
+        X2 = X[:Ns]
+        kernels.sweep(P2, X2[:100])
+        sizes.append(Ns * ms * d)
+        times.append(timed(lambda: kernels.sweep(P2, X2), args.repeats))
+    p = np.polyfit(np.log(sizes), np.log(times), 1)[0]
+    print("scaling: " + ", ".join(f"N·m·d={s:.2e}: {t:.3f}s" for s, t in zip(sizes, times))
+          + f"; fitted exponent {p:.2f} (target ~1)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
