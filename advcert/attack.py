@@ -204,41 +204,40 @@ def _f_block(blk, X, idx, y, a, W, b, sigma, val, grad):  # pragma: no cover - c
     # and the x-gradient. f_W(x) = sum_r a_r relu(<W_r, x> + b_r)
     N, d = X.shape
     m = W.shape[0]
-    if True:
-        i0 = blk * _ROWS
-        nr = min(N, i0 + _ROWS) - i0
-        z = np.empty(_ROWS)
-        c = np.empty(_ROWS)
-        acc = np.zeros(_ROWS)
-        g = np.zeros((_ROWS, d))
-        xs = np.zeros((_ROWS, d))
-        for k in range(nr):
-            for j in range(d):
-                xs[k, j] = X[i0 + k, j]
-        for r in range(m):
+    i0 = blk * _ROWS
+    nr = min(N, i0 + _ROWS) - i0
+    z = np.empty(_ROWS)
+    c = np.empty(_ROWS)
+    acc = np.zeros(_ROWS)
+    g = np.zeros((_ROWS, d))
+    xs = np.zeros((_ROWS, d))
+    for k in range(nr):
+        for j in range(d):
+            xs[k, j] = X[i0 + k, j]
+    for r in range(m):
+        for k in range(_ROWS):
+            z[k] = b[r]
+        for j in range(d):
+            w = W[r, j]
             for k in range(_ROWS):
-                z[k] = b[r]
-            for j in range(d):
-                w = W[r, j]
-                for k in range(_ROWS):
-                    z[k] += w * xs[k, j]
+                z[k] += w * xs[k, j]
+        for k in range(_ROWS):
+            # branch-free: random ReLU signs mispredict (perf-notes §5)
+            act = 1.0 * (z[k] > 0.0)
+            acc[k] += a[r] * act * z[k]
+            c[k] = a[r] * act
+        for j in range(d):
+            w = W[r, j]
             for k in range(_ROWS):
-                # branch-free: random ReLU signs mispredict (perf-notes §5)
-                act = 1.0 * (z[k] > 0.0)
-                acc[k] += a[r] * act * z[k]
-                c[k] = a[r] * act
-            for j in range(d):
-                w = W[r, j]
-                for k in range(_ROWS):
-                    g[k, j] += c[k] * w
-        for k in range(nr):
-            e = acc[k] - y[idx[i0 + k]]
-            s = sigma
-            if sigma == 0.0:
-                s = 1.0 if e >= 0.0 else -1.0
-            val[i0 + k] = s * e
-            for j in range(d):
-                grad[i0 + k, j] = s * g[k, j]
+                g[k, j] += c[k] * w
+    for k in range(nr):
+        e = acc[k] - y[idx[i0 + k]]
+        s = sigma
+        if sigma == 0.0:
+            s = 1.0 if e >= 0.0 else -1.0
+        val[i0 + k] = s * e
+        for j in range(d):
+            grad[i0 + k, j] = s * g[k, j]
 
 
 @njit(cache=True, fastmath=False)
@@ -246,44 +245,43 @@ def _g_block(blk, X, idx, y, a, D, W0, b, sigma, val, grad):  # pragma: no cover
     # as _f_block for g_W(x) = sum_r a_r <D_r, x> 1{<W0_r, x> + b_r >= 0}, D = W - W0
     N, d = X.shape
     m = D.shape[0]
-    if True:
-        i0 = blk * _ROWS
-        nr = min(N, i0 + _ROWS) - i0
-        z = np.empty(_ROWS)
-        t = np.empty(_ROWS)
-        c = np.empty(_ROWS)
-        acc = np.zeros(_ROWS)
-        g = np.zeros((_ROWS, d))
-        xs = np.zeros((_ROWS, d))
-        for k in range(nr):
-            for j in range(d):
-                xs[k, j] = X[i0 + k, j]
-        for r in range(m):
+    i0 = blk * _ROWS
+    nr = min(N, i0 + _ROWS) - i0
+    z = np.empty(_ROWS)
+    t = np.empty(_ROWS)
+    c = np.empty(_ROWS)
+    acc = np.zeros(_ROWS)
+    g = np.zeros((_ROWS, d))
+    xs = np.zeros((_ROWS, d))
+    for k in range(nr):
+        for j in range(d):
+            xs[k, j] = X[i0 + k, j]
+    for r in range(m):
+        for k in range(_ROWS):
+            z[k] = b[r]
+            t[k] = 0.0
+        for j in range(d):
+            w0 = W0[r, j]
+            dd = D[r, j]
             for k in range(_ROWS):
-                z[k] = b[r]
-                t[k] = 0.0
-            for j in range(d):
-                w0 = W0[r, j]
-                dd = D[r, j]
-                for k in range(_ROWS):
-                    z[k] += w0 * xs[k, j]
-                    t[k] += dd * xs[k, j]
+                z[k] += w0 * xs[k, j]
+                t[k] += dd * xs[k, j]
+        for k in range(_ROWS):
+            act = 1.0 * (z[k] >= 0.0)
+            acc[k] += a[r] * act * t[k]
+            c[k] = a[r] * act
+        for j in range(d):
+            dd = D[r, j]
             for k in range(_ROWS):
-                act = 1.0 * (z[k] >= 0.0)
-                acc[k] += a[r] * act * t[k]
-                c[k] = a[r] * act
-            for j in range(d):
-                dd = D[r, j]
-                for k in range(_ROWS):
-                    g[k, j] += c[k] * dd
-        for k in range(nr):
-            e = acc[k] - y[idx[i0 + k]]
-            s = sigma
-            if sigma == 0.0:
-                s = 1.0 if e >= 0.0 else -1.0
-            val[i0 + k] = s * e
-            for j in range(d):
-                grad[i0 + k, j] = s * g[k, j]
+                g[k, j] += c[k] * dd
+    for k in range(nr):
+        e = acc[k] - y[idx[i0 + k]]
+        s = sigma
+        if sigma == 0.0:
+            s = 1.0 if e >= 0.0 else -1.0
+        val[i0 + k] = s * e
+        for j in range(d):
+            grad[i0 + k, j] = s * g[k, j]
 
 
 # Parallel drivers for big batches; serial ones for small batches, where waking the
@@ -467,82 +465,81 @@ def _trajectory(
     # APGD trajectory from row i of X0, all steps fused (the same algorithm as projected_ascent).
     T, d = X0.shape
     k = d - 1
-    if True:
-        cv = np.empty(k)
-        cn = 0.0
+    cv = np.empty(k)
+    cn = 0.0
+    for j in range(k):
+        cn += tcen[i, j] * tcen[i, j]
+    cn = np.sqrt(cn)
+    for j in range(k):
+        cv[j] = tcen[i, j] / cn
+    x = X0[i].copy()
+    xp = x.copy()
+    grad = np.empty(d)
+    tv = np.empty(d)
+    z = np.empty(d)
+    xn = np.empty(d)
+    val = _net_side(x, a, W, W0, b, ty[i], sigma, kind, grad)
+    bv = val
+    bx = x.copy()
+    eta = eta0
+    succ = 0
+    best_at_cp = bv
+    eta_at_cp = eta
+    reduced_last = False
+    last_cp = 0
+    for t in range(1, steps + 1):
+        # tangent direction at x
+        hn2 = 0.0
+        tp = 0.0
         for j in range(k):
-            cn += tcen[i, j] * tcen[i, j]
-        cn = np.sqrt(cn)
+            hn2 += x[j] * x[j]
+            tp += grad[j] * x[j]
+        tn = 0.0
         for j in range(k):
-            cv[j] = tcen[i, j] / cn
-        x = X0[i].copy()
-        xp = x.copy()
-        grad = np.empty(d)
-        tv = np.empty(d)
-        z = np.empty(d)
-        xn = np.empty(d)
-        val = _net_side(x, a, W, W0, b, ty[i], sigma, kind, grad)
-        bv = val
-        bx = x.copy()
-        eta = eta0
-        succ = 0
-        best_at_cp = bv
-        eta_at_cp = eta
-        reduced_last = False
-        last_cp = 0
-        for t in range(1, steps + 1):
-            # tangent direction at x
-            hn2 = 0.0
-            tp = 0.0
+            tv[j] = grad[j] - tp / hn2 * x[j]
+            tn += tv[j] * tv[j]
+        tv[k] = 0.0
+        tn = np.sqrt(tn)
+        if tn > 0.0:
             for j in range(k):
-                hn2 += x[j] * x[j]
-                tp += grad[j] * x[j]
-            tn = 0.0
+                tv[j] /= tn
+        else:
             for j in range(k):
-                tv[j] = grad[j] - tp / hn2 * x[j]
-                tn += tv[j] * tv[j]
-            tv[k] = 0.0
-            tn = np.sqrt(tn)
-            if tn > 0.0:
-                for j in range(k):
-                    tv[j] /= tn
-            else:
-                for j in range(k):
-                    tv[j] = 0.0
-            for j in range(d):
-                xn[j] = x[j] + eta * tv[j]
-            _to_cap(xn, cv, cos_t, sin_t, whole, z)
-            mom = 0.0 if t == 1 else 0.25
-            for j in range(d):
-                xn[j] = x[j] + (1.0 - mom) * (z[j] - x[j]) + mom * (x[j] - xp[j])
-            for j in range(d):
-                xp[j] = x[j]
-            _to_cap(xn, cv, cos_t, sin_t, whole, x)
-            vnew = _net_side(x, a, W, W0, b, ty[i], sigma, kind, grad)
-            if vnew > val:
-                succ += 1
-            val = vnew
-            if val > bv:
-                bv = val
-                for j in range(d):
-                    bx[j] = x[j]
-            if is_cp[t]:
-                span = t - last_cp
-                stalled = (succ < 0.75 * span) or ((eta == eta_at_cp) and (bv <= best_at_cp) and (not reduced_last))
-                reduced_last = stalled
-                eta_at_cp = eta
-                if stalled:
-                    eta *= 0.5
-                    for j in range(d):
-                        x[j] = bx[j]
-                        xp[j] = bx[j]
-                    val = _net_side(x, a, W, W0, b, ty[i], sigma, kind, grad)
-                succ = 0
-                best_at_cp = bv
-                last_cp = t
-        best_val[i] = bv
+                tv[j] = 0.0
         for j in range(d):
-            best_x[i, j] = bx[j]
+            xn[j] = x[j] + eta * tv[j]
+        _to_cap(xn, cv, cos_t, sin_t, whole, z)
+        mom = 0.0 if t == 1 else 0.25
+        for j in range(d):
+            xn[j] = x[j] + (1.0 - mom) * (z[j] - x[j]) + mom * (x[j] - xp[j])
+        for j in range(d):
+            xp[j] = x[j]
+        _to_cap(xn, cv, cos_t, sin_t, whole, x)
+        vnew = _net_side(x, a, W, W0, b, ty[i], sigma, kind, grad)
+        if vnew > val:
+            succ += 1
+        val = vnew
+        if val > bv:
+            bv = val
+            for j in range(d):
+                bx[j] = x[j]
+        if is_cp[t]:
+            span = t - last_cp
+            stalled = (succ < 0.75 * span) or ((eta == eta_at_cp) and (bv <= best_at_cp) and (not reduced_last))
+            reduced_last = stalled
+            eta_at_cp = eta
+            if stalled:
+                eta *= 0.5
+                for j in range(d):
+                    x[j] = bx[j]
+                    xp[j] = bx[j]
+                val = _net_side(x, a, W, W0, b, ty[i], sigma, kind, grad)
+            succ = 0
+            best_at_cp = bv
+            last_cp = t
+    best_val[i] = bv
+    for j in range(d):
+        best_x[i, j] = bx[j]
 
 
 @njit(parallel=True, cache=True)
