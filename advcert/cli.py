@@ -5,6 +5,7 @@
   advcert show FILE                        a table of its checks
   advcert plot FILE                        pictures of p1, q and the checks
   advcert separation --data digits        δ_i histogram (Figure 1), largest γ, points to drop
+  advcert attack FILE                      re-run the robust-loss sandwich on a certificate's network
   advcert selftest                         a ~10 s check that the install works
 
 Numbers are read exactly from their decimal strings (0.1 means 1/10).
@@ -94,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     from advcert import separation as _separation
 
     _separation.add_arguments(sep)
+    att = sub.add_parser("attack", help="re-run the robust-loss sandwich (Theorem 5.3) on a certificate's network",
+                         description="Attack a certificate's network from below (projected ascent + random search) "
+                                     "and bound it from above (sound linear relaxation with branch and bound); exit 1 "
+                                     "if the re-run contradicts the certificate.")
+    from advcert import attack as _attack
+
+    _attack.add_arguments(att)
     sub.add_parser("selftest", help="a quick end-to-end check of this installation")
     return parser
 
@@ -252,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_plot(args)
         if args.command == "selftest":
             return _cmd_selftest(args)
+        if args.command == "attack":
+            from advcert import attack
+
+            return attack.command(args)
         if args.command == "separation":
             from advcert import separation
 
