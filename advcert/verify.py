@@ -877,6 +877,11 @@ def verify_document(doc: dict, *, stop_at_first_failure: bool = False) -> Report
         _check_readable(doc)
     except Unreadable as e:
         return Report(False, (), f"format: {e}", readable=False)
+    return _verify(doc, stop_at_first_failure)
+
+
+def _verify(doc: dict, stop_at_first_failure: bool) -> Report:
+    """verify_document after the format, version and schema have been checked."""
     ctx = _Ctx(doc)
     results: list[CheckResult] = []
     first: str | None = None
@@ -956,6 +961,8 @@ def load(path) -> dict:
         raise Unreadable(f"{p} is empty", _REBUILD)
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_finite_float, parse_constant=_no_constant)
+    except Unreadable:
+        raise
     except json.JSONDecodeError as e:
         tail = text[e.pos:].strip() == "" or e.msg.startswith("Unterminated")
         what = "the JSON ends early (the file looks truncated)" if tail else f"not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})"
@@ -981,11 +988,12 @@ def run(path, stream: TextIO | None = None, err: TextIO | None = None, estimates
         doc = load(path)
         _check_readable(doc)
     except Unreadable as e:
-        print(f"verify: cannot read {path}: {e.problem}; fix: {e.fix}", file=err)
+        print(" ".join(f"verify: cannot read {path}: {e.problem}; fix: {e.fix}".split()), file=err)
         return 2
-    report = verify_document(doc)
+    report = _verify(doc, stop_at_first_failure=False)
     if not report.ok:
-        print(f"verify: FAIL {report.first_failure}", file=err)
+        one_line = " ".join(report.first_failure.split())
+        print(f"verify: FAIL {one_line}", file=err)
         return 1
     for r in report.results:
         what = "estimate, not re-run" if r.status == "estimate" else "re-derived"

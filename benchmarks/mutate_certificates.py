@@ -359,7 +359,8 @@ class Classifier:
 
 
 def run_one(path: str, args) -> dict:
-    doc = json.load(open(path, encoding="utf-8"))
+    with open(path, encoding="utf-8") as fh:
+        doc = json.load(fh)
     base = V.verify_document(doc)
     if not base.ok:
         print(f"{path}: the unmutated certificate does not verify: {base.first_failure}")
@@ -371,7 +372,7 @@ def run_one(path: str, args) -> dict:
         muts = [muts[i] for i in sorted(rng.choice(len(muts), args.limit, replace=False))]
     stats = {"tried": 0, "A_rejected": 0, "excluded": 0, "still_true_accepted": 0, "still_true_rejected": 0,
              "must": 0, "must_rejected": 0}
-    misses, overstrict, excluded_reasons, caught_by = [], [], {}, {}
+    misses, overstrict, excluded_reasons, caught_by, true_reasons = [], [], {}, {}, {}
     stored = doc["sha256"]
     t0 = time.perf_counter()
     for m in muts:
@@ -394,6 +395,7 @@ def run_one(path: str, args) -> dict:
                 continue
             true_why = cls.still_true(m.path, doc)
             if true_why is not None:
+                true_reasons[true_why] = true_reasons.get(true_why, 0) + 1
                 if repB.ok:
                     stats["still_true_accepted"] += 1
                 else:
@@ -424,6 +426,9 @@ def run_one(path: str, args) -> dict:
     print("B rejections by the first failing part:")
     for part, k in sorted(caught_by.items(), key=lambda t: -t[1]):
         print(f"   {part:<28} {k}")
+    print("still true after the mutation (checked by this script), and why:")
+    for why, k in sorted(true_reasons.items(), key=lambda t: -t[1]):
+        print(f"   {k:>5}  {why}")
     print("excluded from B, and why:")
     for why, k in sorted(excluded_reasons.items(), key=lambda t: -t[1]):
         print(f"   {k:>5}  {why}")

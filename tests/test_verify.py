@@ -772,8 +772,8 @@ def test_one_character_edit_of_a_real_certificate(built, tmp_path):
     code, _, err = run_file(p)
     assert code == 1 and err.startswith("verify: FAIL sha256: ")
     doc = json.loads(p.read_text())
-    rep = V.verify_document(rehash(doc))
-    assert not rep.ok and not rep.first_failure.startswith("sha256")
+    rep = V.verify_document(rehash(doc), stop_at_first_failure=True)
+    assert not rep.ok and rep.first_failure.startswith("objects: objects.p1.chebyshev_y")
 
 
 def test_rigorous_constants_are_re_derived(good):
@@ -809,3 +809,21 @@ def test_one_point_interval_when_rho_is_zero():
 
 def test_deeply_nested_json_is_exit_2(tmp_path):
     _exit2(tmp_path, "[" * 100000 + "]" * 100000, "nested too deeply")
+
+
+def test_mutation_benchmark_rejects_every_must_reject_mutation(good_float, tmp_path, capsys, monkeypatch):
+    # a sample of benchmarks/mutate_certificates.py on the small certificate: the
+    # benchmark's own classifier (Fractions, mpmath) decides what must be rejected
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "mutate_certificates.py"
+    spec = importlib.util.spec_from_file_location("mutate_certificates", path)
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "mutate_certificates", mod)  # dataclasses look it up
+    spec.loader.exec_module(mod)
+    cert = write(tmp_path, good_float)
+    code = mod.main([str(cert), "--limit", "120", "--seed", "3"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "every must-reject mutation was rejected" in out
