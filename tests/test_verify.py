@@ -281,6 +281,19 @@ def test_verify_imports_nothing_from_the_builders():
     assert roots <= allowed, roots - allowed
 
 
+def test_loading_the_verifier_loads_no_builder_and_no_numeric_stack():
+    # the package __init__ runs too: it must not drag builders, numpy or numba in
+    import subprocess
+    import sys
+
+    code = ("import sys, advcert.verify; "
+            "print(sorted(m for m in sys.modules if m.startswith('advcert') or m.split('.')[0] in "
+            "('numpy', 'numba', 'scipy', 'sympy', 'mpmath')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=VERIFY_PY.parents[1]).stdout
+    assert out.strip() == "['advcert', 'advcert.verify']"
+
+
 # ------------------------------------------------------------------------- acceptance
 
 
