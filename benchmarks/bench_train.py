@@ -1,0 +1,95 @@
+"""One step of Algorithm 1 (adversary + update) at n=100, m=2^14, d=32 with a 10-step attack.
+
+Prints, measured in one run and interleaved (the machine is shared and noisy):
+  * the fused step's rate in GFLOP/s over its dgemm-equivalent flops, as a ratio to the
+    machine's dgemm rate (square matrices, all BLAS threads) -- target >= 0.3x;
+  * steps/s of the fused step against the plain numpy step (train.reference_step, which
+    forms the n x m pre-activations), and their ratio.
+
+Flop count of one step with s attack steps (the adversary starts at the data points):
+evaluations of f and grad_x f at the start and after steps 1..s-1 (2 GEMMs each, 4nmd), a
+value-only evaluation after step s (2nmd), and the update (2 GEMMs, 4nmd): (4s + 6) nmd.
+The gemv for f (2nm per evaluation) is not counted.
+
+    .venv/bin/python benchmarks/bench_train.py [--n 100] [--m 16384] [--d 32] [--steps 10] [--reps 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401  (scipy's BLAS loaded before threadpoolctl limits it)
+
+from advcert import sphere, train
+
+
+def dgemm_rate(size: int = 2000) -> float:
+    """GFLOP/s of one square dgemm with numpy's default BLAS threads."""
+    A = np.random.default_rng(1).random((size, size))
+    B = np.random.default_rng(2).random((size, size))
+    t = time.perf_counter()
+    A @ B
+    return 2.0 * size**3 / (time.perf_counter() - t) / 1e9
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--m", type=int, default=2**14)
+    ap.add_argument("--d", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--reps", type=int, default=7)
+    args = ap.parse_args(argv)
+    n, m, d, s = args.n, args.m, args.d, args.steps
+
+    ss = np.random.SeedSequence(20200214)
+    rng = np.random.default_rng(ss)
+    X = sphere.sample_uniform(rng, n, d)
+    y = np.round(rng.uniform(-1, 1, n) * 1024) / 1024
+    a = rng.choice([-1.0, 1.0], m) * m ** (-1 / 3)
+    W0 = rng.standard_normal((m, d)) / np.sqrt(m)
+    b = rng.standard_normal(m) / np.sqrt(m)
+    # a network some way into training, so activation patterns have moved
+    W = W0 + rng.standard_normal((m, d)) * 3 * m ** (-2 / 3) / np.sqrt(d)
+    adv = train.Adversary(rho=0.05, steps=s)
+    eta = 0.1 * m ** (-1 / 3)
+    flops = (4 * s + 6) * n * m * d
+
+    def fused():
+        att = train.adversary_points(a, W, b, X, y, adv)
+        return train.sgd_step(a, W0, b, W, att.points, att.f, y, eta)
+
+    def numpy_step():
+        return train.reference_step(a, W0, b, W, X, y, eta, adv)
+
+    # warm-up (numba compiles or loads its cache) and agreement of the two steps
+    Wf, df = fused()
+    Wr, _, dr = numpy_step()
+    dgemm_rate()
+    diff = float(np.max(np.abs(Wf - Wr)))
+
+    t_f, t_r, g = [], [], []
+    for _ in range(args.reps):
+        g.append(dgemm_rate())
+        t0 = time.perf_counter()
+        fused()
+        t_f.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        numpy_step()
+        t_r.append(time.perf_counter() - t0)
+        g.append(dgemm_rate())
+    tf, tr, gm = float(np.median(t_f)), float(np.median(t_r)), float(np.median(g))
+    rate = flops / tf / 1e9
+    print(f"Algorithm 1 step, n={n} m={m} d={d}, {s}-step attack; {flops / 1e9:.3f} GFLOP per step (dgemm-equivalent)")
+    print(f"  fused step:   {tf * 1e3:8.1f} ms  (median of {args.reps}; min {min(t_f) * 1e3:.1f})  {rate:6.2f} GFLOP/s")
+    print(f"  numpy step:   {tr * 1e3:8.1f} ms  (median of {args.reps}; min {min(t_r) * 1e3:.1f})  {flops / tr / 1e9:6.2f} GFLOP/s")
+    print(f"  dgemm:        {gm:8.2f} GFLOP/s (median of {len(g)}, 2000^3, default BLAS threads)")
+    print(f"  ratio to dgemm rate:   {rate / gm:.2f}x   (target >= 0.3x)")
+    print(f"  steps/s fused / numpy: {1 / tf:.2f} / {1 / tr:.2f} = {tr / tf:.2f}x")
+    print(f"  max |W_fused - W_numpy| = {diff:.3g}; drift {df:.6g} vs {dr:.6g}")
+
+
+if __name__ == "__main__":
+    main()
