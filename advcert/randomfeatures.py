@@ -63,10 +63,13 @@ QUAD_MAX_DEGREE = 64
 
 def default_width(n: int, degree: int, d: int) -> int:
     """The width the build uses when --m is not given: a power of 2 that keeps this part
-    near its ~20 s target (h costs n·m·degree, a sweep N·m·d)."""
-    budget_h = 4e7 / max(1, n * (degree + 1))
-    budget_sweep = 1.6e9 / (20000 * max(d, 4))
-    m = int(min(budget_h, budget_sweep, 2**17))
+    near its ~20 s target on 2 cores (h costs ~n·m·degree, the sweeps ~N·m·(d + 10)).
+
+    The headline (n = 10, degree 245, d = 8) gets 2^14; small instances 2^15.
+    """
+    budget_h = 1.2e8 / max(1, n * (degree + 1))
+    budget_sweep = 1.0e10 / (20000 * (max(d, 3) + 10))
+    m = int(min(budget_h, budget_sweep, 2**16))
     return max(2**10, 1 << (m.bit_length() - 1))
 
 
@@ -76,12 +79,33 @@ class Options:
 
     c: Fraction = Fraction(2)  # complexity constant of Lemma 6.6 (math-spec §5)
     C51: float = 1.0  # constant in Theorem 5.1's O(R²/m^{1/6})
-    uniform_points: int = 20000
-    net_points: int = 20000  # per net, for d <= 4
-    ascent_points: int = 48
-    ascent_steps: int = 30
+    # point counts; None scales them with the width so that a sweep stays near
+    # POINT_NEURON_BUDGET point-neuron pairs (20000 points at m <= 2^15)
+    uniform_points: int | None = None
+    net_points: int | None = None  # for d <= 4
+    ascent_points: int | None = None
+    ascent_steps: int | None = None
     z_grid: tuple[float, ...] = (-0.95, -0.6, -0.2, 0.2, 0.5, 0.8, 0.95)
     delta_fail: float = 0.01  # failure probability used for the Hoeffding width
+
+
+#: point-neuron pairs one uniform (or net) sweep may cost when the counts are automatic
+POINT_NEURON_BUDGET = 6.5e8
+
+
+def _resolve(options: Options, m: int) -> Options:
+    """Fill in automatic point counts: fewer points at larger widths (the cost is N·m·d)."""
+    pts = int(min(20000, max(2000, POINT_NEURON_BUDGET / m)))
+    return Options(
+        c=options.c,
+        C51=options.C51,
+        uniform_points=options.uniform_points if options.uniform_points is not None else pts,
+        net_points=options.net_points if options.net_points is not None else pts,
+        ascent_points=options.ascent_points if options.ascent_points is not None else (48 if m <= 2**16 else 16),
+        ascent_steps=options.ascent_steps if options.ascent_steps is not None else (30 if m <= 2**16 else 12),
+        z_grid=options.z_grid,
+        delta_fail=options.delta_fail,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,6 +248,8 @@ def random_feature_checks(points: np.ndarray, labels: np.ndarray, eps: Fraction,
     D = len(alpha) - 1
     if m is None:
         m = default_width(n, D, d)
+    m = int(m)
+    options = _resolve(options, m)
     c_const = Fraction(options.c)
 
     # ---- Lemma 6.6 -----------------------------------------------------------------
