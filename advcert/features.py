@@ -54,7 +54,7 @@ from flint import arb, arb_poly, ctx, fmpq, fmpq_poly, fmpz_poly
 from scipy.linalg import eigh_tridiagonal
 from scipy.special import ndtr
 
-from advcert.poly.complexity import log2_mid, log2_upper
+from advcert.poly.complexity import log2_upper
 
 #: Indritz's sharp constant in Cramér's inequality |He_n(x)| e^{-x²/4} <= K √(n!), rounded up.
 CRAMER_K = Fraction(1086436, 10**6)
@@ -104,12 +104,6 @@ def _antiderivatives(K: int) -> tuple[list[fmpq_poly], list[Fraction]]:
         Q.append(-fmpq_poly(hermite_he(k - 1)) / 2 - fmpq(k - 1, 2) * Q[k - 2])
         c.append(-Fraction(k - 1, 2) * c[k - 2])
     return Q, c
-
-
-@lru_cache(maxsize=None)
-def _he_sym(k: int, bits: int) -> tuple[int, arb_poly]:
-    with _precision(bits):
-        return _in_s(hermite_he(k))
 
 
 @lru_cache(maxsize=None)
@@ -351,10 +345,6 @@ class Features:
     @property
     def degree(self) -> int:
         return len(self.alpha) - 1
-
-    @property
-    def C_h_log2(self) -> float:
-        return float(self.log2_C_h)
 
     def __call__(self, a: np.ndarray, beta: np.ndarray) -> np.ndarray:
         return h_eval(self, a, beta).values

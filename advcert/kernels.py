@@ -74,7 +74,10 @@ class Packed:
 
 def pack(a: np.ndarray, W0: np.ndarray, b: np.ndarray, W: np.ndarray | None = None, *,
          tile: int = TILE, grads: bool = True) -> Packed:
-    """Pack (a, W0, b, W) for :func:`sweep` (W = W0 when None). Rows of W0, W are neurons."""
+    """Pack the network of Section 3, (a, W0, b) with weights W (W0 when None), for the sweeps.
+
+    Rows of W0 and W are neurons (the paper's columns W_r).
+    """
     a = np.ascontiguousarray(a, dtype=np.float64)
     W0 = np.ascontiguousarray(W0, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
@@ -356,7 +359,8 @@ def sweep(P: Packed, X: np.ndarray, R: float = 0.0, *, chunk: int = CHUNK) -> Sw
 
 
 def sweep_grad(P: Packed, X: np.ndarray, *, chunk: int = CHUNK) -> tuple[np.ndarray, ...]:
-    """(f, g, f0, ∇f, ∇g) at the rows of X (gradients in R^d, a.e.; ReLU'(0) := 1)."""
+    """(f_W, g_W, f_W0, ∇f_W, ∇g_W) at the rows of X (Section 3; gradients in R^d, a.e.,
+    with ReLU'(0) := 1 as in Algorithm 1's indicator convention)."""
     X = np.ascontiguousarray(X, dtype=np.float64)
     if P.wT.shape[2] == 0:
         raise ValueError("pack(..., grads=True) is needed for gradients")
@@ -370,7 +374,8 @@ def sweep_grad(P: Packed, X: np.ndarray, *, chunk: int = CHUNK) -> tuple[np.ndar
 
 
 def sweep_error_bound(P: Packed) -> float:
-    """A-priori bound on the float error of each per-point sum of :func:`sweep` at ||x|| = 1.
+    """A-priori bound on the float error of each per-point sum of :func:`sweep` at ||x|| = 1
+    (the f_W, g_W, f_W0 of Section 3 and Theorem 5.1).
 
     Pre-activations: |δ| <= γ_{d+1} (||W_r||_1 + |b_r|) (x has |x_k| <= 1); each sum over
     neurons adds γ_m Σ_r |a_r| |·|. With the padded width m' and γ_k = k u/(1 - k u):
@@ -396,7 +401,7 @@ def fstar(X: np.ndarray, Xd: np.ndarray, y: np.ndarray, cheb_b: np.ndarray, alph
 
 
 def fstar_error_bound(cheb_b: np.ndarray, y: np.ndarray, d: int, degree: int, sup_p1: float = 1.0) -> float:
-    """Bound on the float error of :func:`fstar` at points of X (an estimate's error bar).
+    """Bound on the float error of :func:`fstar` (f* of Lemma 6.2) at points of X.
 
     Clenshaw on [-1, 1]: |δQ| <= 2(L+1)² u Σ|b_j| (a generous form of the classical bound);
     q = (x Q + 1)/2 with |x| <= 1 adds |δQ|/2 + 2u. The argument z = <x_i, x> has
@@ -414,7 +419,8 @@ def fstar_error_bound(cheb_b: np.ndarray, y: np.ndarray, d: int, degree: int, su
 
 
 def tangent(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    """Component of grad in the tangent space of X at the rows of x (x_d fixed, ||x'|| fixed)."""
+    """Component of grad in the tangent space of X at the rows of x (Section 3.2: x_d = 1/2
+    and ||x_{1:d-1}|| = √3/2 are fixed on X)."""
     t = np.array(grad, dtype=np.float64, copy=True)
     t[:, -1] = 0.0
     head = x[:, :-1]
@@ -425,7 +431,8 @@ def tangent(x: np.ndarray, grad: np.ndarray) -> np.ndarray:
 
 def ascend(objective, X0: np.ndarray, *, steps: int = 30, step0: float = 0.25,
            seed: np.random.SeedSequence | int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Projected normalised-gradient ascent on X from the rows of X0 (estimate: lower bounds).
+    """Projected normalised-gradient ascent on X from the rows of X0, to find points where the
+    Lemma 6.5 or Theorem 5.1 errors are large (estimates: lower bounds of the sups).
 
     ``objective(X) -> (values, grads)`` with grads in R^d. Each point keeps its best value;
     a step that does not improve is undone and its size halved; where the gradient vanishes

@@ -36,7 +36,8 @@ STREAM_POINTS = 66
 
 
 def stream(seed: int, key: int) -> np.random.SeedSequence:
-    """The SeedSequence of one named random stream under the root seed."""
+    """The SeedSequence of one named random stream under the root seed (the initialisation of
+    Section 3 uses STREAM_NETWORK, the sampled points of Lemma 6.5's checks STREAM_POINTS)."""
     return np.random.SeedSequence(int(seed), spawn_key=(int(key),))
 
 
@@ -116,7 +117,7 @@ def w_star(net: Network, X: np.ndarray, y: np.ndarray, feat: Features) -> Pseudo
 
 
 def pack(net: Network, W: np.ndarray | None = None, *, grads: bool = True) -> kernels.Packed:
-    """The network with weights W packed for the fused kernels."""
+    """The network of Section 3 with weights W (e.g. W* of Lemma 6.5) packed for the kernels."""
     return kernels.pack(net.a, net.W0, net.b, W, grads=grads)
 
 
