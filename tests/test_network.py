@@ -192,3 +192,19 @@ def test_sweep_and_numpy_agree_on_w_star(small):
     s = kernels.sweep(N.pack(net, ps.W), x)
     S = x @ ps.W.T + net.b
     assert np.allclose(s.f, np.maximum(S, 0) @ net.a, atol=1e-12)
+
+
+def test_small_instance_lemma65_at_moderate_width():
+    """The shipped small instance: already at m = 2^16, sup|g_{W*} - f*| is well below ε/3."""
+    sgn = pytest.importorskip("advcert.poly.sgn")
+    step = pytest.importorskip("advcert.poly.step")
+    S = RF.SMALL_INSTANCE
+    eta = S["gamma"] / 8
+    q = step.step_polynomial(sgn.sign_polynomial(eta, S["eps"] / (3 * S["n"])), step.claim63_alpha(S["rho"], eta))
+    opts = RF.Options(uniform_points=1000, net_points=1000, ascent_points=8, ascent_steps=5)
+    rep = RF.random_feature_checks(np.array(S["points"]), np.array(S["labels"]), S["eps"], q, m=2**16,
+                                   seed=S["seed"], options=opts)
+    by = {c["id"]: c for c in rep.checks}
+    assert by["lemma-6.6"]["verdict"] == "observed"
+    assert by["lemma-6.5"]["verdict"] == "observed"
+    assert by["lemma-6.5"]["value"] < float(S["eps"]) / 6
