@@ -1163,20 +1163,6 @@ def plot_training(doc: dict, out: str) -> None:
     write_atomic(out, buf.getvalue())
 
 
-def _init_network(m: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(a, W0, b) of Section 3: a_r uniform on {±m^{-1/3}}, W0 and b iid N(0, 1/m) (stream ``network``).
-
-    Private stand-in until advcert.network provides the shared initialiser.
-    """
-    from advcert import seeds
-
-    rng = seeds.stream(seed, "network")
-    a = rng.choice(np.array([-1.0, 1.0]), size=m) * m ** (-1.0 / 3.0)
-    W0 = rng.standard_normal((m, d)) / math.sqrt(m)
-    b = rng.standard_normal(m) / math.sqrt(m)
-    return a, W0, b
-
-
 # ---------------------------------------------------------------------------------------
 # the command line: advcert train
 # ---------------------------------------------------------------------------------------
@@ -1249,7 +1235,7 @@ def command(args) -> int:
     """``advcert train``: Algorithm 1 on a synthetic instance; certificate, witness and curves.
 
     Builds the certified chain for the same instance (advcert.build.build_certificate),
-    runs Algorithm 1 from (a, W0, b), appends the checks ``theorem-5.2`` and ``theorem-4.1``,
+    runs Algorithm 1 from (a, W0, b) = advcert.network.initialise(m, d, seed), appends the checks ``theorem-5.2`` and ``theorem-4.1``,
     stores W_best in an .npz witness whose SHA-256 is in ``objects.network``, re-seals and
     writes the certificate atomically, and draws the training curves from it. Exit 0 when
     every rigorous check holds, 1 otherwise. Ctrl-C during training keeps the best iterate.
@@ -1258,7 +1244,7 @@ def command(args) -> int:
     import sys
     from pathlib import Path
 
-    from advcert import certificate
+    from advcert import certificate, network
     from advcert.build import build_certificate
     from advcert.instance import synthetic
 
@@ -1288,8 +1274,8 @@ def command(args) -> int:
     say("building the certified chain (Definition 3.4 to Lemma 6.2) ...")
     argv = getattr(args, "argv", None)
     doc = build_certificate(gamma, eps, args.n, args.d, rho, args.seed, argv=argv, quiet=quiet, instance=inst)
-    # advcert.network has no public initialiser yet: the private stand-in below (same law)
-    a, W0, b = _init_network(args.m, args.d, args.seed)
+    net = network.initialise(args.m, args.d, args.seed)
+    a, W0, b = net.a, net.W0, net.b
     cfg = TrainConfig(eps=eps, R=R, c_eta=c_eta, c_T=c_T, max_steps=args.max_steps,
                       loss=args.loss, tau=float(tau), attack_steps=args.attack_steps,
                       attack_restarts=args.attack_restarts, adversary=args.adversary, checkpoints=args.checkpoints)

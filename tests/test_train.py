@@ -19,7 +19,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from advcert import certificate, sphere, train
+from advcert import certificate, network, sphere, train
 from advcert.bounds import crown_bounds
 from advcert.errors import InputError
 from advcert.instance import synthetic
@@ -252,7 +252,8 @@ def test_schedule_is_exact_and_capped():
 
 def _small_run(max_steps=40, **kw):
     inst = synthetic(6, 5, Fraction(1, 20), Fraction(1, 2), Fraction(1, 5), 3)
-    a, W0, b = train._init_network(256, 5, 3)
+    net = network.initialise(256, 5, 3)
+    a, W0, b = net.a, net.W0, net.b
     cfg = train.TrainConfig(eps=Fraction(1, 5), R=2, max_steps=max_steps, checkpoints=4, gap_points=32, **kw)
     return inst, (a, W0, b), cfg
 
@@ -339,7 +340,8 @@ REGRESSION = dict(n=10, d=8, rho=Fraction(1, 20), gamma=Fraction(1, 2), eps=Frac
 def test_regression_instance_reaches_eps():
     p = REGRESSION
     inst = synthetic(p["n"], p["d"], p["rho"], p["gamma"], p["eps"], p["seed"])
-    a, W0, b = train._init_network(p["m"], p["d"], p["seed"])
+    net = network.initialise(p["m"], p["d"], p["seed"])
+    a, W0, b = net.a, net.W0, net.b
     cfg = train.TrainConfig(eps=p["eps"], R=p["R"], checkpoints=2, gap_points=64, crown=False)
     r = train.train(a, W0, b, inst.points, inst.labels, p["rho"], cfg, seed=p["seed"])
     assert r.schedule.T == 400 and not r.schedule.capped and r.steps_done == 400
