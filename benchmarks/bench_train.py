@@ -3,6 +3,8 @@
 Prints, measured in one run and interleaved (the machine is shared and noisy):
   * the fused step's rate in GFLOP/s over its dgemm-equivalent flops, as a ratio to the
     machine's dgemm rate (square matrices, all BLAS threads) -- target >= 0.3x;
+  * the same per core: the fused step on one numba thread against one-thread dgemm (less
+    sensitive to other jobs holding a core, which starves a 2-thread parallel region);
   * steps/s of the fused step against the plain numpy step (train.reference_step, which
     forms the n x m pre-activations), and their ratio.
 
@@ -21,6 +23,9 @@ import time
 
 import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  (scipy's BLAS loaded before threadpoolctl limits it)
+
+from numba import get_num_threads, set_num_threads
+from threadpoolctl import threadpool_limits
 
 from advcert import sphere, train
 
@@ -70,7 +75,19 @@ def main(argv=None) -> None:
     dgemm_rate()
     diff = float(np.max(np.abs(Wf - Wr)))
 
-    t_f, t_r, g = [], [], []
+    threads = get_num_threads()
+
+    def one_core():
+        set_num_threads(1)
+        try:
+            t0 = time.perf_counter()
+            fused()
+            return time.perf_counter() - t0
+        finally:
+            set_num_threads(threads)
+
+    one_core()  # compiles or loads the one-thread kernels
+    t_f, t_r, t_1, g, g1 = [], [], [], [], []
     for _ in range(args.reps):
         g.append(dgemm_rate())
         t0 = time.perf_counter()
@@ -80,13 +97,19 @@ def main(argv=None) -> None:
         numpy_step()
         t_r.append(time.perf_counter() - t0)
         g.append(dgemm_rate())
+        t_1.append(one_core())
+        with threadpool_limits(limits=1, user_api="blas"):
+            g1.append(dgemm_rate())
     tf, tr, gm = float(np.median(t_f)), float(np.median(t_r)), float(np.median(g))
+    t1, gm1 = float(np.median(t_1)), float(np.median(g1))
     rate = flops / tf / 1e9
     print(f"Algorithm 1 step, n={n} m={m} d={d}, {s}-step attack; {flops / 1e9:.3f} GFLOP per step (dgemm-equivalent)")
     print(f"  fused step:   {tf * 1e3:8.1f} ms  (median of {args.reps}; min {min(t_f) * 1e3:.1f})  {rate:6.2f} GFLOP/s")
     print(f"  numpy step:   {tr * 1e3:8.1f} ms  (median of {args.reps}; min {min(t_r) * 1e3:.1f})  {flops / tr / 1e9:6.2f} GFLOP/s")
     print(f"  dgemm:        {gm:8.2f} GFLOP/s (median of {len(g)}, 2000^3, default BLAS threads)")
-    print(f"  ratio to dgemm rate:   {rate / gm:.2f}x   (target >= 0.3x)")
+    print(f"  ratio to dgemm rate:   {rate / gm:.2f}x   (target >= 0.3x; {threads} numba threads)")
+    print(f"  per core: fused on 1 thread {t1 * 1e3:.1f} ms = {flops / t1 / 1e9:.2f} GFLOP/s, 1-thread dgemm "
+          f"{gm1:.2f} GFLOP/s: {flops / t1 / 1e9 / gm1:.2f}x")
     print(f"  steps/s fused / numpy: {1 / tf:.2f} / {1 / tr:.2f} = {tr / tf:.2f}x")
     print(f"  max |W_fused - W_numpy| = {diff:.3g}; drift {df:.6g} vs {dr:.6g}")
 
