@@ -248,7 +248,11 @@ def _P_attempt(k: int, target_bits: int, Q: fmpq_poly, c: Fraction) -> arb | Non
     return arb.union(lower.lower(), (lower + slack).upper())
 
 
-@lru_cache(maxsize=32)
+#: P_i computed so far in this process (index -> the most accurate ball): the P_i do not
+#: depend on φ, so a later request reuses any ball that is already accurate enough
+_P_STORE: dict[int, arb] = {}
+
+
 def hermite_P(K: int, target_bits: int = 128) -> tuple[arb, ...]:
     """P_0 .. P_K of Lemma 6.6 (math-spec §5 step 4) as Arb balls.
 
@@ -264,10 +268,16 @@ def hermite_P(K: int, target_bits: int = 128) -> tuple[arb, ...]:
         if K >= 1:
             out.append(1 / (2 * arb.pi().sqrt()))
     for i in range(2, K + 1):
+        have = _P_STORE.get(i)
+        if have is not None and have.rel_accuracy_bits() >= target_bits:
+            out.append(have)
+            continue
         k = i - 1
         integral = _P_enclosure(k, target_bits, Q[k], c[k])
         with _precision(_working_bits(target_bits, k)):
-            out.append(integral / (2 * arb.pi()))
+            val = integral / (2 * arb.pi())
+        _P_STORE[i] = val
+        out.append(val)
     return tuple(out)
 
 

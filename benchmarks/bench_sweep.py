@@ -67,6 +67,32 @@ def numpy_sweep(X, a, W0, b, W, chunk: int = 64):
     return f, g
 
 
+def _status_kib(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def peak_growth_mib(fn) -> float | None:
+    """Peak resident memory added by fn() (Linux: reset VmHWM through clear_refs, read it back)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return None
+    before = _status_kib("VmRSS")
+    fn()
+    peak = _status_kib("VmHWM")
+    if before is None or peak is None:
+        return None
+    return max(0, peak - before) / 1024
+
+
 def timed(fn, reps: int) -> float:
     ts = []
     for _ in range(reps):
@@ -124,9 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     X = sphere.sample_uniform(np.random.default_rng(2), N, d)
     P = kernels.pack(a, W0, b, W, grads=False)
     kernels.sweep(P, X[:1000])  # compile or load outside the timing
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    grow = peak_growth_mib(lambda: kernels.sweep(P, X))
     t_sweep = timed(lambda: kernels.sweep(P, X), args.repeats)
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     Nn = max(1, N // args.numpy_fraction)
     t_np = timed(lambda: numpy_sweep(X[:Nn], a, W0, b, W), max(1, args.repeats - 1))
     rate1 = dgemm_rate()
@@ -143,10 +168,14 @@ def main(argv: list[str] | None = None) -> int:
           f"= {gflops / rate:.2f}x dgemm (target >= 0.5)")
     print(f"numpy chunked on {Nn} points: {t_np:.3f} s, {np_pairs / 1e9:.3f} G pt·neuron/s; "
           f"sweep / numpy = {pairs / np_pairs:.1f}x (target >= 5); max |diff| {agree:.1e}")
-    extra = max(0, rss1 - rss0) / 1024  # KiB -> MiB on Linux
     inputs = (X.nbytes + P.tiles.nbytes) / 2**20
-    print(f"memory: sweep peak growth {extra:.1f} MiB (inputs {inputs:.1f} MiB); an N×m float64 array "
-          f"would be {N * m * 8 / 2**20:.0f} MiB")
+    outputs = 5 * N * 8 / 2**20
+    bufs = 2 * (2 * P.tile + 6) * kernels.CHUNK * 8 / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    grown = "n/a" if grow is None else f"{grow:.1f} MiB"
+    print(f"memory: peak RSS growth during one sweep {grown} (outputs {outputs:.1f} MiB + per-thread "
+          f"buffers {bufs:.1f} MiB expected; inputs {inputs:.1f} MiB already resident); process peak "
+          f"{peak:.0f} MiB; an N×m float64 array would be {N * m * 8 / 2**20:.0f} MiB")
     # exponent of cost vs N·m·d over four sizes (same d, scaled N and m)
     sizes, times = [], []
     for scale in (1, 2, 4, 8):
