@@ -6,6 +6,7 @@ each checked and written as a check of the certificate (docs/certificate.md).
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from contextlib import contextmanager
@@ -44,6 +45,17 @@ class BuildConfig:
     attack_restarts: int = 8
     attack_steps: int = 60
     max_degree: int = MAX_DEGREE
+    measured: bool = True  # the measured plane: random features, W*, Theorems 5.1 and 5.3
+    m: int | None = None  # width of the measured plane (None: randomfeatures.default_width)
+    sandwich_budget: float = 5.0  # seconds of branch and bound for theorem-5.3
+
+
+@dataclass(frozen=True, eq=False)
+class BuildResult:
+    """A sealed certificate and the network witness it names (bytes, or None)."""
+
+    doc: dict
+    witness: bytes | None = None
 
 
 class Progress:
@@ -96,6 +108,18 @@ def _enclosed(enc: certify.SupEnclosure) -> tuple[Fraction, Fraction, Fraction]:
     return certify.round_down(enc.lo, 10), certify.round_up(enc.hi, 10), enc.witness
 
 
+def _theorem53_at_width(check: dict, constants: dict, m: int) -> dict:
+    """Theorem 5.3 promises nothing below its width M0: an estimate that misses ε there is
+    ``infeasible`` (the width is stated), not ``violated``."""
+    need = constants.get("log10_m_required", {}).get("value")
+    if check["label"] == "estimate" and check["verdict"] == "violated" and need is not None and need > math.log10(m):
+        check = dict(check, verdict="infeasible")
+        check["details"] = dict(check["details"], log10_width_required=need, log10_width_run=round(math.log10(m), 3),
+                                reason="the theorem needs m >= M0 (log10 M0 in log10_width_required); "
+                                       "at the width that ran it makes no claim, and W* is far from a robust fit")
+    return check
+
+
 def estimate_degree(gamma: Fraction, eps: Fraction, n: int) -> int:
     """The degree Lemma 6.4's construction will need (closed-form sufficient values, §2)."""
     eta, eps1 = float(gamma) / 8, float(eps) / (3 * n)
@@ -111,8 +135,20 @@ import math  # noqa: E402  (kept next to its only user above for readability)
 def build_certificate(gamma, eps, n: int = 10, d: int = 8, rho=Fraction(1, 20), seed: int = 0,
                       argv: list[str] | None = None, *, quiet: bool = True, instance: Instance | None = None,
                       config: BuildConfig | None = None) -> dict:
-    """Build and check the certified chain; return the sealed certificate document."""
-    cfg = config or BuildConfig(gamma=Fraction(gamma), eps=Fraction(eps), n=n, d=d, rho=Fraction(rho), seed=seed)
+    """The certified plane only (Definition 3.4 to Lemma 6.2), as a sealed document.
+
+    Quick (about a second at the headline); :func:`build` runs the measured plane too."""
+    cfg = config or BuildConfig(gamma=Fraction(gamma), eps=Fraction(eps), n=n, d=d, rho=Fraction(rho), seed=seed,
+                                measured=False)
+    return build(cfg, argv=argv, quiet=quiet, instance=instance).doc
+
+
+def build(cfg: BuildConfig, *, argv: list[str] | None = None, quiet: bool = True, instance: Instance | None = None,
+          witness_name: str = "network.npz") -> BuildResult:
+    """Build and check every link of the chain that ``cfg`` asks for.
+
+    ``witness_name`` is the file name (relative to the certificate's folder) under which the
+    caller will store ``BuildResult.witness``; it is recorded with its SHA-256."""
     est = estimate_degree(cfg.gamma, cfg.eps, cfg.n if instance is None else instance.n)
     if est > cfg.max_degree:
         raise InputError(
@@ -120,7 +156,7 @@ def build_certificate(gamma, eps, n: int = 10, d: int = 8, rho=Fraction(1, 20), 
             f"above the limit {cfg.max_degree}",
             "raise --gamma or --eps, or pass --max-degree to allow it (the build and its certification grow like degree^3)",
         )
-    progress = Progress(total=5, quiet=quiet)
+    progress = Progress(total=7 if cfg.measured else 5, quiet=quiet)
     checks: list[dict] = []
 
     with progress.stage("Definition 3.4: instance and separability"):
@@ -233,6 +269,29 @@ def build_certificate(gamma, eps, n: int = 10, d: int = 8, rho=Fraction(1, 20), 
             details={"restarts": res.restarts, "steps": res.steps, "per_point": [float(v) for v in res.values],
                      "sound_bound": sound, "within_sound_bound": attack_max <= sound}))
 
+    measured_constants: dict = {}
+    network_obj = None
+    witness = None
+    if cfg.measured:
+        from advcert.bounds import theorem_5_3_check
+        from advcert.certificate import network_witness
+        from advcert.randomfeatures import random_feature_checks
+
+        with progress.stage("Lemmas 6.6, 6.5 and Theorem 5.1: random features and W* near initialisation"):
+            rf = random_feature_checks(inst.points, inst.labels, inst.eps, q, m=cfg.m, seed=inst.seed)
+            checks.extend(rf.checks)
+            measured_constants = rf.constants
+            pseudo = rf.pseudo
+            witness = network_witness(pseudo.net.a, pseudo.net.W0, pseudo.net.b, pseudo.W)
+            network_obj = {"path": witness_name, "sha256": hashlib.sha256(witness).hexdigest(), "m": int(pseudo.net.m),
+                           "arrays": ["a", "W0", "b", "W"],
+                           "description": "the initialisation (a, W0, b) and W = W* of Lemma 6.5, float64, rows W_r"}
+        with progress.stage("Theorem 5.3: robust loss of f_W* between attack and sound bound"):
+            t53 = theorem_5_3_check(
+                pseudo.net.a, pseudo.W, pseudo.net.b, inst.points, inst.labels, inst.rho, inst.eps,
+                seed=seeds.seed_sequence(inst.seed, "attack"), time_budget=cfg.sandwich_budget)
+            checks.append(_theorem53_at_width(t53, measured_constants, int(pseudo.net.m)))
+
     with progress.stage("theory constants"):
         constants = {
             "D_used": {"value": str(p1.degree), "label": "exact", "note": "degree of p1 and q as built (2·cheb_d + 1)"},
@@ -269,7 +328,9 @@ def build_certificate(gamma, eps, n: int = 10, d: int = 8, rho=Fraction(1, 20), 
                    "chebyshev_y": [to_str(v) for v in chebyshev_y(p1.poly)]},
             "q": {"degree": q.degree, "alpha": to_str(alpha), "coefficients": [to_str(c) for c in q_coeffs]},
         },
-        "constants": constants,
+        "constants": {**constants, **measured_constants},
         "checks": checks,
     }
-    return certificate.seal(doc)
+    if network_obj is not None:
+        doc["objects"]["network"] = network_obj
+    return BuildResult(doc=certificate.seal(doc), witness=witness)

@@ -153,3 +153,24 @@ def read(path: str | os.PathLike) -> dict:
         raise InputError(f"{p} has certificate version {doc.get('version')!r}; this advcert reads version {VERSION}",
                          "rebuild it with this advcert or use the advcert that wrote it")
     return doc
+
+
+def network_witness(a, W0, b, W) -> bytes:
+    """The .npz bytes of a network witness: arrays a, W0, b, W (float64, rows W_r).
+
+    Members have fixed names, order and timestamps and are stored uncompressed, so the same
+    network always gives the same bytes and SHA-256 (the certificate records the hash)."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, arr in (("a", a), ("W0", W0), ("b", b), ("W", W)):
+            body = io.BytesIO()
+            np.lib.format.write_array(body, np.ascontiguousarray(arr, dtype=np.float64), allow_pickle=False)
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, body.getvalue())
+    return buf.getvalue()

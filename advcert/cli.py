@@ -5,6 +5,7 @@
   advcert show FILE                        a table of its checks
   advcert plot FILE                        pictures of p1, q and the checks
   advcert separation --data digits        δ_i histogram (Figure 1), largest γ, points to drop
+  advcert train --gamma G --eps E --m M    Algorithm 1, with theorem-4.1 and theorem-5.2 checks
   advcert attack FILE                      re-run the robust-loss sandwich on a certificate's network
   advcert selftest                         a ~10 s check that the install works
 
@@ -73,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", help="certificate path (default: advcert-gamma<G>-eps<E>-n<N>-d<D>-seed<S>.json here)")
     b.add_argument("--max-degree", type=_int("--max-degree", 3), default=None,
                    help="refuse sign polynomials above this degree (default 1001; the cost grows like degree^3)")
+    b.add_argument("--m", type=_int("--m", 1), default=None,
+                   help="width of the measured plane (default: chosen to keep the build near 30 s)")
+    b.add_argument("--certified-only", action="store_true",
+                   help="stop after Lemma 6.2 (no random features, W*, Theorems 5.1 and 5.3)")
+    b.add_argument("--sandwich-budget", type=float, default=5.0, metavar="S",
+                   help="seconds of branch and bound for the theorem-5.3 upper bound (default 5)")
     b.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     v = sub.add_parser("verify", help="independently re-check a certificate",
@@ -102,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     from advcert import attack as _attack
 
     _attack.add_arguments(att)
+    tr = sub.add_parser("train", help="run Algorithm 1 (adversarial training) and certify what it reached",
+                        description="Algorithm 1 of the paper from the random initialisation: full-batch adversarial "
+                                    "training with step size c_eta·ε·m^(-1/3); writes a certificate with theorem-5.2 "
+                                    "and theorem-4.1, the trained network as an .npz witness, and a PNG of the curves.")
+    from advcert import train as _train
+
+    _train.add_arguments(tr)
     sub.add_parser("selftest", help="a quick end-to-end check of this installation")
     return parser
 
@@ -182,7 +196,7 @@ def _default_out(args) -> str:
 
 def _cmd_build(args, argv) -> int:
     from advcert import certificate
-    from advcert.build import MAX_DEGREE, BuildConfig, build_certificate
+    from advcert.build import MAX_DEGREE, BuildConfig, build
 
     nums = _validate_build(args)
     out = args.out or _default_out(args)
@@ -192,9 +206,17 @@ def _cmd_build(args, argv) -> int:
     if not os.access(folder, os.W_OK):
         raise InputError(f"cannot write {out}: folder {folder} is not writable", "pass a writable --out path")
     inst = _data_instance(args, nums) if args.data is not None else None
+    if not (args.sandwich_budget > 0):
+        raise InputError(f"--sandwich-budget must be > 0 seconds, got {args.sandwich_budget}", "pass for example 5")
     cfg = BuildConfig(gamma=inst.gamma if inst is not None else nums["gamma"], eps=nums["eps"], n=args.n or 10,
-                      d=args.d or 8, rho=nums["rho"], seed=args.seed, max_degree=args.max_degree or MAX_DEGREE)
-    doc = build_certificate(cfg.gamma, cfg.eps, argv=argv, quiet=args.quiet, config=cfg, instance=inst)
+                      d=args.d or 8, rho=nums["rho"], seed=args.seed, max_degree=args.max_degree or MAX_DEGREE,
+                      measured=not args.certified_only, m=args.m, sandwich_budget=args.sandwich_budget)
+    stem = os.path.splitext(os.path.basename(out))[0]
+    res = build(cfg, argv=argv, quiet=args.quiet, instance=inst, witness_name=f"{stem}.network.npz")
+    doc = res.doc
+    if res.witness is not None:
+        # the witness first: a certificate must never name a file that is not there
+        certificate.write_atomic(os.path.join(os.path.dirname(out), f"{stem}.network.npz"), res.witness)
     certificate.write_atomic(out, certificate.dumps(doc))
     rigorous = [c for c in doc["checks"] if c["label"] != "estimate"]
     bad = [c["id"] for c in rigorous if c["verdict"] != "holds"]
@@ -260,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_plot(args)
         if args.command == "selftest":
             return _cmd_selftest(args)
+        if args.command == "train":
+            from advcert import train
+
+            args.argv = argv
+            return train.command(args)
         if args.command == "attack":
             from advcert import attack
 
