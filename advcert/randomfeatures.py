@@ -474,6 +474,15 @@ def random_feature_checks(points: np.ndarray, labels: np.ndarray, eps: Fraction,
             "float_error": _f(err_sweep),
         }))
     v51c = "observed" if sup_fg <= eps3 else ("violated" if math.log10(m) >= widths.log10_m_thm51 else "infeasible")
+    # the same width if Lemma 6.6 were used at ε2 = ε/(9n), ignoring its hypothesis
+    # ε2 < 1/C(q) (math-spec §11's worked example does this: 10^1179 at the headline)
+    plain = eps / (9 * n)
+    if plain > eps2:
+        feat_plain = build_features(alpha, plain)  # reuses the P_i already computed
+        w_plain = chain_widths(n, d, float(eps), float(feat_plain.log2_C_h), C51=options.C51,
+                               delta=options.delta_fail).log10_m_thm51
+    else:
+        w_plain = widths.log10_m_thm51
     checks.append(_check(
         "theorem-5.1/chain",
         "sup_X |f_{W*} - g_{W*}| <= eps/3 (what Theorem 5.3's chain needs from Theorem 5.1); value as in "
@@ -482,6 +491,8 @@ def random_feature_checks(points: np.ndarray, labels: np.ndarray, eps: Fraction,
         "as theorem-5.1", 0.0,
         {"log10_m_needed": _f(widths.log10_m_thm51),
          "note": "width at which C51 (2 n C_h)²/m^{1/6} <= eps/3 with the theorem's R",
+         "log10_m_needed_eps2_plain": _f(w_plain),
+         "plain_note": "the same with eps2 = eps/(9n), i.e. without Lemma 6.6's hypothesis eps2 < 1/C(q)",
          "m": int(m),
          "chain_sum_measured": _f(sup_gf + sup_fg)}))
 
@@ -501,6 +512,8 @@ def random_feature_checks(points: np.ndarray, labels: np.ndarray, eps: Fraction,
         "log10_m_hoeffding": _const(_f(widths.log10_m_hoeffding), "estimate",
                                     f"width where the Hoeffding + net bound fails w.p. <= {options.delta_fail}"),
         "log10_m_required": _const(_f(widths.log10_m_required), "estimate", "largest width of this chain"),
+        "log10_m_thm51_eps2_plain": _const(_f(w_plain), "estimate",
+                                           "log10_m_thm51 with eps2 = eps/(9n), ignoring eps2 < 1/C(q)"),
         "m": _const(str(int(m)), "exact", "the width that ran"),
         "R_measured": _const(_f(R_meas), "estimate", "m^{2/3} ||W* - W0||_{2,inf} of the sampled W*"),
     }

@@ -313,3 +313,16 @@ def test_complexity_matches_worked_example():
     for c, a, b in ((1, 125.4, 114.2), (2, 126.4, 228.8), (10, 128.8, 700.2)):
         assert log2_mid(complexity(co, c)) == pytest.approx(a, abs=0.06)
         assert log2_mid(complexity_eps(co, Fraction(1, 900), c)) == pytest.approx(b, abs=0.06)
+
+
+@pytest.mark.slow
+def test_worked_example_h():
+    """math-spec §11: at the headline q with ε2 = ε/(9n) = 1/900, B_t = 18.9 and sup|h| <= 2^319.6."""
+    step = pytest.importorskip("advcert.poly.step")
+    sgn = pytest.importorskip("advcert.poly.sgn")
+    s = sgn.sign_polynomial(Fraction(1, 16), Fraction(1, 300))
+    q = step.step_polynomial(s, step.claim63_alpha(Fraction(1, 20), Fraction(1, 16)))
+    feat = F.build_features(q.coefficients, Fraction(1, 900))
+    assert float(feat.B_t) == pytest.approx(18.9, abs=0.05)
+    assert float(feat.log2_C_h) == pytest.approx(319.6, abs=0.3)
+    assert float(feat.log2_C_h_cramer) < float(feat.log2_C_h)
