@@ -277,7 +277,9 @@ def test_verify_imports_nothing_from_the_builders():
         elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("__import__", "import_module"):
             raise AssertionError("no dynamic imports")
     allowed = {"__future__", "hashlib", "json", "math", "re", "sys", "time", "dataclasses", "pathlib", "typing",
-               "fractions", "jsonschema", "flint"}
+               "fractions", "jsonschema", "flint",
+               # the network witness (.npz) is read with the stdlib only
+               "array", "ast", "io", "struct", "zipfile", "zlib"}
     assert roots <= allowed, roots - allowed
 
 
@@ -303,7 +305,7 @@ def test_accepts_correct_certificates(which, good, good_float):
     rep = V.verify_document(doc)
     assert rep.ok, rep.first_failure
     assert rep.exit_code == 0
-    assert {r.id for r in rep.results} >= set(V.KNOWN_CHECKS)
+    assert {r.id for r in rep.results} >= set(V.REQUIRED_CHECKS)
     assert [r.status for r in rep.results if r.id == "lemma-6.2/attack"] == ["estimate"]
 
 
@@ -407,7 +409,7 @@ def test_attack_above_the_certified_bound_is_a_contradiction(good):
     assert "contradicts itself" in rejected_by_math(doc).first_failure
 
 
-@pytest.mark.parametrize("id_", list(V.KNOWN_CHECKS))
+@pytest.mark.parametrize("id_", list(V.REQUIRED_CHECKS))
 def test_deleted_check_is_rejected(good, id_):
     doc = fresh(good)
     doc["checks"] = [c for c in doc["checks"] if c["id"] != id_]
