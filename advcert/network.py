@@ -26,17 +26,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from advcert import kernels
+from advcert import kernels, seeds
 from advcert.errors import InputError
 from advcert.features import Features, h_eval
 
-#: spawn keys of the random streams this module draws from
-STREAM_NETWORK = 65
-STREAM_POINTS = 66
+#: spawn keys of the random streams this module draws from (registered in advcert.seeds)
+STREAM_NETWORK = seeds.STREAMS["network-init"]
+STREAM_POINTS = seeds.STREAMS["lemma65-points"]
 
 
 def stream(seed: int, key: int) -> np.random.SeedSequence:
-    """The SeedSequence of one named random stream under the root seed (the initialisation of
+    """The SeedSequence of one random stream under the root seed (the initialisation of
     Section 3 uses STREAM_NETWORK, the sampled points of Lemma 6.5's checks STREAM_POINTS)."""
     return np.random.SeedSequence(int(seed), spawn_key=(int(key),))
 

@@ -194,24 +194,15 @@ def net(d: int, count: int) -> tuple[np.ndarray, float]:
 
 
 def save_witness(path: str, pseudo: PseudoNetwork) -> str:
-    """Write the network (a, W0, b) and W* of Lemma 6.5 to a deterministic .npz; return its
-    SHA-256 (hex).
+    """Write (a, W0, b, W = W*) of Lemma 6.5 as the .npz witness; return its SHA-256 (hex).
 
-    The zip members have fixed names, order and timestamps and are stored uncompressed,
-    so the same network gives the same bytes (and hash) on every run.
+    The format is advcert.certificate.network_witness: the same network gives the same bytes
+    (and hash) on every run.
     """
-    arrays = {"a": pseudo.net.a, "W0": pseudo.net.W0, "b": pseudo.net.b, "Wstar": pseudo.W}
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, arr in arrays.items():
-            body = io.BytesIO()
-            np.lib.format.write_array(body, np.ascontiguousarray(arr), allow_pickle=False)
-            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, body.getvalue())
-    data = buf.getvalue()
-    with open(path, "wb") as fh:
-        fh.write(data)
+    from advcert.certificate import network_witness, write_atomic
+
+    data = network_witness(pseudo.net.a, pseudo.net.W0, pseudo.net.b, pseudo.W)
+    write_atomic(path, data)
     return hashlib.sha256(data).hexdigest()
 
 

@@ -17,6 +17,9 @@ STREAMS = {
     "train": 5,
     "sandwich": 6,
     "sample": 7,
+    # the initialisation (a, W0, b) of Section 3 and the points sampled by Lemma 6.5's checks
+    "network-init": 65,
+    "lemma65-points": 66,
 }
 
 

@@ -844,26 +844,17 @@ def train(a, W0, b, points, labels, rho: float, config: TrainConfig, *, seed: in
 
 
 def save_witness(path, a, W0, b, W_best) -> str:
-    """Write the trained network (a, W0, b, W_best) as an .npz witness; return its SHA-256.
+    """Write the trained network (a, W0, b, W = W_best) as an .npz witness; return its SHA-256.
 
-    Section 3's network f_W with W = W_best (rows W_r). Entries are stored in a fixed order
-    with a fixed zip timestamp, so the same arrays give the same bytes and the same hash.
-    The write is atomic (advcert.certificate.write_atomic).
+    Section 3's network f_W with W = W_best (rows W_r), in the one witness format of
+    advcert.certificate.network_witness (arrays a, W0, b, W; same arrays, same bytes). The
+    write is atomic (advcert.certificate.write_atomic).
     """
     import hashlib
-    import io
-    import zipfile
 
-    from advcert.certificate import write_atomic
+    from advcert.certificate import network_witness, write_atomic
 
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name, arr in (("a", a), ("W0", W0), ("b", b), ("W_best", W_best)):
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            arr_buf = io.BytesIO()
-            np.lib.format.write_array(arr_buf, np.ascontiguousarray(arr, dtype=np.float64), allow_pickle=False)
-            zf.writestr(info, arr_buf.getvalue())
-    data = buf.getvalue()
+    data = network_witness(a, W0, b, W_best)
     write_atomic(path, data)
     return hashlib.sha256(data).hexdigest()
 
@@ -883,7 +874,7 @@ def load_witness(path, sha256: str | None = None) -> dict[str, np.ndarray]:
     import io
 
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
-        return {k: z[k] for k in ("a", "W0", "b", "W_best")}
+        return {k: z[k] for k in ("a", "W0", "b", "W")}
 
 
 def _f(x) -> float | None:
@@ -1300,7 +1291,7 @@ def command(args) -> int:
     if result.interrupted:
         say(f"interrupted after {result.steps_done} steps: keeping the best iterate (t = {result.t_best})")
     sha = save_witness(npz, a, W0, b, result.W_best)
-    witness = {"file": npz.name, "sha256": sha, "arrays": ["a", "W0", "b", "W_best"], "network": "f_W with W = W_best"}
+    witness = {"file": npz.name, "sha256": sha, "arrays": ["a", "W0", "b", "W"], "network": "f_W with W = W_best"}
     say("bounding the robust loss of the best iterate and of the Theorem 5.2 comparators ...")
     c52 = theorem_5_2_check(result, a, W0, b, inst.points, inst.labels, rho, eps, seed=args.seed,
                             time_budget=float(budget) / 2)
@@ -1308,7 +1299,7 @@ def command(args) -> int:
                             time_budget=float(budget))
     doc = dict(doc)
     doc["objects"] = dict(doc["objects"], network={"m": args.m, "witness": npz.name, "sha256": sha,
-                                                   "arrays": ["a", "W0", "b", "W_best"], "t_best": result.t_best})
+                                                   "arrays": ["a", "W0", "b", "W"], "t_best": result.t_best})
     doc["checks"] = list(doc["checks"]) + [c52, c41]
     doc.pop("sha256", None)
     doc = certificate.seal(doc)

@@ -125,7 +125,7 @@ def test_witness_is_deterministic(tmp_path, small):
     h2 = RF.save_witness(str(p2), N.w_star(N.initialise(64, 3, seed=1), X, y, feat))
     assert h1 == h2 == hashlib.sha256(p1.read_bytes()).hexdigest()
     with np.load(p1) as z:
-        assert np.array_equal(z["Wstar"], ps.W) and np.array_equal(z["a"], net.a)
+        assert np.array_equal(z["W"], ps.W) and np.array_equal(z["a"], net.a)
         assert np.array_equal(z["W0"], net.W0) and np.array_equal(z["b"], net.b)
 
 

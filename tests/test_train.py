@@ -369,7 +369,7 @@ def test_witness_is_deterministic_and_checked(tmp_path):
     h2 = train.save_witness(tmp_path / "w2.npz", a, W0, b, W)
     assert h1 == h2 == hashlib.sha256((tmp_path / "w1.npz").read_bytes()).hexdigest()
     z = train.load_witness(tmp_path / "w1.npz", h1)
-    assert np.array_equal(z["W_best"], W) and np.array_equal(z["a"], a)
+    assert np.array_equal(z["W"], W) and np.array_equal(z["a"], a)
     with np.load(tmp_path / "w1.npz") as plain:  # an ordinary .npz for numpy users
         assert np.array_equal(plain["W0"], W0)
     W2 = W.copy()
@@ -398,7 +398,7 @@ def test_command_writes_certificate_witness_and_curves(tmp_path, capsys):
     c41 = doc["checks"][-1]
     assert c41["details"]["witness"]["sha256"] == net["sha256"]
     z = train.load_witness(tmp_path / net["witness"], net["sha256"])
-    assert z["W_best"].shape == (512, 5)
+    assert z["W"].shape == (512, 5)
     # the curves in the certificate are what the run measured, in the documented layout
     cv = doc["checks"][-2]["details"]["curves"]
     sch = doc["checks"][-2]["details"]["schedule"]

@@ -157,24 +157,25 @@ def sup_abs_error(
     )
 
 
-def round_up(x: Fraction, digits: int = 6) -> Fraction:
-    """A short rational >= x (``digits`` significant decimal digits), for readable bounds."""
+def _round(x: Fraction, digits: int, up: bool) -> Fraction:
+    """x rounded to ``digits`` significant decimal digits, towards +inf (up) or -inf."""
     x = Fraction(x)
-    if x <= 0:
-        return Fraction(0) if x == 0 else -round_down(-x, digits)
+    if x == 0:
+        return x
+    if x < 0:
+        return -_round(-x, digits, not up)
     e = len(str(x.numerator // x.denominator)) if x >= 1 else -len(str(x.denominator // x.numerator)) + 1
     scale = Fraction(10) ** (digits - e)
     n = x * scale
-    n_int = -((-n.numerator) // n.denominator)
+    n_int = -((-n.numerator) // n.denominator) if up else n.numerator // n.denominator
     return Fraction(n_int) / scale
+
+
+def round_up(x: Fraction, digits: int = 6) -> Fraction:
+    """A short rational >= x (``digits`` significant decimal digits), for readable bounds."""
+    return _round(x, digits, True)
 
 
 def round_down(x: Fraction, digits: int = 6) -> Fraction:
     """A short rational <= x (``digits`` significant decimal digits)."""
-    x = Fraction(x)
-    if x <= 0:
-        return Fraction(0) if x == 0 else -round_up(-x, digits)
-    e = len(str(x.numerator // x.denominator)) if x >= 1 else -len(str(x.denominator // x.numerator)) + 1
-    scale = Fraction(10) ** (digits - e)
-    n = x * scale
-    return Fraction(n.numerator // n.denominator) / scale
+    return _round(x, digits, False)
