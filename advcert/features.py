@@ -43,18 +43,17 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 from flint import arb, arb_poly, ctx, fmpq, fmpq_poly, fmpz_poly
 from scipy.linalg import eigh_tridiagonal
 from scipy.special import ndtr
 
-from advcert.poly.complexity import log2_upper
+from advcert.poly.complexity import as_arb, log2_upper, precision
 
 #: Indritz's sharp constant in Cramér's inequality |He_n(x)| e^{-x²/4} <= K √(n!), rounded up.
 CRAMER_K = Fraction(1086436, 10**6)
@@ -65,19 +64,9 @@ B_GRID = 64
 _U = 2.0**-53
 
 
-@contextmanager
-def _precision(bits: int) -> Iterator[None]:
-    old = ctx.prec
-    ctx.prec = bits
-    try:
-        yield
-    finally:
-        ctx.prec = old
-
-
-def _arb_q(x: Fraction) -> arb:
-    x = Fraction(x)
-    return arb(fmpq(x.numerator, x.denominator))
+# one Arb precision context and one exact rational -> ball conversion for the package
+_precision = precision
+_arb_q = as_arb
 
 
 # ---------------------------------------------------------------------------------------

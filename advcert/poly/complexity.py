@@ -30,7 +30,8 @@ _PREC = 128  # bits; inputs are exact rationals, so 128 bits gives ~30 correct d
 
 
 @contextmanager
-def _precision(bits: int) -> Iterator[None]:
+def precision(bits: int) -> Iterator[None]:
+    """Run a block at Arb working precision ``bits`` and restore the previous one."""
     old = ctx.prec
     ctx.prec = bits
     try:
@@ -39,7 +40,8 @@ def _precision(bits: int) -> Iterator[None]:
         ctx.prec = old
 
 
-def _as_arb(x: Fraction | int | float | str) -> arb:
+def as_arb(x: Fraction | int | float | str) -> arb:
+    """The exact rational x as an Arb ball (exact when x is dyadic with few bits)."""
     x = Fraction(x)
     return arb(fmpq(x.numerator, x.denominator))
 
@@ -61,9 +63,9 @@ def complexity_eps(coefficients: Sequence[Fraction], eps: Fraction, c: Fraction 
     eps = Fraction(eps)
     if not 0 < eps < 1:
         raise ValueError("C(φ, ε) needs 0 < ε < 1")
-    with _precision(_PREC):
-        cc = _as_arb(Fraction(c))
-        log_inv = (1 / _as_arb(eps)).log()
+    with precision(_PREC):
+        cc = as_arb(Fraction(c))
+        log_inv = (1 / as_arb(eps)).log()
         total = arb(0)
         for j, a in enumerate(coefficients):
             a = Fraction(a)
@@ -74,27 +76,27 @@ def complexity_eps(coefficients: Sequence[Fraction], eps: Fraction, c: Fraction 
             else:
                 # (√(L/j))^j = exp((j/2) ln(L/j)); L > 0 since ε < 1
                 factor = 1 + ((log_inv / j).log() * j / 2).exp()
-            total += _as_arb(abs(a)) * cc ** j * factor
+            total += as_arb(abs(a)) * cc ** j * factor
         return total
 
 
 def complexity(coefficients: Sequence[Fraction], c: Fraction | float | int = 2) -> arb:
     """Ball containing C(φ) = c Σ_j (j + 1)^{1.75} |α_j| (Lemma 6.6, math-spec §5)."""
     _check(coefficients, c)
-    with _precision(_PREC):
-        e = _as_arb(Fraction(7, 4))
+    with precision(_PREC):
+        e = as_arb(Fraction(7, 4))
         total = arb(0)
         for j, a in enumerate(coefficients):
             a = Fraction(a)
             if a == 0:
                 continue
-            total += _as_arb(abs(a)) * (e * arb(j + 1).log()).exp()
-        return _as_arb(Fraction(c)) * total
+            total += as_arb(abs(a)) * (e * arb(j + 1).log()).exp()
+        return as_arb(Fraction(c)) * total
 
 
 def log2_ball(x: arb) -> arb:
     """log2 of a positive ball (still a ball)."""
-    with _precision(_PREC):
+    with precision(_PREC):
         if not x > 0:
             raise ValueError("log2 of a ball that is not positive")
         return x.log() / arb(2).log()
@@ -107,7 +109,7 @@ def log2_mid(x: arb) -> float:
 
 def upper_rational(x: arb, bits: int = 24) -> Fraction:
     """A rational >= every point of the ball x, on the grid 2^-bits (rounded outward)."""
-    with _precision(_PREC):
+    with precision(_PREC):
         hi = x.upper()
         scaled = hi * (1 << bits)
         n = int(math.ceil(float(scaled.mid()))) if abs(float(scaled.mid())) < 2**52 else None
@@ -139,9 +141,9 @@ def eps2_for_lemma65(coefficients: Sequence[Fraction], eps: Fraction, n: int,
     """
     eps = Fraction(eps)
     cap = eps / (9 * n)
-    with _precision(_PREC):
+    with precision(_PREC):
         inv = 1 / (2 * complexity(coefficients, c))
-        if inv.upper() < _as_arb(cap):
+        if inv.upper() < as_arb(cap):
             # a rational certainly below the ball's lower end
             lo = inv.lower()
             e = -int(math.floor(float((lo.log() / arb(2).log()).mid()))) + bits + 2
