@@ -16,6 +16,7 @@ import io
 import json
 import math
 import random
+import zipfile
 from fractions import Fraction as F
 from pathlib import Path
 
@@ -842,3 +843,584 @@ def test_mutation_benchmark_rejects_every_must_reject_mutation(good_float, tmp_p
     out = capsys.readouterr().out
     assert code == 0, out
     assert "every must-reject mutation was rejected" in out
+
+
+# ------------------------------------------------- the measured plane: Theorem 5.3
+
+
+def test_dataset_source_validates(good):
+    doc = fresh(good)
+    doc["instance"]["source"] = {"kind": "dataset", "name": "sklearn-digits", "package": "scikit-learn",
+                                 "lift": {"map": "pad"}, "sample": [4, 9], "dropped": []}
+    assert V.verify_document(rehash(doc)).ok
+    del doc["instance"]["source"]["name"]
+    rep = V.verify_document(rehash(doc))
+    assert not rep.readable and "source" in rep.first_failure
+
+
+def npz_bytes(arrays: dict, version=(1, 0)) -> bytes:
+    """A deterministic .npz (numpy in the tests only; the verifier reads it without numpy)."""
+    import numpy as np
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, arr in arrays.items():
+            body = io.BytesIO()
+            np.lib.format.write_array(body, np.asarray(arr), version=version, allow_pickle=False)
+            zf.writestr(zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), body.getvalue())
+    return buf.getvalue()
+
+
+# The reference below is this file's own: 60 digits, the cap maximum by ANGLES
+# (|u| cos(max(0, phi - theta))), where the verifier uses an algebraic closed form with
+# integers, and exact chords where the verifier rounds.
+
+
+def _mp(x):
+    x = F(x)
+    return mpmath.mpf(x.numerator) / x.denominator
+
+
+def ref_cap(x0, rho):
+    p = [_mp(v) for v in x0[:-1]]
+    P = mpmath.sqrt(sum(v * v for v in p))
+    kappa = (mpmath.mpf(3) / 4 + P**2 + (_mp(x0[-1]) - mpmath.mpf(1) / 2) ** 2 - _mp(rho) ** 2) / mpmath.sqrt(3)
+    c = kappa / P
+    assert c <= 1  # the cap is not empty
+    return p, P, (mpmath.pi if c < -1 else mpmath.acos(c))
+
+
+def ref_capmax(u, cap):
+    """sup over the cap of <(u, 0), x> = sqrt3/2 * |u| cos(max(0, phi - theta))."""
+    p, P, theta = cap
+    nu = mpmath.sqrt(sum(v * v for v in u))
+    if nu == 0:
+        return mpmath.mpf(0)
+    cos_phi = sum(a * b for a, b in zip(u, p)) / (nu * P)
+    phi = mpmath.acos(max(-1, min(1, cos_phi)))
+    return mpmath.sqrt(3) / 2 * nu * mpmath.cos(max(0, phi - theta))
+
+
+def ref_ranges(net, cap):
+    a, W, b = net
+    lo, hi = [], []
+    for Wr, br in zip(W, b):
+        u = [_mp(v) for v in Wr[:-1]]
+        const = _mp(Wr[-1]) / 2 + _mp(br)
+        hi.append(const + ref_capmax(u, cap))
+        lo.append(const - ref_capmax([-v for v in u], cap))
+    return lo, hi
+
+
+def ref_leaf(net, cap, ranges, y, leaf) -> mpmath.mpf:
+    """The recipe of docs/certificate.md with exact ranges and exact chords, at 60 digits."""
+    a, W, b = net
+    lo, hi = ranges
+    sigma, splits, alpha, beta = leaf["sigma"], dict(leaf["splits"]), dict(leaf["alpha"]), dict(leaf["beta"])
+    d = len(W[0])
+    lam = [mpmath.mpf(0)] * d
+    const = -sigma * _mp(y)
+    for r in range(len(a)):
+        c = sigma * _mp(a[r])
+        if r in splits:
+            k = c + _mp(beta[r]) if splits[r] > 0 else -_mp(beta[r])
+        elif lo[r] >= 0:
+            k = c
+        elif hi[r] <= 0:
+            k = 0
+        elif c > 0:
+            s = hi[r] / (hi[r] - lo[r])
+            k = c * s
+            const += c * (-s * lo[r])
+        else:
+            k = c * _mp(alpha[r])
+        for j in range(d):
+            lam[j] += k * _mp(W[r][j])
+        const += k * _mp(b[r])
+    return lam[-1] / 2 + ref_capmax(lam[:-1], cap) + const
+
+
+def ref_up(x: mpmath.mpf, rel) -> str:
+    """A short rational just above x (x + rel (1 + |x|))."""
+    v = x + rel * (1 + abs(x))
+    return rs(F(mpmath.nstr(v, 45)) + F(1, 10**44))
+
+
+NET_INST = dict(points=FLOAT["points"], labels=[0.05, -0.05, 0.0], rho=F(1, 20), gamma=F(2), eps=F(9, 10))
+
+
+def make_net(m=60, seed=5):
+    """a, W0, b, W with half the neurons nearly through a data point (unstable on its cap)."""
+    import numpy as np
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    X = np.array(NET_INST["points"])
+    a = np.where(rng.integers(0, 2, m) == 1, 0.05, -0.05)
+    W0 = rng.standard_normal((m, 3))
+    W = W0 + 0.01 * rng.standard_normal((m, 3))
+    b = rng.standard_normal(m) * 0.3
+    h = m // 2
+    b[:h] = -np.einsum("ij,ij->i", W[:h], X[np.arange(h) % 3]) + 0.01 * rng.standard_normal(h)
+    return a, W0, b, W
+
+
+def hand_leaves(net, i, rng, n_split=2):
+    """A complete split tree per side over the first unstable neurons, random alpha and beta,
+    and bounds from the reference (returns leaves with 'ref' for the tests)."""
+    a, W, b = net
+    cap = ref_cap(NET_INST["points"][i], NET_INST["rho"])
+    ranges = ref_ranges(net, cap)
+    lo, hi = ranges
+    unstable = [r for r in range(len(a)) if lo[r] < 0 < hi[r]]
+    assert len(unstable) >= n_split + 2
+    s1, s2 = unstable[:2]
+    leaves = []
+    for sigma in (1, -1):
+        for splits in ([[s1, 1], [s2, 1]], [[s1, 1], [s2, -1]], [[s1, -1]]):
+            sp = dict(splits)
+            leaf = {
+                "sigma": sigma,
+                "splits": splits,
+                "alpha": [[r, rs(F(float(rng.uniform(0, 1))))] for r in unstable if sigma * a[r] < 0 and r not in sp],
+                "beta": [[r, rs(F(float(rng.uniform(0, 0.2))))] for r in sp],
+            }
+            leaf["ref"] = ref_leaf(net, cap, ranges, NET_INST["labels"][i], leaf)
+            leaves.append(leaf)
+    return leaves
+
+
+@pytest.fixture(scope="module")
+def net_case():
+    """A certificate with a network witness and a hand-made theorem-5.3 check (reference bounds)."""
+    import numpy as np
+
+    a, W0, b, W = make_net()
+    net = (a.tolist(), W.tolist(), b.tolist())
+    rng = np.random.default_rng(np.random.SeedSequence(9))
+    with mpmath.workdps(60):
+        per = []
+        for i in range(3):
+            leaves = hand_leaves(net, i, rng)
+            for lf in leaves:
+                lf["bound"] = ref_up(lf["ref"], mpmath.mpf(10) ** -30)
+            refs = [lf.pop("ref") for lf in leaves]
+            per.append({"upper": max((lf["bound"] for lf in leaves), key=F), "leaves": leaves, "refs": refs})
+    refs = [p.pop("refs") for p in per]
+    base = make_certificate(**NET_INST)
+    raw = npz_bytes({"a": a, "W0": W0, "b": b, "W": W})
+    mean = sum(F(p["upper"]) for p in per) / 3
+    chk = {"id": "theorem-5.3", "claim": "L_A*(f_W) <= eps", "relation": "<=", "bound": base["instance"]["eps"],
+           "value": rs(mean), "label": "sound-bound", "verdict": "holds" if mean <= F(9, 10) else "fails",
+           "method": "hand-made, 60-digit reference", "seconds": 0.1,
+           "details": {"domain": "cap", "rho": "1/20", "rho_used": rs(F(0.05)), "upper": rs(mean), "per_point": per,
+                       "recipe": "docs/certificate.md"}}
+    doc = fresh(base)
+    doc["objects"]["network"] = {"path": "net.npz", "sha256": hashlib.sha256(raw).hexdigest(), "m": len(a)}
+    doc["checks"].append(chk)
+    return rehash(doc), raw, refs, net
+
+
+def verify_net(doc, raw):
+    return V.verify_document(rehash(doc), witness=raw)
+
+
+def test_hand_made_network_certificate_verifies(net_case):
+    doc, raw, _, _ = net_case
+    rep = V.verify_document(doc, witness=raw)
+    assert rep.ok, rep.first_failure
+    assert check_of(doc, "theorem-5.3")["verdict"] == "holds"
+    assert any(r.id == "theorem-5.3" and r.status == "re-derived" for r in rep.results)
+
+
+def test_leaf_bounds_agree_with_the_60_digit_reference(net_case):
+    # the verifier's bound is an upper bound of the exact recipe and within 1e-30 of it
+    doc, raw, refs, _ = net_case
+    net = V.read_witness(raw, 60, 3)
+    det = check_of(doc, "theorem-5.3")["details"]
+    with mpmath.workdps(60):
+        for i, pp in enumerate(det["per_point"]):
+            leaves = [V._parse_leaf(v, "leaf", 60) for v in pp["leaves"]]
+            dom = V.make_domain("cap", [_fq(F(v)) for v in doc["instance"]["points"][i]], fmpq(1, 20))
+            got = V.leaf_bounds(net, dom, _fq(F(doc["instance"]["labels"][i])), leaves)
+            for g, ref in zip(got, refs[i]):
+                gm = mpmath.mpf(int(g.p)) / int(g.q)
+                assert ref - mpmath.mpf(10) ** -25 <= gm <= ref + mpmath.mpf(10) ** -25, (gm, ref)
+
+
+def test_reference_leaf_bounds_hold_on_the_sampled_arc(net_case):
+    # the recipe itself, on dense samples of each cap (d = 3: an arc) inside each leaf's region
+    import numpy as np
+
+    _, _, refs, net = net_case
+    doc = net_case[0]
+    a, W, b = (np.array(v) for v in net)
+    det = check_of(doc, "theorem-5.3")["details"]
+    rho = 0.05
+    for i, pp in enumerate(det["per_point"]):
+        x0 = np.array(doc["instance"]["points"][i])
+        y = doc["instance"]["labels"][i]
+        th0 = math.atan2(x0[1], x0[0])
+        # the arc: |x - x0| <= rho on the circle of radius sqrt3/2 at height 1/2
+        half = 2 * math.asin(min(1.0, rho / math.sqrt(3)))
+        th = th0 + np.linspace(-half, half, 20001)
+        X = np.stack([math.sqrt(3) / 2 * np.cos(th), math.sqrt(3) / 2 * np.sin(th), np.full_like(th, 0.5)], axis=1)
+        X = X[np.linalg.norm(X - x0, axis=1) <= rho]
+        Z = X @ W.T + b
+        f = np.maximum(Z, 0) @ a
+        worst = 0.0
+        for leaf, ref in zip(pp["leaves"], refs[i]):
+            mask = np.ones(len(X), dtype=bool)
+            for r, s in leaf["splits"]:
+                mask &= (Z[:, r] >= 0) if s > 0 else (Z[:, r] <= 0)
+            if mask.any():
+                m = float(np.max(leaf["sigma"] * (f[mask] - y)))
+                assert m <= float(ref) + 1e-12
+                worst = max(worst, m)
+        assert float(np.max(np.abs(f - y))) <= float(F(pp["upper"])) + 1e-12
+        assert worst > 0
+
+
+def _mutate_leaf(doc, i=1, j=1):
+    return check_of(doc, "theorem-5.3")["details"]["per_point"][i]["leaves"][j]
+
+
+def test_a_leaf_bound_below_the_recipe_is_rejected(net_case):
+    doc, raw, refs, _ = net_case
+    with mpmath.workdps(60):
+        for rel, ok in ((mpmath.mpf(10) ** -25, True), (-mpmath.mpf(10) ** -25, False)):
+            d2 = fresh(doc)
+            _mutate_leaf(d2)["bound"] = rs(F(mpmath.nstr(refs[1][1] + rel, 50)))
+            rep = verify_net(d2, raw)
+            assert rep.ok == ok, rep.first_failure
+            if not ok:
+                assert rep.first_failure.startswith("theorem-5.3:") and "is not proved" in rep.first_failure
+
+
+def test_binary64_neighbours_of_the_recipe_value(net_case):
+    # the binary64 number just below the exact recipe value (less than one ulp under it) is
+    # rejected; the one just above it is accepted
+    doc, raw, refs, _ = net_case
+    with mpmath.workdps(60):
+        exact = F(mpmath.nstr(refs[1][1], 55))
+    below = float(exact)
+    if F(below) >= exact:
+        below = math.nextafter(below, -math.inf)
+    above = math.nextafter(below, math.inf)
+    assert F(below) < exact <= F(above)
+    for value, ok in ((below, False), (above, True)):
+        d2 = fresh(doc)
+        _mutate_leaf(d2)["bound"] = rs(F(value))
+        assert verify_net(d2, raw).ok == ok
+
+
+def test_deleted_leaf_breaks_the_split_tree(net_case):
+    doc, raw, _, _ = net_case
+    d2 = fresh(doc)
+    del check_of(d2, "theorem-5.3")["details"]["per_point"][0]["leaves"][1]
+    rep = verify_net(d2, raw)
+    assert "not a complete split tree" in rep.first_failure and "no leaf covers" in rep.first_failure
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (lambda lf: lf["alpha"].pop(), "has no entry for neuron"),
+    (lambda lf: lf["beta"].pop(), "has no beta"),
+    (lambda lf: lf["alpha"].__setitem__(0, [lf["alpha"][0][0], "3/2"]), "not in [0, 1]"),
+    (lambda lf: lf["beta"].__setitem__(0, [lf["beta"][0][0], "-1/8"]), "negative"),
+    (lambda lf: lf["beta"].append([59, "1/8"]), "does not split it"),
+    (lambda lf: lf["splits"].append([lf["splits"][0][0], -1]), "appears twice"),
+    (lambda lf: lf.__setitem__("sigma", 0), "not 1 or -1"),
+    (lambda lf: lf["alpha"].__setitem__(0, [lf["alpha"][0][0], "2/4"]), "lowest terms"),
+])
+def test_malformed_leaves_are_rejected(net_case, edit, needle):
+    doc, raw, _, _ = net_case
+    d2 = fresh(doc)
+    edit(_mutate_leaf(d2))
+    rep = verify_net(d2, raw)
+    assert not rep.ok and needle in rep.first_failure, rep.first_failure
+
+
+def test_upper_below_its_leaves_and_wrong_mean_are_rejected(net_case):
+    doc, raw, _, _ = net_case
+    d2 = fresh(doc)
+    pp = check_of(d2, "theorem-5.3")["details"]["per_point"][2]
+    pp["upper"] = rs(F(pp["upper"]) - F(1, 10**40))
+    assert "below its largest leaf bound" in verify_net(d2, raw).first_failure
+    for field in ("value", "details.upper"):
+        d2 = fresh(doc)
+        c = check_of(d2, "theorem-5.3")
+        new = rs(F(c["value"]) + F(1, 10**30))
+        if field == "value":
+            c["value"] = new
+        else:
+            c["details"]["upper"] = new
+        assert "re-derives to" in verify_net(d2, raw).first_failure
+
+
+def test_a_higher_upper_is_still_a_true_certificate(net_case):
+    doc, raw, _, _ = net_case
+    d2 = fresh(doc)
+    c = check_of(d2, "theorem-5.3")
+    pp = c["details"]["per_point"][0]
+    pp["upper"] = rs(F(pp["upper"]) + F(1, 100))
+    mean = sum(F(p["upper"]) for p in c["details"]["per_point"]) / 3
+    c["value"] = c["details"]["upper"] = rs(mean)
+    assert verify_net(d2, raw).ok
+
+
+def test_witness_byte_change_is_caught_by_its_hash(net_case):
+    doc, raw, _, _ = net_case
+    bad = bytearray(raw)
+    bad[-3] ^= 1  # a low mantissa bit of the last W entry
+    rep = V.verify_document(doc, witness=bytes(bad))
+    assert rep.first_failure.startswith("network:") and "sha256" in rep.first_failure
+
+
+def _rewitness(doc, arrays, **kw):
+    raw = npz_bytes(arrays, **kw)
+    d2 = fresh(doc)
+    d2["objects"]["network"]["sha256"] = hashlib.sha256(raw).hexdigest()
+    return rehash(d2), raw
+
+
+def test_swapped_W_rows_are_caught_by_the_mathematics(net_case):
+    import numpy as np
+
+    doc, raw, _, _ = net_case
+    a, W0, b, W = make_net()
+    # neuron 0 and the first neuron with the opposite output weight, both nearly through a data point
+    r = next(r for r in range(1, 30) if a[r] != a[0])
+    W = W.copy()
+    W[[0, r]] = W[[r, 0]]
+    d2, raw2 = _rewitness(doc, {"a": a, "W0": W0, "b": b, "W": W})
+    rep = V.verify_document(d2, witness=raw2)
+    assert rep.first_failure.startswith("theorem-5.3:"), rep.first_failure
+    assert np.array_equal(np.sort(W, axis=0), np.sort(make_net()[3], axis=0))
+
+
+@pytest.mark.parametrize("kind,needle", [
+    ("float32", "dtype '<f4'"),
+    ("fortran", "Fortran order"),
+    ("bigendian", "dtype '>f8'"),
+    ("shape", "shape (59, 3)"),
+    ("missing", "no member W.npy"),
+    ("nan", "NaN or infinity"),
+])
+def test_bad_witness_arrays_are_rejected(net_case, kind, needle):
+    import numpy as np
+
+    doc, _, _, _ = net_case
+    a, W0, b, W = make_net()
+    arrays = {"a": a, "W0": W0, "b": b, "W": W}
+    if kind == "float32":
+        arrays["W"] = W.astype(np.float32)
+    elif kind == "fortran":
+        arrays["W"] = np.asfortranarray(W)
+    elif kind == "bigendian":
+        arrays["W"] = W.astype(">f8")
+    elif kind == "shape":
+        arrays["W"] = W[:-1]
+    elif kind == "missing":
+        del arrays["W"]
+    elif kind == "nan":
+        arrays["W"] = W.copy()
+        arrays["W"][3, 1] = np.nan
+    d2, raw2 = _rewitness(doc, arrays)
+    rep = V.verify_document(d2, witness=raw2)
+    assert rep.exit_code == 1 and rep.first_failure.startswith("network:") and needle in rep.first_failure, rep.first_failure
+
+
+def test_witness_reader_matches_numpy_bit_for_bit():
+    import numpy as np
+
+    rng = np.random.default_rng(np.random.SeedSequence(11))
+    arrs = {"a": rng.standard_normal(7), "W0": rng.standard_normal((7, 4)) * 1e-300, "b": np.zeros(7),
+            "W": rng.standard_normal((7, 4)) * 1e300}
+    for version in ((1, 0), (2, 0)):
+        net = V.read_witness(npz_bytes(arrs, version=version), 7, 4)
+        assert [float(x) for x in net.a] == arrs["a"].tolist()
+        assert [[float(x) for x in row] for row in net.W] == arrs["W"].tolist()
+        assert all(int(w.p) * net.Du == wi * int(w.q) for row, irow in zip(net.W, net.Wi) for w, wi in zip(row, irow))
+    with pytest.raises(V._Fail, match="not a readable .npz"):
+        V.read_witness(b"PK\x03\x04 truncated", 7, 4)
+
+
+def test_cap_maximum_agrees_with_the_angle_formula():
+    # the verifier's integer closed form against |u| cos(max(0, phi - theta)) at 60 digits,
+    # on caps from tiny to more than a hemisphere, in d = 3 and d = 6
+    import numpy as np
+
+    rng = np.random.default_rng(np.random.SeedSequence(12))
+    with mpmath.workdps(60):
+        for d in (3, 6):
+            for rho in (F(1, 1000), F(1, 20), F(1, 2), F(3, 2)):
+                v = rng.standard_normal(d - 1)
+                x0 = [float(t) for t in math.sqrt(3) / 2 * v / np.linalg.norm(v)] + [0.5]
+                dom = V.make_domain("cap", [_fq(F(t)) for t in x0], _fq(rho))
+                cap = ref_cap(x0, rho)
+                for _ in range(25):
+                    u = rng.standard_normal(d - 1) * 10.0 ** rng.integers(-3, 3)
+                    if rng.uniform() < 0.3:  # near the cap's axis or its boundary
+                        u = u * 1e-3 + np.array(x0[:-1]) * rng.choice([-1.0, 1.0])
+                    uq = [_fq(F(float(t))) for t in u]
+                    ui, Du = V._common(uq)
+                    Ti = sum(p * q for p, q in zip(ui, dom.Pi))
+                    num, den = V.cap_sup_up(Ti, sum(t * t for t in ui), Du, dom)
+                    got = mpmath.mpf(num) / den
+                    ref = ref_capmax([_mp(float(t)) for t in u], cap)
+                    # acos near +-1 costs the reference half its 60 digits: agreement to 1e-25
+                    tol = mpmath.mpf(10) ** -25 * (1 + abs(ref))
+                    assert ref - tol <= got <= ref + tol, (d, rho, got, ref)
+
+
+def test_preactivation_ranges_enclose_sampled_values(net_case):
+    import numpy as np
+
+    doc, raw, _, net = net_case
+    vnet = V.read_witness(raw, 60, 3)
+    _, W, b = (np.array(v) for v in net)
+    rng = np.random.default_rng(np.random.SeedSequence(13))
+    for i, x0 in enumerate(doc["instance"]["points"]):
+        dom = V.make_domain("cap", [_fq(F(t)) for t in x0], fmpq(1, 20))
+        lo, hi, S = V.preactivation_ranges(vnet, dom)
+        # the arc, densely, with its end points (where a linear function often peaks)
+        th0 = math.atan2(x0[1], x0[0])
+        th = th0 + np.concatenate([np.linspace(-1, 1, 4001), rng.uniform(-1, 1, 1000)]) * 2 * math.asin(0.05 / math.sqrt(3))
+        X = np.stack([math.sqrt(3) / 2 * np.cos(th), math.sqrt(3) / 2 * np.sin(th), np.full_like(th, 0.5)], axis=1)
+        Z = X @ W.T + b
+        assert np.all(Z.min(axis=0) >= np.array([float(F(v, S)) for v in lo]) - 1e-12)
+        assert np.all(Z.max(axis=0) <= np.array([float(F(v, S)) for v in hi]) + 1e-12)
+        # and the ranges are tight: within 1e-6 of the sampled extremes
+        assert np.all(np.array([float(F(v, S)) for v in hi]) - Z.max(axis=0) <= 1e-6)
+
+
+def _random_tree(rng, free, depth):
+    if depth == 0 or not free or rng.uniform() < 0.3:
+        return [{}]
+    r = int(rng.choice(free))
+    rest = [f for f in free if f != r]
+    return ([{**lf, r: 1} for lf in _random_tree(rng, rest, depth - 1)]
+            + [{**lf, r: -1} for lf in _random_tree(rng, rest, depth - 1)])
+
+
+def _covers(leaves, neurons) -> bool:
+    import itertools
+
+    for signs in itertools.product((1, -1), repeat=len(neurons)):
+        pat = dict(zip(neurons, signs))
+        if not any(all(pat[r] == s for r, s in lf.items()) for lf in leaves):
+            return False
+    return True
+
+
+def test_split_tree_check_against_brute_force_coverage():
+    import numpy as np
+
+    rng = np.random.default_rng(np.random.SeedSequence(14))
+    for _ in range(300):
+        leaves = _random_tree(rng, list(range(6)), 4)
+        rng.shuffle(leaves)
+        assert V.split_tree_gap(leaves) is None
+        assert _covers(leaves, list(range(6)))
+        if len(leaves) > 1:
+            # any deleted leaf uncovers a sign pattern, and the check must say so
+            k = int(rng.integers(len(leaves)))
+            rest = leaves[:k] + leaves[k + 1:]
+            assert not _covers(rest, list(range(6)))
+            assert V.split_tree_gap(rest) is not None
+        # random leaf sets: whenever the check accepts, they cover
+        junk = [{int(r): int(rng.choice([-1, 1])) for r in rng.choice(6, int(rng.integers(0, 3)), replace=False)}
+                for _ in range(int(rng.integers(1, 6)))]
+        if V.split_tree_gap(junk) is None:
+            assert _covers(junk, list(range(6)))
+    assert V.split_tree_gap([]) is not None
+    assert "not a tree" in V.split_tree_gap([{}, {0: 1}, {0: -1}])
+
+
+def test_estimate_theorem_5_3_needs_no_witness(net_case):
+    doc, _, _, _ = net_case
+    d2 = fresh(doc)
+    c = check_of(d2, "theorem-5.3")
+    c.update(label="estimate", verdict="observed", value=0.2, bound=0.9)
+    rep = V.verify_document(rehash(d2), base="/nonexistent")
+    assert rep.ok, rep.first_failure
+    assert any(r.id == "network" and "no rigorous check needs it" in r.message for r in rep.results)
+
+
+def test_rigorous_theorem_5_3_without_network_is_rejected(net_case):
+    doc, raw, _, _ = net_case
+    d2 = fresh(doc)
+    del d2["objects"]["network"]
+    assert "objects.network" in verify_net(d2, raw).first_failure
+
+
+def test_theorem_4_1_uses_the_same_re_derivation(net_case):
+    doc, raw, _, _ = net_case
+    d2 = fresh(doc)
+    c = check_of(d2, "theorem-5.3")
+    d2["checks"].remove(c)
+    sha = d2["objects"]["network"]["sha256"]
+    c41 = dict(c, id="theorem-4.1", details={"robust": c["details"], "witness": {"file": "net.npz", "sha256": sha}})
+    d2["checks"].append(c41)
+    assert verify_net(d2, raw).ok
+    c41["details"]["witness"]["sha256"] = "0" * 64
+    assert "another network" in verify_net(d2, raw).first_failure
+    c41["details"]["witness"]["sha256"] = sha
+    pp = c41["details"]["robust"]["per_point"][0]["leaves"][0]
+    pp["bound"] = rs(F(pp["bound"]) - F(1, 1000))
+    assert verify_net(d2, raw).first_failure.startswith("theorem-4.1:")
+
+
+def test_measured_plane_checks_keep_chain_order(net_case):
+    doc, raw, _, _ = net_case
+    d2 = fresh(doc)
+    est = {"claim": "c", "relation": "<=", "bound": 0.1, "value": 0.05, "label": "estimate", "verdict": "observed",
+           "method": "m", "seconds": 0.0, "details": {}}
+    d2["checks"].append(dict(est, id="theorem-5.2"))
+    d2["checks"].insert(len(d2["checks"]) - 2, dict(est, id="lemma-6.6"))
+    assert verify_net(d2, raw).ok
+    d2["checks"].insert(len(d2["checks"]) - 2, dict(est, id="lemma-6.5"))
+    d2["checks"].append(dict(est, id="theorem-5.1"))
+    assert "chain order" in verify_net(d2, raw).first_failure
+    d2 = fresh(doc)
+    d2["checks"].insert(-1, dict(est, id="lemma-6.5", label="sound-bound", verdict="holds", value="1/20", bound="1/10"))
+    assert "estimate by the contract" in verify_net(d2, raw).first_failure
+
+
+def test_run_with_a_witness_file(tmp_path, net_case):
+    doc, raw, _, _ = net_case
+    cert = write(tmp_path, doc)
+    (tmp_path / "net.npz").write_bytes(raw)
+    code, out, err = run_file(cert)
+    assert code == 0 and "theorem-5.3" in out and err == ""
+    (tmp_path / "net.npz").write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))
+    code, out, err = run_file(cert)
+    assert code == 1 and err.count("\n") == 1 and "objects.network.sha256" in err
+    (tmp_path / "net.npz").unlink()
+    code, out, err = run_file(cert)
+    assert code == 2 and err.count("\n") == 1 and "net.npz does not exist" in err and "fix:" in err
+
+
+def test_builder_theorem_5_3_check_verifies_and_is_sound(net_case):
+    # the real builder (advcert.bounds, IN THE TEST ONLY) on the same network: the verifier
+    # accepts its leaves, and each stored bound is >= the 60-digit reference of its leaf
+    import numpy as np
+
+    bounds = pytest.importorskip("advcert.bounds")
+    doc, raw, _, net = net_case
+    a, W0, b, W = make_net()
+    d2 = fresh(doc)
+    d2["checks"] = [c for c in d2["checks"] if c["id"] != "theorem-5.3"]
+    inst = d2["instance"]
+    chk = bounds.theorem_5_3_check(a, W, b, np.array(inst["points"]), np.array(inst["labels"]), F(inst["rho"]),
+                                   F(inst["eps"]), seed=0, restarts=2, steps=20, random_points=32, rel_gap=0.0,
+                                   time_budget=2.0, max_nodes=40)
+    assert chk["label"] == "sound-bound"
+    d2["checks"].append(chk)
+    rep = verify_net(d2, raw)
+    assert rep.ok, rep.first_failure
+    with mpmath.workdps(60):
+        for i, pp in enumerate(chk["details"]["per_point"]):
+            cap = ref_cap(inst["points"][i], F(inst["rho"]))
+            ranges = ref_ranges(net, cap)
+            for leaf in pp["leaves"]:
+                assert _mp(F(leaf["bound"])) >= ref_leaf(net, cap, ranges, inst["labels"][i], leaf)
