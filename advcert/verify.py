@@ -510,14 +510,23 @@ def _const_log2_coef_bound_p1(ctx: _Ctx) -> fmpq:
     return fmpq(4 * ctx.need("p1").degree())
 
 
+def _const_m(ctx: _Ctx) -> fmpq:
+    entry = ctx.doc["objects"].get("network")
+    if entry is None:
+        raise _Fail("constants.m: the width of a network, but there is no objects.network")
+    return fmpq(entry["m"])
+
+
 KNOWN_CONSTANTS: dict[str, Callable[[_Ctx], fmpq]] = {
     "D_used": _const_d_used,
     "log2_coef_bound_p1": _const_log2_coef_bound_p1,
+    "m": _const_m,
 }
 """Constants with a rigorous label that this verifier re-derives: D_used is the degree of
 p1 (= the degree of q); log2_coef_bound_p1 = 4 D_used, the exponent of Lemma 6.4's
-coefficient bound 2^{4D}. A rigorous constant not listed here is rejected, like an
-unknown rigorous check: a label that nobody checks would vouch for nothing."""
+coefficient bound 2^{4D}; m = objects.network.m, the rows of the witness (checked by the
+network part). A rigorous constant not listed here is rejected, like an unknown rigorous
+check: a label that nobody checks would vouch for nothing."""
 
 
 def _part_constants(ctx: _Ctx) -> str:
@@ -949,6 +958,11 @@ def _check_estimate(ctx: _Ctx, c: dict) -> str:
 
 def _check_attack(ctx: _Ctx, c: dict) -> str:
     msg = _check_estimate(ctx, c)
+    bound = _number(c["bound"], f"{c['id']}.bound")
+    third = ctx.need("inst")["eps"] / 3
+    # a float: eps/3 to within binary64 rounding (the builder divides float(eps) by 3)
+    if bound is None or abs(bound - third) > third / 2**50:
+        raise _Fail(f"bound = {_fmt(bound) if bound is not None else 'null'}, but the attack is measured against eps/3 = {_fmt(third)}")
     value = _number(c["value"], f"{c['id']}.value")
     certified = ctx.lemma_6_2_value
     if value is not None and certified is not None and value > certified:

@@ -1424,3 +1424,22 @@ def test_builder_theorem_5_3_check_verifies_and_is_sound(net_case):
             ranges = ref_ranges(net, cap)
             for leaf in pp["leaves"]:
                 assert _mp(F(leaf["bound"])) >= ref_leaf(net, cap, ranges, inst["labels"][i], leaf)
+
+
+def test_width_constant_is_re_derived(net_case):
+    doc, raw, _, _ = net_case
+    d2 = fresh(doc)
+    d2["constants"]["m"] = {"value": "60", "label": "exact", "note": "the width"}
+    assert verify_net(d2, raw).ok
+    d2["constants"]["m"]["value"] = "61"
+    assert "re-derives to 60" in verify_net(d2, raw).first_failure
+    del d2["objects"]["network"]
+    d2["checks"] = [c for c in d2["checks"] if c["id"] != "theorem-5.3"]
+    d2["constants"]["m"]["value"] = "60"
+    assert "no objects.network" in verify_net(d2, raw).first_failure
+
+
+def test_attack_bound_is_eps_over_3(good):
+    doc = fresh(good)
+    check_of(doc, "lemma-6.2/attack")["bound"] = 0.3
+    assert "eps/3" in rejected_by_math(doc).first_failure
