@@ -1443,3 +1443,62 @@ def test_attack_bound_is_eps_over_3(good):
     doc = fresh(good)
     check_of(doc, "lemma-6.2/attack")["bound"] = 0.3
     assert "eps/3" in rejected_by_math(doc).first_failure
+
+
+def _complexity_ref(q, c, eps2=None):
+    """C(q) and C(q, eps2) of math-spec §5 at 50 digits (mpmath; the verifier uses Arb)."""
+    with mpmath.workdps(50):
+        c = _mp(c)
+        Cq = c * sum(abs(_mp(a)) * mpmath.mpf(j + 1) ** (mpmath.mpf(7) / 4) for j, a in enumerate(q) if a != 0)
+        if eps2 is None:
+            return Cq, None
+        L = mpmath.log(1 / _mp(eps2))
+        Cqe = sum(abs(_mp(a)) * c**j * (2 if j == 0 else 1 + mpmath.sqrt(L / j) ** j) for j, a in enumerate(q) if a != 0)
+        return Cq, Cqe
+
+
+def test_complexity_constants_are_checked_against_mpmath(good):
+    q = [F(x) for x in good["objects"]["q"]["coefficients"]]
+    inst = good["instance"]
+    cap = F(inst["eps"]) / (9 * inst["n"])
+    Cq, _ = _complexity_ref(q, 2)
+    eps2 = min(cap, F(1, 2 ** (int(mpmath.log(2 * Cq, 2)) + 2)))  # a dyadic below 1/(2 C(q)) when smaller
+    _, Cqe = _complexity_ref(q, 2, eps2)
+    with mpmath.workdps(50):
+        lq, lqe = mpmath.log(Cq, 2), mpmath.log(Cqe, 2)
+    doc = fresh(good)
+
+    def const(v, label):
+        return {"value": v, "label": label, "note": "test"}
+
+    doc["constants"].update(complexity_c=const("2", "exact"), eps2=const(rs(eps2), "exact"),
+                            log2_C_q=const(rs(F(mpmath.nstr(lq + 1e-9, 30))), "sound-bound"),
+                            log2_C_q_eps2=const(rs(F(mpmath.nstr(lqe + 1e-9, 30))), "sound-bound"))
+    assert V.verify_document(rehash(doc)).ok
+    for name, bad, needle in (("log2_C_q", lq - 1e-9, "below log2"), ("log2_C_q_eps2", lqe - 1e-9, "below log2")):
+        d2 = fresh(doc)
+        d2["constants"][name]["value"] = rs(F(mpmath.nstr(bad, 30)))
+        assert needle in rejected_by_math(d2).first_failure
+    d2 = fresh(doc)
+    d2["constants"]["eps2"]["value"] = rs(cap * 2)
+    assert "eps/(9n)" in rejected_by_math(d2).first_failure
+    d2 = fresh(doc)
+    d2["constants"]["complexity_c"]["value"] = "0"
+    assert "not positive" in rejected_by_math(d2).first_failure
+    d2 = fresh(doc)
+    d2["constants"]["log2_C_q"]["label"] = "exact"
+    assert "sound-bound" in rejected_by_math(d2).first_failure
+    # a c large enough that 1/(2 C(q)) < eps2: the hypothesis of Lemma 6.6 fails
+    d2 = fresh(doc)
+    d2["constants"]["complexity_c"]["value"] = str(int(1 / (2 * eps2 * Cq / 2)) + 1)
+    d2["constants"]["log2_C_q"]["label"] = "estimate"
+    d2["constants"]["log2_C_q"]["value"] = 1.0
+    d2["constants"]["log2_C_q_eps2"]["label"] = "estimate"
+    d2["constants"]["log2_C_q_eps2"]["value"] = 1.0
+    assert "1/(2 C(q))" in rejected_by_math(d2).first_failure
+
+
+def test_constants_the_verifier_cannot_re_derive_are_named(good):
+    doc = fresh(good)
+    doc["constants"]["log2_C_h"] = {"value": "378", "label": "sound-bound", "note": "upper bound of log2 sup|h|"}
+    assert "cannot re-derive constant log2_C_h" in rejected_by_math(doc).first_failure
