@@ -1298,8 +1298,10 @@ def command(args) -> int:
     c41 = theorem_4_1_check(result, a, W0, b, inst.points, inst.labels, rho, eps, seed=args.seed, witness=witness,
                             time_budget=float(budget))
     doc = dict(doc)
-    doc["objects"] = dict(doc["objects"], network={"m": args.m, "witness": npz.name, "sha256": sha,
-                                                   "arrays": ["a", "W0", "b", "W"], "t_best": result.t_best})
+    doc["objects"] = dict(doc["objects"], network={"path": npz.name, "m": args.m, "sha256": sha,
+                                                   "arrays": ["a", "W0", "b", "W"], "t_best": result.t_best,
+                                                   "description": "the initialisation (a, W0, b) and W = W(t_best), "
+                                                                  "the best iterate of Algorithm 1"})
     doc["checks"] = list(doc["checks"]) + [c52, c41]
     doc.pop("sha256", None)
     doc = certificate.seal(doc)

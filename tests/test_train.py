@@ -394,10 +394,10 @@ def test_command_writes_certificate_witness_and_curves(tmp_path, capsys):
     ids = [c["id"] for c in doc["checks"]]
     assert ids[-2:] == ["theorem-5.2", "theorem-4.1"] and "lemma-6.2" in ids
     net = doc["objects"]["network"]
-    assert net["sha256"] == hashlib.sha256((tmp_path / net["witness"]).read_bytes()).hexdigest()
+    assert net["sha256"] == hashlib.sha256((tmp_path / net["path"]).read_bytes()).hexdigest()
     c41 = doc["checks"][-1]
     assert c41["details"]["witness"]["sha256"] == net["sha256"]
-    z = train.load_witness(tmp_path / net["witness"], net["sha256"])
+    z = train.load_witness(tmp_path / net["path"], net["sha256"])
     assert z["W"].shape == (512, 5)
     # the curves in the certificate are what the run measured, in the documented layout
     cv = doc["checks"][-2]["details"]["curves"]
