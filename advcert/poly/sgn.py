@@ -131,10 +131,9 @@ def least_cheb_order(k: int, target: Fraction) -> int:
     def ok(d: int) -> bool:
         return _compression_numerator(k, d) <= scaled
 
-    # Float guess from the Hoeffding-shaped tail d ≈ sqrt(2 k ln(4 S_k / target)), then
-    # exact bracketing and bisection.
-    s_k = 2 * math.sqrt(k / math.pi) + 1
-    guess = min(k, int(math.sqrt(2 * k * math.log(4 * s_k / float(target)))))
+    # A float model of E_cp (log-space binomial tails) locates d to within one or two; the
+    # exact integer test then decides, bracketing outwards only if the model was off.
+    guess = _float_least_cheb_order(k, float(target))
     lo, hi = guess, guess
     step = 1
     while lo > 0 and ok(lo):
@@ -153,6 +152,31 @@ def least_cheb_order(k: int, target: Fraction) -> int:
         else:
             lo = mid
     return hi
+
+
+def _float_least_cheb_order(k: int, target: float) -> int:
+    """Least d with a float64 model of E_cp(k, d) <= target (a guess; decided exactly later)."""
+    from scipy.special import bdtrc, gammaln  # scipy.stats would cost a second to import
+
+    i = np.arange(1, k + 1)
+    log_c = gammaln(2 * i + 1) - 2 * gammaln(i + 1) - i * math.log(4.0)
+
+    def model(d: int) -> float:
+        ii = i[d:]
+        if ii.size == 0:
+            return 0.0
+        t = (ii + d) // 2 + 1
+        tail = 2.0 * bdtrc(t - 1, ii, 0.5)  # P[B_i >= t] for B_i ~ Bin(i, 1/2)
+        return float(np.sum(np.exp(log_c[d:]) * tail))
+
+    lo, hi = 0, k
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if model(mid) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def chebyshev_numerators(k: int, d: int) -> list[int]:
