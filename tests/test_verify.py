@@ -1502,3 +1502,24 @@ def test_constants_the_verifier_cannot_re_derive_are_named(good):
     doc = fresh(good)
     doc["constants"]["log2_C_h"] = {"value": "378", "label": "sound-bound", "note": "upper bound of log2 sup|h|"}
     assert "cannot re-derive constant log2_C_h" in rejected_by_math(doc).first_failure
+
+
+def test_mutation_benchmark_on_a_network_certificate(net_case, tmp_path, capsys, monkeypatch):
+    # leaf, constant and witness edits (raw bytes and array-level), judged by the
+    # benchmark's own reference (numpy longdouble, mpmath), never by advcert.verify
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "mutate_certificates.py"
+    spec = importlib.util.spec_from_file_location("mutate_certificates", path)
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "mutate_certificates", mod)
+    spec.loader.exec_module(mod)
+    doc, raw, _, _ = net_case
+    cert = write(tmp_path, doc)
+    (tmp_path / "net.npz").write_bytes(raw)
+    code = mod.main([str(cert), "--limit", "60", "--seed", "5", "--witness-bytes", "4"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "every must-reject mutation was rejected" in out
+    assert "theorem-5.3" in out.split("B rejections by the first failing part:")[1]
