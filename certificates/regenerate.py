@@ -1,0 +1,70 @@
+"""Remake the reference certificates in this folder: ``python certificates/regenerate.py``.
+
+* headline.json (+ headline.network.npz): ``advcert build --gamma 0.5 --eps 0.1``, the
+  paper-scale example of math-spec §11, with the measured plane at the default width.
+* small-end-to-end.json: the small instance where the measured chain works
+  (advcert.randomfeatures.SMALL_INSTANCE: n = 2 antipodal points in d = 3, γ = 29/10,
+  ε = 99/100, ρ = 1/50, m = 2^22). Its network witness is 268 MB, so it is written next to
+  the certificate but not kept in git (see README.md); this step takes a few minutes.
+* train-regression.json (+ .npz, .png): ``advcert train --gamma 0.5 --eps 0.1 --m 4096 --R 2``,
+  the Algorithm 1 regression instance.
+
+Options: ``--only NAME`` (headline, small, train) to remake one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def headline() -> None:
+    subprocess.run([sys.executable, "-m", "advcert", "build", "--gamma", "0.5", "--eps", "0.1",
+                    "--out", os.path.join(HERE, "headline.json")], check=True)
+
+
+def small() -> None:
+    import numpy as np
+
+    from advcert import certificate
+    from advcert.build import BuildConfig, build
+    from advcert.instance import Instance
+    from advcert.randomfeatures import SMALL_INSTANCE as S
+
+    inst = Instance(points=np.array(S["points"], dtype=float), labels=np.array(S["labels"], dtype=float),
+                    rho=S["rho"], gamma=S["gamma"], eps=S["eps"], seed=S["seed"],
+                    source={"kind": "synthetic", "generator": "hand-placed antipodal pair, labels ±1 "
+                                                               "(advcert.randomfeatures.SMALL_INSTANCE)"})
+    cfg = BuildConfig(gamma=S["gamma"], eps=S["eps"], n=S["n"], d=S["d"], rho=S["rho"], seed=S["seed"], m=S["m"])
+    argv = ["certificates/regenerate.py", "--only", "small"]
+    res = build(cfg, instance=inst, quiet=False, argv=argv, witness_name="small-end-to-end.network.npz")
+    certificate.write_atomic(os.path.join(HERE, "small-end-to-end.network.npz"), res.witness)
+    certificate.write_atomic(os.path.join(HERE, "small-end-to-end.json"), certificate.dumps(res.doc))
+    print(f"advcert: wrote {os.path.join(HERE, 'small-end-to-end.json')}")
+
+
+def train() -> None:
+    subprocess.run([sys.executable, "-m", "advcert", "train", "--gamma", "0.5", "--eps", "0.1", "--m", "4096",
+                    "--R", "2", "--out", os.path.join(HERE, "train-regression.json")], check=True)
+
+
+STEPS = {"headline": headline, "small": small, "train": train}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python certificates/regenerate.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=sorted(STEPS), action="append", help="remake only this one (repeatable)")
+    args = parser.parse_args()
+    for name in args.only or list(STEPS):
+        print(f"== {name}", flush=True)
+        STEPS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
