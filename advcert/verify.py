@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import math
+import operator
 import re
 import struct
 import sys
@@ -677,23 +678,34 @@ class _MissingWitness(Unreadable):
 class Network:
     """The two-layer ReLU net f_W(x) = sum_r a_r relu(<W_r, x> + b_r) of the witness (Section 3).
 
-    Exact binary64 values as rationals: ``a``, ``b`` (m), ``W`` (m rows of d); the same
-    as integers over one denominator ``Du``: ``Wi``, ``bi``, with the squared row norms
-    ``n2h`` (first d - 1 coordinates) and ``n2f`` (all d). ``W0`` is checked for its
-    shape only (no claim re-derived here uses it); ``sha256`` of the .npz bytes.
+    Exact binary64 values as integers over one power-of-two denominator each:
+    a_r = ``ai[r]`` / ``Da``; W_r = ``Wi[r]`` / ``Du`` (row tuples), b_r = ``bi[r]`` / ``Du``.
+    ``W0`` is checked for its shape only (no claim re-derived here uses it); ``sha256`` of
+    the .npz bytes.
     """
 
     m: int
     d: int
-    a: tuple
-    b: tuple
-    W: tuple
     sha256: str
+    Da: int
+    ai: tuple
     Du: int
     Wi: tuple
     bi: tuple
-    n2h: tuple
-    n2f: tuple
+
+    def a(self, r: int) -> fmpq:
+        return fmpq(self.ai[r], self.Da)
+
+    def row(self, r: int) -> list[fmpq]:
+        """[W_r..., b_r] as exact rationals."""
+        return [fmpq(v, self.Du) for v in self.Wi[r]] + [fmpq(self.bi[r], self.Du)]
+
+
+def _float_ints(*datas) -> tuple[list[list[int]], int]:
+    """Exact integers over one power-of-two denominator for arrays of binary64 numbers."""
+    ratios = [list(map(float.as_integer_ratio, data)) for data in datas]
+    D = max((q for rs in ratios for _, q in rs), default=1)
+    return [[p * (D // q) for p, q in rs] for rs in ratios], D
 
 
 def read_npy(raw: bytes, name: str) -> tuple[tuple[int, ...], array.array]:
@@ -759,20 +771,10 @@ def read_witness(raw: bytes, m: int, d: int, names=_NETWORK_ROLES, sha256: str =
         if shape != want[role]:
             raise _Fail(f"witness array {role} has shape {shape}, but m = {m}, d = {d} need {want[role]}")
 
-    def q(v: float) -> fmpq:
-        p, den = v.as_integer_ratio()
-        return fmpq(p, den)
-
-    Wd = arrays["W"][1]
-    a = tuple(q(v) for v in arrays["a"][1])
-    b = tuple(q(v) for v in arrays["b"][1])
-    W = tuple(tuple(q(v) for v in Wd[r * d:(r + 1) * d]) for r in range(m))
-    ints, Du = _common([x for row in W for x in row] + list(b))
-    Wi = tuple(tuple(ints[r * d:(r + 1) * d]) for r in range(m))
-    bi = tuple(ints[m * d:])
-    n2h = tuple(sum(v * v for v in row[:-1]) for row in Wi)
-    n2f = tuple(h + row[-1] * row[-1] for h, row in zip(n2h, Wi))
-    return Network(m=m, d=d, a=a, b=b, W=W, sha256=sha256, Du=Du, Wi=Wi, bi=bi, n2h=n2h, n2f=n2f)
+    (ai,), Da = _float_ints(arrays["a"][1])
+    (wi, bi), Du = _float_ints(arrays["W"][1], arrays["b"][1])
+    Wi = tuple(zip(*[iter(wi)] * d)) if d else tuple(() for _ in range(m))
+    return Network(m=m, d=d, sha256=sha256, Da=Da, ai=tuple(ai), Du=Du, Wi=Wi, bi=tuple(bi))
 
 
 def _network_needed(doc: dict) -> list[str]:
@@ -1198,29 +1200,64 @@ def preactivation_ranges(net: Network, dom: Domain) -> tuple[list[int], list[int
     """(lo, hi, S): lo_r / S <= inf_D z_r and hi_r / S >= sup_D z_r, z_r(x) = <W_r, x> + b_r (Thm 5.3).
 
     Exact ranges of a linear map over the domain, rounded outward onto the grid 1/S:
-    on the cap W_rd/2 + b_r ± sup_cap <(±W_r', 0), x>; on the ball z_r(x0) ± rho ||W_r||.
+    on the cap W_rd/2 + b_r ± sup_cap <(±W_r', 0), x> (:func:`cap_sup_up`, inlined here:
+    the two signs share their square roots, and the grid is chosen so that only the
+    boundary case divides); on the ball z_r(x0) ± rho ||W_r||.
     """
     Wi, bi, Du, Pi = net.Wi, net.bi, net.Du, dom.Pi
-    g = _GRID_BITS
+    g, k = _GRID_BITS, _SQRT_BITS
     lo, hi = [], []
+    isqrt = math.isqrt
     if dom.kind == "cap":
         S = (2 * Du) << g  # W_rd/2 + b_r = (W_int_rd + 2 b_int_r) / (2 Du) lies on the grid
         P = Pi[:-1]
-        for Wr, br, n2 in zip(Wi, bi, net.n2h):
-            Ti = sum(a * b for a, b in zip(Wr, P))
-            const = (Wr[-1] + 2 * br) << g
-            num, den = cap_sup_up(Ti, n2, Du, dom)
-            hi.append(const + _ceil_div(num * S, den))
-            num, den = cap_sup_up(-Ti, n2, Du, dom)
-            lo.append(const - _ceil_div(num * S, den))
+        Nn, Nd, Dp, P2i = dom.Nn, dom.Nd, dom.Dp, dom.P2i
+        A3, B = 3 * Nd * Nd, Nn * Nn * Dp * Dp
+        H = 3 * P2i * Nd * Nd - B  # (3 P^2 - N^2) Dp^2 Nd^2
+        tn = (Nn * Dp) << k
+        div = Nd * P2i
+        nonpos = Nn <= 0
+        d1 = len(P)
+        for Wr, br in zip(Wi, bi):
+            Ti = n2 = 0
+            for j in range(d1):
+                w = Wr[j]
+                Ti += w * P[j]
+                n2 += w * w
+            const = (Wr[d1] + 2 * br) << g
+            if n2 == 0:
+                hi.append(const)
+                lo.append(const)
+                continue
+            lhs, rhs = A3 * Ti * Ti, B * n2
+            # sqrt3 t >= N |u| for t = +Ti (hi) and t = -Ti (lo)
+            in_hi = (nonpos or lhs >= rhs) if Ti >= 0 else (nonpos and lhs <= rhs)
+            in_lo = (nonpos or lhs >= rhs) if Ti <= 0 else (nonpos and lhs <= rhs)
+            if in_hi or in_lo:
+                x = (3 * n2) << (2 * k)
+                r = isqrt(x)
+                sq_in = (r if r * r == x else r + 1) << (g - k)  # sqrt(3 ||u||^2)/(2 Du) on the grid
+            if not (in_hi and in_lo):
+                if P2i == 0:
+                    raise _Fail("the cap is empty (p = 0 and N > 0)")
+                x = ((n2 * P2i - Ti * Ti) * H) << (2 * k)
+                if x < 0:
+                    raise _Fail("square root of a negative number in the Theorem 5.3 ranges")
+                r = isqrt(x)
+                sq_out = r if r * r == x else r + 1
+            hi.append(const + (sq_in if in_hi else -((-((Ti * tn + sq_out) << (g - k))) // div)))
+            lo.append(const - (sq_in if in_lo else -((-((-Ti * tn + sq_out) << (g - k))) // div)))
         return lo, hi, S
     S = (Du * dom.Dp) << g  # z_r(x0) = (<W_int_r, x0_int> + b_int_r Dp) / (Du Dp)
-    for Wr, br, n2 in zip(Wi, bi, net.n2f):
-        z = (sum(a * b for a, b in zip(Wr, Pi)) + br * dom.Dp) << g
-        num, den = _norm_up(n2, Du, dom.rho)
-        r = _ceil_div(num * S, den)
-        hi.append(z + r)
-        lo.append(z - r)
+    Rn, Rd = int(dom.rho.p), int(dom.rho.q)
+    scale = (Rn * dom.Dp) << (g - k)
+    for Wr, br in zip(Wi, bi):
+        z = (sum(map(operator.mul, Wr, Pi)) + br * dom.Dp) << g
+        x = sum(map(operator.mul, Wr, Wr)) << (2 * k)
+        r = isqrt(x)
+        rn = -((-(scale * (r if r * r == x else r + 1))) // Rd)  # rho ||W_r|| on the grid, up
+        hi.append(z + rn)
+        lo.append(z - rn)
     return lo, hi, S
 
 
@@ -1393,11 +1430,12 @@ def leaf_bounds(net: Network, dom: Domain, y: fmpq, leaves: list[Leaf], where: s
     c_r alpha_r (unstable, c_r < 0).
     """
     lo, hi, S = preactivation_ranges(net, dom)
-    m, d, a = net.m, net.d, net.a
+    m, d = net.m, net.d
     g = _GRID_BITS
     one = 1 << g
     unstable = [r for r in range(m) if lo[r] < 0 < hi[r]]
     V = sorted(set(unstable).union(*(lf.splits for lf in leaves)))
+    a = {r: net.a(r) for r in V}
     pos = {r: j for j, r in enumerate(V)}
     # The leaf-independent part: per side, the coefficients on V of unsplit neurons, the
     # chord constants e_r, and Lambda of the certainly active neurons outside V.
@@ -1423,14 +1461,17 @@ def leaf_bounds(net: Network, dom: Domain, y: fmpq, leaves: list[Leaf], where: s
         base_row[sg], e_of[sg], need_alpha[sg] = row, eo, na
         e_all[sg] = sum(eo.values(), zero)
     inV = set(V)
-    fixed = [r for r in range(m) if r not in inV and lo[r] >= 0]
-    Wext = net.W, net.b
-    if fixed:
-        prod0 = fmpq_mat(1, len(fixed), [a[r] for r in fixed]) * fmpq_mat(
-            len(fixed), d + 1, [x for r in fixed for x in (*Wext[0][r], Wext[1][r])])
-        base = [prod0[0, t] for t in range(d + 1)]
-    else:
-        base = [zero] * (d + 1)
+    # sum over the certainly active neurons outside V of a_r [W_r, b_r], in integers
+    acc = [0] * (d + 1)
+    ai, Wi, bi = net.ai, net.Wi, net.bi
+    for r in range(m):
+        if lo[r] >= 0 and r not in inV:
+            ar = ai[r]
+            row = Wi[r]
+            for t in range(d):
+                acc[t] += ar * row[t]
+            acc[d] += ar * bi[r]
+    base = [fmpq(v, net.Da * net.Du) for v in acc]
     rows, extra = [], []
     for j, lf in enumerate(leaves):
         sg = lf.sigma
@@ -1453,8 +1494,7 @@ def leaf_bounds(net: Network, dom: Domain, y: fmpq, leaves: list[Leaf], where: s
         rows.extend(row)
         extra.append(e)
     if V:
-        prod = fmpq_mat(len(leaves), len(V), rows) * fmpq_mat(
-            len(V), d + 1, [x for r in V for x in (*Wext[0][r], Wext[1][r])])
+        prod = fmpq_mat(len(leaves), len(V), rows) * fmpq_mat(len(V), d + 1, [x for r in V for x in net.row(r)])
     out = []
     for j, lf in enumerate(leaves):
         sg = lf.sigma

@@ -280,7 +280,7 @@ def test_verify_imports_nothing_from_the_builders():
     allowed = {"__future__", "hashlib", "json", "math", "re", "sys", "time", "dataclasses", "pathlib", "typing",
                "fractions", "jsonschema", "flint",
                # the network witness (.npz) is read with the stdlib only
-               "array", "ast", "io", "itertools", "struct", "zipfile", "zlib"}
+               "array", "ast", "io", "itertools", "operator", "struct", "zipfile", "zlib"}
     assert roots <= allowed, roots - allowed
 
 
@@ -1237,9 +1237,10 @@ def test_witness_reader_matches_numpy_bit_for_bit():
             "W": rng.standard_normal((7, 4)) * 1e300}
     for version in ((1, 0), (2, 0)):
         net = V.read_witness(npz_bytes(arrs, version=version), 7, 4)
-        assert [float(x) for x in net.a] == arrs["a"].tolist()
-        assert [[float(x) for x in row] for row in net.W] == arrs["W"].tolist()
-        assert all(int(w.p) * net.Du == wi * int(w.q) for row, irow in zip(net.W, net.Wi) for w, wi in zip(row, irow))
+        assert [float(net.a(r)) for r in range(7)] == arrs["a"].tolist()
+        assert [[float(x) for x in net.row(r)] for r in range(7)] == np.hstack([arrs["W"], arrs["b"][:, None]]).tolist()
+        # exactly, not only after rounding back to float
+        assert all(F(int(x.p), int(x.q)) == F(v) for r in range(7) for x, v in zip(net.row(r), arrs["W"][r]))
     with pytest.raises(V._Fail, match="not a readable .npz"):
         V.read_witness(b"PK\x03\x04 truncated", 7, 4)
 
@@ -1523,3 +1524,58 @@ def test_mutation_benchmark_on_a_network_certificate(net_case, tmp_path, capsys,
     assert code == 0, out
     assert "every must-reject mutation was rejected" in out
     assert "theorem-5.3" in out.split("B rejections by the first failing part:")[1]
+
+
+def test_ranges_agree_with_the_angle_reference(net_case):
+    doc, raw, _, net = net_case
+    vnet = V.read_witness(raw, 60, 3)
+    with mpmath.workdps(60):
+        for i, x0 in enumerate(doc["instance"]["points"]):
+            dom = V.make_domain("cap", [_fq(F(t)) for t in x0], fmpq(1, 20))
+            lo, hi, S = V.preactivation_ranges(vnet, dom)
+            rlo, rhi = ref_ranges(net, ref_cap(x0, F(1, 20)))
+            for a_, b_, ra, rb in zip(lo, hi, rlo, rhi):
+                lo_m, hi_m = mpmath.mpf(a_) / S, mpmath.mpf(b_) / S
+                assert abs(lo_m - ra) <= mpmath.mpf(10) ** -25 and abs(hi_m - rb) <= mpmath.mpf(10) ** -25
+
+
+def test_ball_domain_leaf_bounds_agree_with_a_reference(net_case):
+    # domain 'ball' (B_2(x_i, rho) in R^d, which contains the cap): ranges z(x0) ± rho ||W_r||
+    # and sup <Lambda, x> = <Lambda, x0> + rho ||Lambda||, against a 60-digit reference
+    doc, raw, _, net = net_case
+    a, W, b = net
+    vnet = V.read_witness(raw, 60, 3)
+    rng = __import__("numpy").random.default_rng(21)
+    with mpmath.workdps(60):
+        for i, x0 in enumerate(doc["instance"]["points"]):
+            X0 = [_mp(v) for v in x0]
+            rho = mpmath.mpf(1) / 20
+            z = [sum(_mp(w) * x for w, x in zip(Wr, X0)) + _mp(br) for Wr, br in zip(W, b)]
+            nw = [mpmath.sqrt(sum(_mp(w) ** 2 for w in Wr)) for Wr in W]
+            lo = [zz - rho * n for zz, n in zip(z, nw)]
+            hi = [zz + rho * n for zz, n in zip(z, nw)]
+            uns = [r for r in range(60) if lo[r] < 0 < hi[r]]
+            for sigma in (1, -1):
+                leaf = {"sigma": sigma, "splits": [], "beta": [],
+                        "alpha": [[r, rs(F(float(rng.uniform(0, 1))))] for r in uns if sigma * a[r] < 0], "bound": "1"}
+                al = dict(leaf["alpha"])
+                lam = [mpmath.mpf(0)] * 3
+                const = -sigma * _mp(doc["instance"]["labels"][i])
+                for r in range(60):
+                    c = sigma * _mp(a[r])
+                    if lo[r] >= 0:
+                        k = c
+                    elif hi[r] <= 0:
+                        k = 0
+                    elif c > 0:
+                        s = hi[r] / (hi[r] - lo[r])
+                        k, const = c * s, const - c * s * lo[r]
+                    else:
+                        k = c * _mp(al[r])
+                    lam = [l + k * _mp(w) for l, w in zip(lam, W[r])]
+                    const += k * _mp(b[r])
+                ref = sum(l * x for l, x in zip(lam, X0)) + rho * mpmath.sqrt(sum(l * l for l in lam)) + const
+                dom = V.make_domain("ball", [_fq(F(t)) for t in x0], fmpq(1, 20))
+                (got,) = V.leaf_bounds(vnet, dom, _fq(F(doc["instance"]["labels"][i])), [V._parse_leaf(leaf, "l", 60)])
+                gm = mpmath.mpf(int(got.p)) / int(got.q)
+                assert ref <= gm + mpmath.mpf(10) ** -50 and gm <= ref + mpmath.mpf(10) ** -25, (gm, ref)
