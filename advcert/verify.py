@@ -704,8 +704,9 @@ class Network:
 def _float_ints(*datas) -> tuple[list[list[int]], int]:
     """Exact integers over one power-of-two denominator for arrays of binary64 numbers."""
     ratios = [list(map(float.as_integer_ratio, data)) for data in datas]
-    D = max((q for rs in ratios for _, q in rs), default=1)
-    return [[p * (D // q) for p, q in rs] for rs in ratios], D
+    D = max((max(map(operator.itemgetter(1), rs), default=1) for rs in ratios), default=1)
+    e = D.bit_length()
+    return [[p << (e - q.bit_length()) for p, q in rs] for rs in ratios], D
 
 
 def read_npy(raw: bytes, name: str) -> tuple[tuple[int, ...], array.array]:
@@ -742,7 +743,7 @@ def read_npy(raw: bytes, name: str) -> tuple[tuple[int, ...], array.array]:
     data.frombytes(body)
     if sys.byteorder != "little":
         data.byteswap()
-    if not all(math.isfinite(v) for v in data):
+    if not all(map(math.isfinite, data)):
         raise _Fail(f"witness member {name}.npy holds NaN or infinity")
     return shape, data
 
@@ -1750,12 +1751,14 @@ def load(path) -> dict:
 
 
 def run(path, stream: TextIO | None = None, err: TextIO | None = None, estimates: bool = False) -> int:
-    """``advcert verify FILE [--estimates]``: re-check a certificate; returns the exit status.
+    """``advcert verify FILE``: re-check a certificate; returns the exit status.
 
     0: every check re-derived and agrees and the hash matches (one line per part, then
     ``verify: OK``); 1: readable, but something does not hold or does not match (one
-    line naming the first failing check or field); 2: not readable as a certificate
-    (one line with the problem and the fix).
+    line naming the first failing check or field); 2: not readable as a certificate, or
+    a rigorous check's network witness is missing (one line with the problem and the
+    fix). ``estimates`` marks the estimates that ``advcert verify --estimates`` re-runs:
+    that needs the builders, so advcert.rerun does it after this function, never here.
     """
     stream = sys.stdout if stream is None else stream
     err = sys.stderr if err is None else err
@@ -1779,7 +1782,7 @@ def run(path, stream: TextIO | None = None, err: TextIO | None = None, estimates
         label = r.label or "-"
         print(f"  {r.id:<24} {label:<12} {what:<21} {r.seconds:7.3f} s  {r.message if r.status != 'estimate' else ''}".rstrip(), file=stream)
         if estimates and r.status == "estimate":
-            print(f"  {'':<24} {'':<12} no estimate re-runner for {r.id}", file=stream)
+            print(f"  {'':<24} {'':<12} {r.id}: re-run by advcert.rerun, outside the verifier", file=stream)
     n = len(doc["checks"])
     print(f"verify: OK ({n} checks, {time.perf_counter() - t0:.2f} s)", file=stream)
     return 0

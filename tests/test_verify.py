@@ -687,7 +687,7 @@ def test_run_ok(tmp_path, good):
     assert lines[-1].startswith("verify: OK (11 checks, ")
     assert any("lemma-6.4" in ln and "re-derived" in ln for ln in lines)
     assert any("lemma-6.2/attack" in ln and "estimate, not re-run" in ln for ln in lines)
-    assert any("no estimate re-runner for lemma-6.2/attack" in ln for ln in lines)
+    assert any("lemma-6.2/attack: re-run by advcert.rerun, outside the verifier" in ln for ln in lines)
 
 
 def test_run_fail_is_one_line_exit_1(tmp_path, good):
