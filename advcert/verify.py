@@ -6,7 +6,10 @@ confirm itself here. Every ``exact``, ``enclosure`` and ``sound-bound`` check is
 with exact rational arithmetic (python-flint ``fmpq``/``fmpz_poly``), by a different method
 from the builder's: sup-norm enclosures are proved with Descartes' rule of signs and
 bisection (the Vincent-Collins-Akritas scheme) on exact integer polynomials, where the
-builder uses Arb balls.
+builder uses Arb balls; the Theorem 5.3 robust-loss bound (``theorem-5.3``,
+``theorem-4.1``) is recomputed leaf by leaf from the network witness (an .npz read with
+the standard library) in integers and rationals, where the builder uses float64 balls;
+Lemma 6.6's complexity constants are proved in Arb.
 
 Exit codes of :func:`run`: 0 every check re-derived and agrees and the hash matches;
 1 the certificate is readable but something does not hold or does not match;
