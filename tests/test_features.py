@@ -37,7 +37,9 @@ def _contains(ball: arb, x: mpmath.mpf) -> bool:
     old = ctx.prec
     ctx.prec = 300
     try:
-        return ball.contains(arb(mpmath.nstr(x, 80)))
+        # x is known to 80 digits; a cached P_i can be more accurate than that (its radius
+        # below 1e-80), so compare with the 80-digit value widened by its own rounding
+        return ball.overlaps(arb(mpmath.nstr(x, 80)) + arb(0, "1e-78"))
     finally:
         ctx.prec = old
 
