@@ -1,4 +1,4 @@
-"""Re-verify certificates/small-end-to-end.json in full (about 5 minutes on 2 cores).
+"""Re-verify certificates/small-end-to-end.json in full (about 2.5 minutes on 2 cores).
 
 Its network witness (m = 2^22 neurons, 268 MB) is not kept in git. This script rebuilds it
 from the certificate's seed when it is missing (certificates/regenerate.py --only small
