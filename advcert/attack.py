@@ -315,22 +315,9 @@ def _g_loss_ser(X, idx, y, a, D, W0, b, sigma, val, grad):  # pragma: no cover -
 
 
 def _as_net(a, W, b, W0=None):
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    W = np.ascontiguousarray(W, dtype=np.float64)
-    b = np.ascontiguousarray(b, dtype=np.float64)
-    if W.ndim != 2 or a.shape != (W.shape[0],) or b.shape != (W.shape[0],):
-        raise InputError(
-            f"network arrays have shapes a {a.shape}, W {W.shape}, b {b.shape}",
-            "pass a (m,), W (m, d) with row r = W_r, b (m,)",
-        )
-    if W0 is not None:
-        W0 = np.ascontiguousarray(W0, dtype=np.float64)
-        if W0.shape != W.shape:
-            raise InputError(f"W0 has shape {W0.shape} but W has {W.shape}", "pass the initial weights of the same network")
-    for name, arr in (("a", a), ("W", W), ("b", b), ("W0", W0)):
-        if arr is not None and not np.all(np.isfinite(arr)):
-            raise InputError(f"network array {name} has NaN or infinity", "check the network witness file")
-    return a, W, b, W0
+    from advcert.bounds import network_arrays
+
+    return network_arrays(a, W, b, W0)
 
 
 def loss_objective(a, W, b, labels, *, W0=None, kind: str = "f", sign: int = 0) -> Objective:

@@ -376,7 +376,10 @@ class Relaxed:
     intercept: np.ndarray  # rigorous chord intercept on unstable neurons (0 elsewhere)
 
 
-def _as_arrays(a, W, b):
+def network_arrays(a, W, b, W0=None):
+    """Validate a two-layer network (Section 3.2) given as a (m,), W (m, d) with row r = W_r,
+    b (m,) and optionally W0 (m, d): contiguous float64, matching shapes, finite entries.
+    Returns (a, W, b, W0) or raises InputError naming the problem."""
     a = np.ascontiguousarray(a, dtype=np.float64)
     W = np.ascontiguousarray(W, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
@@ -385,9 +388,18 @@ def _as_arrays(a, W, b):
             f"network arrays have shapes a {a.shape}, W {W.shape}, b {b.shape}",
             "pass a (m,), W (m, d) with row r = W_r, b (m,)",
         )
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-        raise InputError("network arrays contain NaN or infinity", "check the network witness file")
-    return a, W, b
+    if W0 is not None:
+        W0 = np.ascontiguousarray(W0, dtype=np.float64)
+        if W0.shape != W.shape:
+            raise InputError(f"W0 has shape {W0.shape} but W has {W.shape}", "pass the initial weights of the same network")
+    for name, arr in (("a", a), ("W", W), ("b", b), ("W0", W0)):
+        if arr is not None and not np.all(np.isfinite(arr)):
+            raise InputError(f"network array {name} has NaN or infinity", "check the network witness file")
+    return a, W, b, W0
+
+
+def _as_arrays(a, W, b):
+    return network_arrays(a, W, b)[:3]
 
 
 def preactivation_bounds(W, b, dom: Domain) -> tuple[np.ndarray, np.ndarray]:
