@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after Lemma 6.2 (no random features, W*, Theorems 5.1 and 5.3)")
     b.add_argument("--sandwich-budget", type=float, default=5.0, metavar="S",
                    help="seconds of branch and bound for the theorem-5.3 upper bound (default 5)")
+    b.add_argument("--train", action="store_true",
+                   help="run Algorithm 1 instead of the random-features plane: the same as "
+                        "'advcert train' with these arguments (width --m, default 4096)")
     b.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     v = sub.add_parser("verify", help="independently re-check a certificate",
@@ -200,6 +203,12 @@ def _cmd_build(args, argv) -> int:
 
     nums = _validate_build(args)
     out = args.out or _default_out(args)
+    if args.train:
+        if args.data is not None:
+            raise InputError("--train runs on synthetic data only", "drop --data, or drop --train")
+        targv = ["train", "--gamma", args.gamma, "--eps", args.eps, "--m", str(args.m or 4096), "--n", str(args.n or 10),
+                 "--d", str(args.d or 8), "--rho", args.rho or "0.05", "--seed", str(args.seed), "--out", out]
+        return main(targv + (["--quiet"] if args.quiet else []))
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
         raise InputError(f"cannot write {out}: folder {folder} does not exist", "create it or pass another --out")
