@@ -150,9 +150,12 @@ def test_full_disk_leaves_no_file(tmp_path, monkeypatch, capsys):
 
 
 def test_sigint_during_build_leaves_no_file(tmp_path):
+    # A runner that started us in the background may have SIGINT ignored, and an ignored
+    # disposition survives exec: give the child the default back, as a terminal would.
     proc = subprocess.Popen([sys.executable, "-m", "advcert", "build", "--gamma", "0.5", "--eps", "0.1",
                              "--out", str(tmp_path / "c.json")], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # wait for the first progress line, so the interrupt lands inside the build
     first = proc.stderr.readline()
     assert first.startswith("advcert: [1/")
