@@ -174,3 +174,65 @@ def network_witness(a, W0, b, W) -> bytes:
             info.external_attr = 0o644 << 16
             zf.writestr(info, body.getvalue())
     return buf.getvalue()
+
+
+#: a network witness holds four float64 arrays; refuse files larger than this before reading
+MAX_WITNESS_BYTES = 8 << 30
+
+
+def read_network_witness(doc: dict, cert_path, override=None) -> dict:
+    """The network witness of a certificate as arrays ``a, W0, b, W`` (rows W_r), its SHA-256 checked.
+
+    The path in ``objects.network.path`` is relative to the certificate's folder and must name a
+    regular file inside it; ``override`` (``advcert attack --network``) is the user's own path.
+    The one builder-side reader of the format :func:`network_witness` writes.
+    """
+    import hashlib
+
+    import numpy as np
+
+    entry = (doc.get("objects") or {}).get("network")
+    if override is None and not isinstance(entry, dict):
+        raise InputError(f"{cert_path} has no network witness (objects.network)", "pass one with --network FILE.npz")
+    if override is not None:
+        path = Path(override)
+    else:
+        name = entry.get("path")
+        if not isinstance(name, str) or not name or Path(name).is_absolute() or ".." in Path(name).parts:
+            raise InputError(f"{cert_path}: objects.network.path {name!r} is not a file name inside the certificate's "
+                             "folder", "pass the witness with --network FILE.npz")
+        path = Path(cert_path).resolve().parent / name
+    if not path.is_file():
+        raise InputError(f"network witness {path} does not exist or is not a regular file",
+                         "pass its path with --network FILE.npz")
+    if path.stat().st_size > MAX_WITNESS_BYTES:
+        raise InputError(f"network witness {path} has {path.stat().st_size} bytes, more than {MAX_WITNESS_BYTES}",
+                         "pass the witness advcert wrote for this certificate")
+    data = path.read_bytes()
+    want = entry.get("sha256") if isinstance(entry, dict) else None
+    if want is not None and hashlib.sha256(data).hexdigest() != want:
+        raise InputError(f"network witness {path} does not match the certificate's sha256",
+                         "pass the witness the certificate was built with")
+    try:
+        import io
+
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            arrs = {k: np.array(z[k], dtype=np.float64) for k in ("a", "W0", "b", "W")}
+    except KeyError as exc:
+        raise InputError(f"network witness {path} lacks array {exc}", "it must hold arrays a, W0, b and W") from None
+    except (ValueError, OSError) as exc:
+        raise InputError(f"network witness {path} is not a readable .npz ({exc})",
+                         "pass the file advcert build wrote") from None
+    return arrs
+
+
+def write_with_witness(out: str | os.PathLike, doc: dict, witness: bytes | None, witness_name: str | None) -> None:
+    """Write a certificate and the witness it names next to it, the witness first.
+
+    A certificate must never name a file that is not there, so the witness lands before the
+    certificate; both writes are atomic (:func:`write_atomic`).
+    """
+    out = Path(out)
+    if witness is not None:
+        write_atomic(out.parent / witness_name, witness)
+    write_atomic(out, dumps(doc))

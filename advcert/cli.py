@@ -7,7 +7,7 @@
   advcert separation --data digits        δ_i histogram (Figure 1), largest γ, points to drop
   advcert train --gamma G --eps E --m M    Algorithm 1, with theorem-4.1 and theorem-5.2 checks
   advcert attack FILE                      re-run the robust-loss sandwich on a certificate's network
-  advcert selftest                         a ~10 s check that the install works
+  advcert selftest                         a ~1 s check that the install works
 
 Numbers are read exactly from their decimal strings (0.1 means 1/10).
 """
@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from fractions import Fraction
+from pathlib import Path
 
 from advcert import __version__
 from advcert.errors import InputError
-from advcert.rational import parse_number
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,7 +43,29 @@ def _int(name: str, lo: int | None = None):
     return parse
 
 
-def _add_instance_args(p: argparse.ArgumentParser) -> None:
+def _number(args, name: str, *, default: str | None = None, lo=None, hi=None, strict_lo: bool = True):
+    """The exact value of option ``name`` (a decimal or p/q string), range-checked."""
+    from advcert.rational import parse_number
+
+    text = getattr(args, name.lstrip("-").replace("-", "_"))
+    if text is None:
+        if default is None:
+            return None
+        text = default
+    v = parse_number(text, name)
+    if lo is not None and (v <= lo if strict_lo else v < lo):
+        raise InputError(f"{name} must be {'>' if strict_lo else '>='} {lo}, got {text}", f"pass a valid {name}")
+    if hi is not None and v >= hi:
+        raise InputError(f"{name} must be < {hi}, got {text}", f"pass a valid {name}")
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# parsers
+# ---------------------------------------------------------------------------------------------
+
+
+def _add_instance_args(p: argparse.ArgumentParser, *, data: bool = True) -> None:
     p.add_argument("--gamma", help="separability γ of Definition 3.4 (> 0); default for --data: the largest the data "
                                    "supports, rounded down to 3 digits")
     p.add_argument("--eps", required=True, help="target robust loss ε, in (0, 1)")
@@ -52,6 +73,8 @@ def _add_instance_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--d", type=_int("--d", 2), default=None, help="dimension of X ⊂ R^d (default 8)")
     p.add_argument("--rho", default=None, help="perturbation radius ρ on X (default 0.05)")
     p.add_argument("--seed", type=_int("--seed", 0), default=0, help="root seed for numpy SeedSequence (default 0)")
+    if not data:
+        return
     g = p.add_argument_group("real data (instead of a synthetic set)")
     g.add_argument("--data", metavar="SPEC", help="a .npz (arrays X, y) or .csv (last column y) file, or 'digits'")
     g.add_argument("--labels", metavar="RULE", help="binary:K gives +1 to class K and -1 to the rest")
@@ -60,6 +83,57 @@ def _add_instance_args(p: argparse.ArgumentParser) -> None:
                    help="use K points drawn without replacement (seeded by --seed)")
     g.add_argument("--drop-close", action="store_true",
                    help="drop the fewest points that keep the rest γ-separable (recorded in the certificate)")
+
+
+def _add_train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--R", default="1", help="Theorem 5.2's radius R >= 1 (default 1): T = c_T R²/ε², R_train = R²/ε")
+    p.add_argument("--max-steps", type=_int("--max-steps", 0), default=1000,
+                   help="step budget: T = min(c_T R²/ε², this) (default 1000)")
+    p.add_argument("--loss", choices=("abs", "smooth"), default="abs",
+                   help="ℓ = |ŷ−y| (abs, default) or √((ŷ−y)²+τ²)−τ (smooth)")
+    p.add_argument("--tau", default="0.01", help="τ of the smooth loss (default 0.01)")
+    p.add_argument("--c-eta", default="1", help="η = c_η·ε·m^(-1/3) (default c_η = 1)")
+    p.add_argument("--c-T", default="1", help="T = c_T·R²/ε² (default c_T = 1)")
+    p.add_argument("--adversary", choices=("pgd", "apgd"), default="pgd",
+                   help="training adversary: fused projected ascent (pgd, default) or the APGD of advcert.adversary (apgd)")
+    p.add_argument("--attack-steps", type=_int("--attack-steps", 0), default=10,
+                   help="ascent steps of the training adversary (default 10)")
+    p.add_argument("--attack-restarts", type=_int("--attack-restarts", 0), default=0,
+                   help="random starts in each cap besides the data point (default 0)")
+    p.add_argument("--checkpoints", type=_int("--checkpoints", 0), default=20,
+                   help="checkpoints for the Theorem 5.1 gap and the CROWN bound (default 20)")
+    p.add_argument("--bound-seconds", default="10",
+                   help="time budget of the branch-and-bound for the best iterate (default 10; the comparators "
+                        "of Theorem 5.2 get half of it)")
+
+
+def _add_separation_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, metavar="SPEC", help="a .npz (array X, optional y) or .csv file, or 'digits'")
+    p.add_argument("--labels", metavar="RULE", help="binary:K, or 'none' to study the points alone")
+    p.add_argument("--lift", default="pad", metavar="MAP", help="pad (default; pad:C) or normalize (docs/data.md)")
+    p.add_argument("--sample", type=_int("--sample", 2), default=None, metavar="K",
+                   help="study K points drawn without replacement (seeded by --seed), the same K as build --sample")
+    p.add_argument("--seed", type=_int("--seed", 0), default=0, help="root seed of the sample (default 0)")
+    p.add_argument("--rho", default="0.05", help="perturbation radius ρ on X (default 0.05)")
+    p.add_argument("--gamma", help="target γ: also report the fewest points to drop for it")
+    p.add_argument("--out", default=".", help="folder for separation.json and separation.png (default: here)")
+
+
+def _add_attack_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="a certificate whose objects.network names the network witness (.npz)")
+    p.add_argument("--network", help="the .npz witness (arrays a, W0, b, W); default: the certificate's, "
+                                     "relative to its folder")
+    p.add_argument("--seed", type=_int("--seed", 0), default=None,
+                   help="attack seed (default: the certificate's root seed)")
+    p.add_argument("--restarts", type=_int("--restarts", 0), default=8, help="uniform starts per cap and side (default 8)")
+    p.add_argument("--steps", type=_int("--steps", 0), default=100, help="ascent steps per start (default 100)")
+    p.add_argument("--random-points", type=_int("--random-points", 0), default=256,
+                   help="random-search points per cap (default 256)")
+    p.add_argument("--time-budget", type=float, default=30.0, help="branch-and-bound seconds in all (default 30)")
+    p.add_argument("--gap", type=float, default=0.1, help="stop branching at upper <= (1 + GAP) attack (default 0.1)")
+    p.add_argument("--domain", choices=("cap", "ball"), default="cap",
+                   help="bound over the cap B2(x, rho) ∩ X (default) or the l2 ball around it")
+    p.add_argument("--json", action="store_true", help="print the theorem-5.3 check as JSON on stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,140 +176,156 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Study the nearest-neighbour distances of a data set lifted onto X: a histogram "
                                      "(the paper's Figure 1), the certified δ, the largest γ at ρ, and the fewest "
                                      "points to drop for a target γ.")
-    from advcert import separation as _separation
-
-    _separation.add_arguments(sep)
+    _add_separation_args(sep)
     att = sub.add_parser("attack", help="re-run the robust-loss sandwich (Theorem 5.3) on a certificate's network",
                          description="Attack a certificate's network from below (projected ascent + random search) "
                                      "and bound it from above (sound linear relaxation with branch and bound); exit 1 "
                                      "if the re-run contradicts the certificate.")
-    from advcert import attack as _attack
-
-    _attack.add_arguments(att)
+    _add_attack_args(att)
     tr = sub.add_parser("train", help="run Algorithm 1 (adversarial training) and certify what it reached",
                         description="Algorithm 1 of the paper from the random initialisation: full-batch adversarial "
                                     "training with step size c_eta·ε·m^(-1/3); writes a certificate with theorem-5.2 "
                                     "and theorem-4.1, the trained network as an .npz witness, and a PNG of the curves.")
-    from advcert import train as _train
-
-    _train.add_arguments(tr)
+    _add_instance_args(tr, data=False)
+    tr.add_argument("--m", type=_int("--m", 1), required=True, help="width m of the network")
+    _add_train_args(tr)
+    tr.add_argument("--out", help="certificate path (default advcert-train-gamma<G>-eps<E>-m<M>-n<N>-d<D>-seed<S>.json); "
+                                  "the witness .npz and the .png go next to it")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar or stage lines on stderr")
     sub.add_parser("selftest", help="a quick end-to-end check of this installation")
     return parser
 
 
-def _validate_build(args) -> dict:
-    eps = parse_number(args.eps, "--eps")
-    if not (0 < eps < 1):
-        raise InputError(f"--eps must lie strictly between 0 and 1, got {args.eps}", "pass for example --eps 0.1")
-    rho = parse_number(args.rho if args.rho is not None else "0.05", "--rho")
-    if rho <= 0:
-        raise InputError(f"--rho must be > 0, got {args.rho}", "pass the perturbation radius, for example --rho 0.05")
+# ---------------------------------------------------------------------------------------------
+# configs from arguments
+# ---------------------------------------------------------------------------------------------
+
+
+def _build_config(args):
+    from advcert.config import MAX_DEGREE, BuildConfig, DataSpec
+
+    eps = _number(args, "--eps", lo=0, hi=1)
+    rho = _number(args, "--rho", default="0.05", lo=0)
+    gamma = _number(args, "--gamma", lo=0, hi=8)
     if args.data is None:
         for flag, val in (("--labels", args.labels), ("--sample", args.sample)):
             if val is not None:
                 raise InputError(f"{flag} applies to --data only", f"add --data SPEC or drop {flag}")
         if args.drop_close:
             raise InputError("--drop-close applies to --data only", "add --data SPEC or drop --drop-close")
-        if args.gamma is None:
+        if gamma is None:
             raise InputError("--gamma is required for synthetic data", "pass for example --gamma 0.5")
+        data = None
     elif args.n is not None or args.d is not None:
         raise InputError("--n and --d describe synthetic data; with --data they come from the file",
                          "drop --n/--d, or use --sample K to take K points")
-    gamma = parse_number(args.gamma, "--gamma") if args.gamma is not None else None
-    if gamma is not None and gamma <= 0:
-        raise InputError(f"--gamma must be > 0, got {args.gamma}", "pass for example --gamma 0.5")
-    if gamma is not None and gamma >= 8:
-        raise InputError(f"--gamma {args.gamma} is too large: η = γ/8 must be below 1", "pass --gamma below 8")
-    return {"gamma": gamma, "eps": eps, "rho": rho}
+    else:
+        data = DataSpec(spec=args.data, labels=args.labels, lift=args.lift, sample=args.sample,
+                        drop_close=args.drop_close)
+    if not (args.sandwich_budget > 0):
+        raise InputError(f"--sandwich-budget must be > 0 seconds, got {args.sandwich_budget}", "pass for example 5")
+    return BuildConfig(eps=eps, gamma=gamma, n=args.n or 10, d=args.d or 8, rho=rho, seed=args.seed, data=data,
+                       max_degree=args.max_degree or MAX_DEGREE, measured=not args.certified_only, m=args.m,
+                       sandwich_budget=args.sandwich_budget)
 
 
-def _data_instance(args, nums):
-    """Load --data, subsample, drop close points if asked, and make the Instance."""
-    import numpy as np
+def _train_config(args, m: int):
+    from advcert.config import TrainConfig
 
-    from advcert import seeds
-    from advcert.data import load
-    from advcert.instance import Instance, certify_separation
-    from advcert.separation import drop_close
-
-    ds = load(args.data, labels=args.labels, lift=args.lift)
-    points, labels = ds.points, ds.labels
-    source = dict(ds.source)
-    source["lift"] = ds.lift.to_json()
-    if args.sample is not None:
-        if args.sample > points.shape[0]:
-            raise InputError(f"--sample {args.sample} exceeds the {points.shape[0]} points of {args.data}",
-                             f"pass --sample {points.shape[0]} or less")
-        idx = np.sort(seeds.stream(args.seed, "sample").choice(points.shape[0], args.sample, replace=False))
-        points, labels = points[idx], labels[idx]
-        source["sample"] = [int(i) for i in idx]
-    gamma = nums["gamma"]
-    if gamma is None:
-        from advcert.poly.certify import round_down
-
-        sep = certify_separation(points, nums["rho"], Fraction(0))
-        if sep.gamma_max_lo <= 0:
-            raise InputError(f"the data are not separable at ρ={args.rho or '0.05'}: δ <= 2ρ",
-                             "lower --rho or use --drop-close with --gamma")
-        gamma = round_down(sep.gamma_max_lo, 3)
-    if args.drop_close:
-        drop = drop_close(points, nums["rho"], gamma)
-        keep = list(drop.keep_indices)
-        source["dropped"] = {"indices": [int(i) for i in drop.dropped_indices], "smallest": bool(drop.exact),
-                             "method": drop.method}
-        points, labels = points[keep], labels[keep]
-    if points.shape[0] < 2:
-        raise InputError("fewer than 2 points remain", "lower --gamma or drop fewer points")
-    return Instance(points=np.ascontiguousarray(points), labels=np.ascontiguousarray(labels), rho=nums["rho"],
-                    gamma=gamma, eps=nums["eps"], seed=args.seed, source=source)
+    if args.gamma is None:
+        raise InputError("--gamma is required for training", "pass for example --gamma 0.5")
+    if args.d is not None and args.d < 3:
+        raise InputError(f"--d must be at least 3 for training, got {args.d}", "pass --d 3 or more")
+    return TrainConfig(
+        eps=_number(args, "--eps", lo=0, hi=1), gamma=_number(args, "--gamma", lo=0, hi=8), m=m,
+        n=args.n or 10, d=args.d or 8, rho=_number(args, "--rho", default="0.05", lo=0), seed=args.seed,
+        R=_number(args, "--R", lo=1, strict_lo=False), max_steps=args.max_steps, loss=args.loss,
+        tau=_number(args, "--tau", lo=0), c_eta=_number(args, "--c-eta", lo=0), c_T=_number(args, "--c-T", lo=0),
+        adversary=args.adversary, attack_steps=args.attack_steps, attack_restarts=args.attack_restarts,
+        checkpoints=args.checkpoints, bound_seconds=_number(args, "--bound-seconds", lo=0))
 
 
-def _default_out(args) -> str:
-    if args.data is not None:
-        name = os.path.splitext(os.path.basename(args.data))[0]
-        return f"advcert-{name}-gamma{args.gamma or 'auto'}-eps{args.eps}-seed{args.seed}.json"
-    return f"advcert-gamma{args.gamma}-eps{args.eps}-n{args.n or 10}-d{args.d or 8}-seed{args.seed}.json"
-
-
-def _cmd_build(args, argv) -> int:
-    from advcert import certificate
-    from advcert.build import MAX_DEGREE, BuildConfig, build
-
-    nums = _validate_build(args)
-    out = args.out or _default_out(args)
-    if args.train:
-        if args.data is not None:
-            raise InputError("--train runs on synthetic data only", "drop --data, or drop --train")
-        targv = ["train", "--gamma", args.gamma, "--eps", args.eps, "--m", str(args.m or 4096), "--n", str(args.n or 10),
-                 "--d", str(args.d or 8), "--rho", args.rho or "0.05", "--seed", str(args.seed), "--out", out]
-        return main(targv + (["--quiet"] if args.quiet else []))
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):
+def _writable_out(out: Path) -> Path:
+    folder = out.resolve().parent
+    if not folder.is_dir():
         raise InputError(f"cannot write {out}: folder {folder} does not exist", "create it or pass another --out")
     if not os.access(folder, os.W_OK):
         raise InputError(f"cannot write {out}: folder {folder} is not writable", "pass a writable --out path")
-    inst = _data_instance(args, nums) if args.data is not None else None
-    if not (args.sandwich_budget > 0):
-        raise InputError(f"--sandwich-budget must be > 0 seconds, got {args.sandwich_budget}", "pass for example 5")
-    cfg = BuildConfig(gamma=inst.gamma if inst is not None else nums["gamma"], eps=nums["eps"], n=args.n or 10,
-                      d=args.d or 8, rho=nums["rho"], seed=args.seed, max_degree=args.max_degree or MAX_DEGREE,
-                      measured=not args.certified_only, m=args.m, sandwich_budget=args.sandwich_budget)
-    stem = os.path.splitext(os.path.basename(out))[0]
-    res = build(cfg, argv=argv, quiet=args.quiet, instance=inst, witness_name=f"{stem}.network.npz")
-    doc = res.doc
-    if res.witness is not None:
-        # the witness first: a certificate must never name a file that is not there
-        certificate.write_atomic(os.path.join(os.path.dirname(out), f"{stem}.network.npz"), res.witness)
-    certificate.write_atomic(out, certificate.dumps(doc))
-    rigorous = [c for c in doc["checks"] if c["label"] != "estimate"]
-    bad = [c["id"] for c in rigorous if c["verdict"] != "holds"]
+    return out
+
+
+def _rigorous_summary(doc: dict) -> tuple[str, int]:
+    bad = [c["id"] for c in doc["checks"] if c["label"] != "estimate" and c["verdict"] != "holds"]
+    return ("all hold" if not bad else f"FAILING: {', '.join(bad)}"), (0 if not bad else 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# handlers
+# ---------------------------------------------------------------------------------------------
+
+
+def _cmd_build(args, argv) -> int:
+    if args.train:
+        if args.data is not None:
+            raise InputError("--train runs on synthetic data only", "drop --data, or drop --train")
+        return _run_train(args, argv, m=args.m or 4096)
+    cfg = _build_config(args)
+    if args.data is not None:
+        name = os.path.splitext(os.path.basename(args.data))[0]
+        default = f"advcert-{name}-gamma{args.gamma or 'auto'}-eps{args.eps}-seed{args.seed}.json"
+    else:
+        default = f"advcert-gamma{args.gamma}-eps{args.eps}-n{args.n or 10}-d{args.d or 8}-seed{args.seed}.json"
+    out = _writable_out(Path(args.out or default))
+    witness_name = f"{out.stem}.network.npz"
+    if cfg.data is not None:
+        from advcert.data import instance_from_data
+
+        inst = instance_from_data(cfg.data, rho=cfg.rho, gamma=cfg.gamma, eps=cfg.eps, seed=cfg.seed)
+    else:
+        inst = None
+    if cfg.measured:
+        from advcert.pipeline import build_certificate
+    else:
+        from advcert.chain import build_certificate  # the certified plane alone never loads numba
+    if cfg.measured:
+        built = build_certificate(cfg, instance=inst, argv=argv, quiet=args.quiet, witness_name=witness_name)
+    else:
+        built = build_certificate(cfg, instance=inst, argv=argv, quiet=args.quiet)
+    from advcert import certificate
+
+    certificate.write_with_witness(out, built.doc, built.witness, witness_name)
     if not args.quiet:
         from advcert.report import print_table
 
-        print_table(doc, stream=sys.stderr)
-    summary = "all hold" if not bad else f"FAILING: {', '.join(bad)}"
-    print(f"advcert: wrote {out} ({len(doc['checks'])} checks; rigorous: {summary})")
-    return 0 if not bad else 1
+        print_table(built.doc, stream=sys.stderr)
+    summary, status = _rigorous_summary(built.doc)
+    print(f"advcert: wrote {out} ({len(built.doc['checks'])} checks; rigorous: {summary})")
+    return status
+
+
+def _run_train(args, argv, m: int) -> int:
+    from advcert import certificate
+    from advcert.pipeline import train_certificate
+    from advcert.report import plot_training
+
+    cfg = _train_config(args, m)
+    default = f"advcert-train-gamma{args.gamma}-eps{args.eps}-m{m}-n{cfg.n}-d{cfg.d}-seed{cfg.seed}.json"
+    out = _writable_out(Path(args.out or default))
+    npz, png = out.with_suffix(".npz"), out.with_suffix(".png")
+    built = train_certificate(cfg, argv=argv, quiet=args.quiet, witness_name=npz.name)
+    certificate.write_with_witness(out, built.doc, built.witness, npz.name)
+    plot_training(built.doc, str(png))
+    c52, c41 = built.doc["checks"][-2], built.doc["checks"][-1]
+    det = c41["details"]
+    summary, status = _rigorous_summary(built.doc)
+    print(f"advcert: wrote {out}, {npz.name}, {png.name}; theorem-4.1: {c41['verdict']} ({c41['label']}, "
+          f"min_t L_A = {det['min_L_A']:.4g} at t = {det['t_best']}); theorem-5.2: {c52['verdict']}; "
+          f"rigorous: {summary}")
+    return status
+
+
+def _cmd_train(args, argv) -> int:
+    return _run_train(args, argv, m=args.m)
 
 
 def _cmd_verify(args) -> int:
@@ -269,10 +359,49 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+def _cmd_attack(args) -> int:
+    from advcert import certificate
+    from advcert.pipeline import attack_certificate
+    from advcert.report import print_sandwich
+
+    doc = certificate.read(args.file)
+    arrays = certificate.read_network_witness(doc, args.file, args.network)
+    chk, contradictions = attack_certificate(
+        doc, arrays, seed=args.seed, domain=args.domain, restarts=args.restarts, steps=args.steps,
+        random_points=args.random_points, rel_gap=args.gap, time_budget=args.time_budget)
+    if args.json:
+        import json
+
+        print(json.dumps(chk, indent=1, sort_keys=True))
+    else:
+        print_sandwich(doc, chk, args.domain, sys.stdout)
+    for line in contradictions:
+        print(f"advcert: {line}", file=sys.stderr)
+    return 1 if contradictions else 0
+
+
+def _cmd_separation(args) -> int:
+    from advcert.data.study import run_study
+
+    return run_study(args)
+
+
 def _cmd_selftest(args) -> int:
     from advcert.selftest import run
 
     return run()
+
+
+_HANDLERS = {
+    "build": lambda a, argv: _cmd_build(a, argv),
+    "train": lambda a, argv: _cmd_train(a, argv),
+    "verify": lambda a, argv: _cmd_verify(a),
+    "show": lambda a, argv: _cmd_show(a),
+    "plot": lambda a, argv: _cmd_plot(a),
+    "attack": lambda a, argv: _cmd_attack(a),
+    "separation": lambda a, argv: _cmd_separation(a),
+    "selftest": lambda a, argv: _cmd_selftest(a),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,32 +415,12 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse's own exits (--help, --version, usage errors)
         return int(exc.code or 0)
-    try:
-        if args.command == "build":
-            return _cmd_build(args, argv)
-        if args.command == "verify":
-            return _cmd_verify(args)
-        if args.command == "show":
-            return _cmd_show(args)
-        if args.command == "plot":
-            return _cmd_plot(args)
-        if args.command == "selftest":
-            return _cmd_selftest(args)
-        if args.command == "train":
-            from advcert import train
-
-            args.argv = argv
-            return train.command(args)
-        if args.command == "attack":
-            from advcert import attack
-
-            return attack.command(args)
-        if args.command == "separation":
-            from advcert import separation
-
-            return separation.command(args)
+    handler = _HANDLERS.get(args.command)
+    if handler is None:
         parser.print_help()
         return 2
+    try:
+        return handler(args, argv)
     except InputError as exc:
         print(f"advcert: error: {exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,16 @@ Numbers are shown with their labels; an estimate is never printed as if it held.
 
 from __future__ import annotations
 
+import io
 from fractions import Fraction
+
+import numpy as np
+from flint import fmpq, fmpq_poly
+
+from advcert.certificate import write_atomic
+from advcert.errors import InputError
+from advcert.poly.sgn import chebyshev_x
+from advcert.rational import log2
 
 _MARK = {"holds": "holds", "fails": "FAILS", "observed": "observed", "violated": "VIOLATED",
          "vacuous": "vacuous", "infeasible": "infeasible"}
@@ -22,8 +31,6 @@ def fmt(value) -> str:
             return str(x.numerator)
         if x == 0:
             return "0"
-        from advcert.rational import log2
-
         lg = log2(abs(x))
         if abs(lg) > 1000:  # beyond float range: show the exponent
             return f"{'-' if x < 0 else ''}2^{lg:.1f}"
@@ -78,13 +85,6 @@ def plot_certificate(doc: dict, out: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
-
-    from advcert.certificate import write_atomic
-
-    from flint import fmpq, fmpq_poly
-
-    from advcert.poly.sgn import chebyshev_x
 
     exact = fmpq_poly([fmpq(Fraction(c).numerator, Fraction(c).denominator) for c in doc["objects"]["p1"]["coefficients"]])
     a = np.array([float(v) for v in chebyshev_x(exact)])  # stable on [-1, 1], unlike monomials
@@ -122,9 +122,82 @@ def plot_certificate(doc: dict, out: str) -> None:
     inst = doc["instance"]
     fig.suptitle(f"advcert: n={inst['n']} d={inst['d']} γ={fmt(inst['gamma'])} ε={fmt(inst['eps'])} ρ={fmt(inst['rho'])}")
     fig.tight_layout()
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
     write_atomic(out, buf.getvalue())
+
+
+def plot_training(doc: dict, out: str) -> None:
+    """Training curves from a certificate's ``theorem-5.2`` and ``theorem-4.1`` checks (Theorems 5.2, 4.1).
+
+    Left: L_A, clean loss, running average, CROWN upper bound at checkpoints, the sound bound
+    of the best iterate, ε. Right: drift against R_train, sampled Theorem 5.1 gap.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    checks = {c["id"]: c for c in doc["checks"]}
+    if "theorem-5.2" not in checks:
+        raise InputError("the certificate has no theorem-5.2 check (no training curves)",
+                         "pass a certificate written by advcert train")
+    cv = checks["theorem-5.2"]["details"]["curves"]
+    eps = float(Fraction(doc["instance"]["eps"]))
+    L = np.array(cv["L_A"], dtype=float)
+    t = np.arange(L.size)
+    cp = cv["checkpoints"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    ax1.plot(t, L, lw=1, label="L_A(f_W(t)) (training adversary)")
+    ax1.plot(t, cv["clean"], lw=1, label="clean loss")
+    if cv["average"]:
+        ax1.plot(np.arange(1, len(cv["average"]) + 1), cv["average"], lw=1, ls="--", label="running average (Thm 5.2)")
+    up = [(tt, u) for tt, u in zip(cp["t"], cp["crown_upper"]) if u is not None]
+    if up:
+        ax1.plot(*zip(*up), "o-", ms=3, lw=0.8, label="sound CROWN bound of L_A*")
+    c41 = checks.get("theorem-4.1")
+    if c41 is not None:
+        det = c41["details"]
+        ub = float(Fraction(det["robust_loss_upper_best"]))
+        ax1.plot([det["t_best"]], [ub], "*", ms=12, color="tab:green",
+                 label=f"sound BaB bound at t* = {det['t_best']}: {ub:.4g}")
+    ax1.axhline(eps, color="k", ls=":", lw=1, label="ε")
+    ax1.set_xlabel("step t")
+    ax1.set_ylabel("loss")
+    ax1.set_title("Algorithm 1: robust training loss (Theorems 4.1 and 5.2)")
+    ax1.legend(fontsize=8)
+    ax2.plot(t, cv["drift"], lw=1, label="drift m^{2/3} max_r ‖W_r − W0_r‖")
+    ax2.axhline(cv["R_train"], color="k", ls=":", lw=1, label=f"R_train = R²/ε = {cv['R_train']:.4g}")
+    ax2.plot(cp["t"], cp["gap_sampled"], "s-", ms=3, lw=0.8, label="sampled sup |f − g| (Thm 5.1, lower bound)")
+    ax2.plot(cp["t"], cp["gap_theorem_5_1"], "^-", ms=3, lw=0.8, label="R_t²/m^{1/6} (Thm 5.1 at the drift reached)")
+    ax2.set_yscale("symlog", linthresh=1e-2)
+    ax2.set_xlabel("step t")
+    ax2.set_title("drift and the Theorem 5.1 gap")
+    ax2.legend(fontsize=8)
+    inst = doc["instance"]
+    m = doc.get("objects", {}).get("network", {}).get("m")
+    fig.suptitle(f"advcert train: n={inst['n']} d={inst['d']} m={m} "
+                 f"γ={inst['gamma']} ε={inst['eps']} ρ={inst['rho']}")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    write_atomic(out, buf.getvalue())
+
+
+def print_sandwich(doc: dict, chk: dict, domain: str, stream) -> None:
+    """The per-point table of a re-run ``theorem-5.3`` (Theorem 5.3): attack below, sound bound above."""
+    det = chk["details"]
+    pts = doc["instance"]["points"]
+    m = doc.get("objects", {}).get("network", {}).get("m")
+    print(f"theorem 5.3 sandwich, {len(pts)} points, m = {m}, d = {len(pts[0])}, "
+          f"rho = {float(Fraction(doc['instance']['rho'])):g}, domain {domain}", file=stream)
+    print(f"{'i':>4} {'attack (estimate)':>18} {'upper (sound)':>15} {'gap':>11} {'upper/attack':>13}  masking",
+          file=stream)
+    for i, p in enumerate(det["per_point"]):
+        r = "-" if p["ratio"] is None else f"{p['ratio']:.4f}"
+        print(f"{i:4d} {p['attack']:18.8g} {float(Fraction(p['upper'])):15.8g} {p['gap']:11.3g} {r:>13}  "
+              f"{'yes' if p['gradient_masking'] else 'no'}", file=stream)
+    print(f"L_A = {det['attack']:.8g} (estimate)  <=  L_A* <=  {det['upper_float']:.8g} (sound-bound);  "
+          f"eps = {float(Fraction(doc['instance']['eps'])):g}: {chk['verdict']} ({det['reason']})", file=stream)

@@ -4,10 +4,11 @@ The independent verifier (advcert.verify) re-derives every exact, enclosure and 
 check and never imports builder code; estimates (attacks, samples, training runs) can only
 be reproduced by running the builders again. This module does that, after verification:
 
-* a certificate whose ``producer.argv`` is an ``advcert build`` or ``advcert train`` command
-  is rebuilt with the same arguments into a temporary folder;
-* any other (for example one made through the Python API) is rebuilt from its stored
-  instance (points, labels, ρ, γ, ε, seed) and, when it has one, its network width;
+* the pipeline runs again with the certificate's ``producer.config`` (a build or a training
+  run, recorded by every producer: the command line and the Python API alike) on the
+  certificate's stored instance (points, labels, ρ, γ, ε, seed), so no data file is needed;
+* a certificate from before ``producer.config`` was recorded is rebuilt from its instance
+  and, when it has one, its network width;
 
 then every estimate check is compared with its re-run: the drift of its value, a changed
 verdict, and whether a network witness came out with the same SHA-256. Floats are expected
@@ -18,14 +19,16 @@ failed, unless a verdict changes.
 
 from __future__ import annotations
 
-import io
-import json
+import hashlib
 import math
-import tempfile
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
+
+import numpy as np
+
+from advcert.config import BuildConfig, TrainConfig, from_json
+from advcert.data.instance import Instance
+from advcert.pipeline import build_certificate, train_certificate
 
 
 @dataclass(frozen=True)
@@ -50,64 +53,41 @@ class Drift:
         return abs(a - b) / scale if scale > 0 and math.isfinite(scale) else None
 
 
-def _rebuild(doc: dict, folder: Path) -> tuple[dict, dict[str, str]]:
-    """Re-run the command (or the instance) that made ``doc``; return the new document and
-    the SHA-256 of each witness it wrote (by role)."""
-    import hashlib
+def stored_instance(doc: dict) -> Instance:
+    """The instance a certificate certifies, exactly as stored (points, labels, ρ, γ, ε, seed)."""
+    ins = doc["instance"]
+    return Instance(points=np.array(ins["points"], dtype=float), labels=np.array(ins["labels"], dtype=float),
+                    rho=Fraction(ins["rho"]), gamma=Fraction(ins["gamma"]), eps=Fraction(ins["eps"]),
+                    seed=int(ins["seed"]), source=dict(ins.get("source", {})))
 
-    argv = list(doc.get("producer", {}).get("argv") or [])
-    out = folder / "rerun.json"
-    if argv and argv[0] in ("build", "train"):
-        from advcert.cli import main
 
-        clean: list[str] = []
-        skip = False
-        for a in argv:
-            if skip:
-                skip = False
-                continue
-            if a == "--out":
-                skip = True
-                continue
-            if a.startswith("--out="):
-                continue
-            clean.append(a)
-        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-            status = main(clean + ["--out", str(out), "--quiet"])
-        if status not in (0, 1):
-            raise RuntimeError(f"re-running {' '.join(clean)} exited with status {status}")
-        new = json.loads(out.read_text())
+def stored_config(doc: dict) -> BuildConfig | TrainConfig:
+    """``producer.config`` of a certificate, or for one made before it was recorded, the build
+    its instance and network width describe."""
+    raw = (doc.get("producer") or {}).get("config")
+    if raw is not None:
+        return from_json(raw)
+    inst = stored_instance(doc)
+    net = (doc.get("objects") or {}).get("network")
+    return BuildConfig(gamma=inst.gamma, eps=inst.eps, n=inst.n, d=inst.d, rho=inst.rho, seed=inst.seed,
+                       measured=net is not None, m=int(net["m"]) if net else None)
+
+
+def _rebuild(doc: dict) -> tuple[dict, bytes | None]:
+    """Re-run the pipeline with the certificate's own config on its stored instance."""
+    cfg = stored_config(doc)
+    inst = stored_instance(doc)
+    if isinstance(cfg, TrainConfig):
+        built = train_certificate(cfg, instance=inst)
     else:
-        import numpy as np
-
-        from advcert.build import BuildConfig, build
-        from advcert.certificate import dumps, write_atomic
-        from advcert.instance import Instance
-
-        ins = doc["instance"]
-        inst = Instance(points=np.array(ins["points"], dtype=float), labels=np.array(ins["labels"], dtype=float),
-                        rho=Fraction(ins["rho"]), gamma=Fraction(ins["gamma"]), eps=Fraction(ins["eps"]),
-                        seed=int(ins["seed"]), source=dict(ins.get("source", {})))
-        net = doc.get("objects", {}).get("network")
-        cfg = BuildConfig(gamma=inst.gamma, eps=inst.eps, n=inst.n, d=inst.d, rho=inst.rho, seed=inst.seed,
-                          measured=net is not None, m=int(net["m"]) if net else None)
-        res = build(cfg, instance=inst, witness_name="rerun.network.npz")
-        if res.witness is not None:
-            write_atomic(folder / "rerun.network.npz", res.witness)
-        write_atomic(out, dumps(res.doc))
-        new = res.doc
-    shas = {}
-    net = new.get("objects", {}).get("network")
-    if net and (folder / net["path"]).exists():
-        shas["network"] = hashlib.sha256((folder / net["path"]).read_bytes()).hexdigest()
-    return new, shas
+        built = build_certificate(cfg, instance=inst)
+    return built.doc, built.witness
 
 
 def rerun(doc: dict) -> tuple[list[Drift], list[str]]:
     """Re-run ``doc``'s estimates; return the comparisons and notes (missing or extra checks,
     witness hashes)."""
-    with tempfile.TemporaryDirectory(prefix="advcert-rerun-") as tmp:
-        new, shas = _rebuild(doc, Path(tmp))
+    new, witness = _rebuild(doc)
     notes: list[str] = []
     old_checks = {c["id"]: c for c in doc.get("checks", [])}
     new_checks = {c["id"]: c for c in new.get("checks", [])}
@@ -121,8 +101,8 @@ def rerun(doc: dict) -> tuple[list[Drift], list[str]]:
             continue
         drifts.append(Drift(cid, c.get("value"), n.get("value"), c.get("verdict"), n.get("verdict")))
     net = doc.get("objects", {}).get("network")
-    if net and "network" in shas:
-        same = shas["network"] == net.get("sha256")
+    if net and witness is not None:
+        same = hashlib.sha256(witness).hexdigest() == net.get("sha256")
         notes.append(f"network witness: the re-run's SHA-256 {'matches' if same else 'DIFFERS from'} the certificate's")
     return drifts, notes
 
