@@ -19,7 +19,7 @@ import numpy as np
 from advcert import certificate, seeds, theory
 from advcert.attack import projected_ascent
 from advcert.errors import InputError
-from advcert.instance import Instance, certify_separation, synthetic
+from advcert.data.instance import Instance, certify_separation, synthetic
 from advcert.poly import certify
 from advcert.poly.interpolant import RobustInterpolant, lemma62_bound, lemma62_intervals
 from advcert.poly.sgn import chebyshev_y, sign_polynomial

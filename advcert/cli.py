@@ -62,6 +62,29 @@ def _add_instance_args(p: argparse.ArgumentParser) -> None:
                    help="drop the fewest points that keep the rest γ-separable (recorded in the certificate)")
 
 
+def _add_separation_parser(sub) -> None:
+    """Options of ``advcert separation``: the paper's Figure 1 on a data set (Definition 3.4)."""
+    p = sub.add_parser("separation", help="δ_i distribution of a data set (the paper's Figure 1), largest γ",
+                       description="Study the nearest-neighbour distances of a data set lifted onto X: a histogram "
+                                   "(the paper's Figure 1), the certified δ, the largest γ at ρ, and the fewest "
+                                   "points to drop for a target γ.")
+    p.add_argument("--data", required=True, metavar="SPEC",
+                   help="a .npz (arrays X, y) or .csv (last column y) file, or 'digits'")
+    p.add_argument("--labels", default=None, metavar="RULE",
+                   help="binary:K makes class K the +1 class (labels are not needed here)")
+    p.add_argument("--lift", default="pad", metavar="MAP", help="pad (default; pad:C sets the room factor C), or normalize")
+    p.add_argument("--sample", type=_int("--sample", 2), default=None, metavar="K",
+                   help="study K points drawn without replacement, the same K as 'advcert build --data' (default: all)")
+    p.add_argument("--seed", type=_int("--seed", 0), default=0, metavar="S", help="sampling seed (default 0)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--rho", default=None, metavar="R", help="adversary radius on X (default 1/100)")
+    group.add_argument("--rho-raw", default=None, metavar="R",
+                       help="adversary radius in the raw data's units; converted to a sound radius on X")
+    p.add_argument("--gamma", default=None, metavar="G",
+                   help="target gamma: report the smallest set of points to drop to reach it")
+    p.add_argument("--out", default=".", metavar="DIR", help="directory for separation.json and separation.png (default .)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="advcert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-V", "--version", action="version", version=f"advcert {__version__}")
@@ -98,13 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("file")
     pl.add_argument("--out", help="PNG path (default: the certificate's name with .png)")
 
-    sep = sub.add_parser("separation", help="δ_i distribution of a data set (the paper's Figure 1), largest γ",
-                         description="Study the nearest-neighbour distances of a data set lifted onto X: a histogram "
-                                     "(the paper's Figure 1), the certified δ, the largest γ at ρ, and the fewest "
-                                     "points to drop for a target γ.")
-    from advcert import separation as _separation
-
-    _separation.add_arguments(sep)
+    _add_separation_parser(sub)
     att = sub.add_parser("attack", help="re-run the robust-loss sandwich (Theorem 5.3) on a certificate's network",
                          description="Attack a certificate's network from below (projected ascent + random search) "
                                      "and bound it from above (sound linear relaxation with branch and bound); exit 1 "
@@ -153,20 +170,14 @@ def _data_instance(args, nums):
     """Load --data, subsample, drop close points if asked, and make the Instance."""
     import numpy as np
 
-    from advcert import seeds
-    from advcert.data import load
-    from advcert.instance import Instance, certify_separation
-    from advcert.separation import drop_close
+    from advcert.data import Instance, certify_separation, drop_close, load, sample_indices
 
     ds = load(args.data, labels=args.labels, lift=args.lift)
     points, labels = ds.points, ds.labels
     source = dict(ds.source)
     source["lift"] = ds.lift.to_json()
     if args.sample is not None:
-        if args.sample > points.shape[0]:
-            raise InputError(f"--sample {args.sample} exceeds the {points.shape[0]} points of {args.data}",
-                             f"pass --sample {points.shape[0]} or less")
-        idx = np.sort(seeds.stream(args.seed, "sample").choice(points.shape[0], args.sample, replace=False))
+        idx = sample_indices(points.shape[0], args.sample, args.seed, origin=args.data)
         points, labels = points[idx], labels[idx]
         source["sample"] = [int(i) for i in idx]
     gamma = nums["gamma"]
@@ -269,6 +280,22 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+def _cmd_separation(args) -> int:
+    from advcert.data import study
+
+    def number(text, name):
+        return parse_number(text, name) if text is not None else None
+
+    rep = study.study_data(args.data, rho=number(args.rho, "--rho"), rho_raw=number(args.rho_raw, "--rho-raw"),
+                           gamma=number(args.gamma, "--gamma"), labels=args.labels, lift=args.lift,
+                           sample=args.sample, seed=args.seed)
+    paths = study.write_separation(rep, args.out)
+    for line in study.summary_lines(rep):
+        print(line)
+    print(f"wrote {paths[0]} and {paths[1]}")
+    return 0
+
+
 def _cmd_selftest(args) -> int:
     from advcert.selftest import run
 
@@ -307,9 +334,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return attack.command(args)
         if args.command == "separation":
-            from advcert import separation
-
-            return separation.command(args)
+            return _cmd_separation(args)
         parser.print_help()
         return 2
     except InputError as exc:

@@ -82,7 +82,7 @@ def _rebuild(doc: dict, folder: Path) -> tuple[dict, dict[str, str]]:
 
         from advcert.build import BuildConfig, build
         from advcert.certificate import dumps, write_atomic
-        from advcert.instance import Instance
+        from advcert.data.instance import Instance
 
         ins = doc["instance"]
         inst = Instance(points=np.array(ins["points"], dtype=float), labels=np.array(ins["labels"], dtype=float),

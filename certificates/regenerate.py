@@ -32,7 +32,7 @@ def small() -> None:
 
     from advcert import certificate
     from advcert.build import BuildConfig, build
-    from advcert.instance import Instance
+    from advcert.data.instance import Instance
     from advcert.randomfeatures import SMALL_INSTANCE as S
 
     inst = Instance(points=np.array(S["points"], dtype=float), labels=np.array(S["labels"], dtype=float),

@@ -1,4 +1,4 @@
-"""Definition 3.4: a data set on X and its γ-separability at ρ.
+"""Definition 3.4: a data set on X and its γ-separability at ρ; synthetic instances.
 
 An :class:`Instance` holds points on X = {‖x‖ = 1, x_d = 1/2}, labels in [-1, 1], and
 the user's exact parameters (ρ, γ, ε). :func:`certify_separation` decides
@@ -16,10 +16,10 @@ from fractions import Fraction
 import numpy as np
 
 from advcert import sphere
+from advcert.data.neighbours import certified_min_distance
 from advcert.errors import InputError
 from advcert.rational import sqrt_bounds
 from advcert.seeds import stream
-from advcert.separation import certified_min_distance
 
 
 @dataclass(frozen=True, eq=False)
