@@ -107,16 +107,27 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
                         "of Theorem 5.2 get half of it)")
 
 
-def _add_separation_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, metavar="SPEC", help="a .npz (array X, optional y) or .csv file, or 'digits'")
-    p.add_argument("--labels", metavar="RULE", help="binary:K, or 'none' to study the points alone")
-    p.add_argument("--lift", default="pad", metavar="MAP", help="pad (default; pad:C) or normalize (docs/data.md)")
+def _add_separation_parser(sub) -> None:
+    """Options of ``advcert separation``: the paper's Figure 1 on a data set (Definition 3.4)."""
+    p = sub.add_parser("separation", help="δ_i distribution of a data set (the paper's Figure 1), largest γ",
+                       description="Study the nearest-neighbour distances of a data set lifted onto X: a histogram "
+                                   "(the paper's Figure 1), the certified δ, the largest γ at ρ, and the fewest "
+                                   "points to drop for a target γ.")
+    p.add_argument("--data", required=True, metavar="SPEC",
+                   help="a .npz (arrays X, y) or .csv (last column y) file, or 'digits'")
+    p.add_argument("--labels", default=None, metavar="RULE",
+                   help="binary:K makes class K the +1 class (labels are not needed here)")
+    p.add_argument("--lift", default="pad", metavar="MAP", help="pad (default; pad:C sets the room factor C), or normalize")
     p.add_argument("--sample", type=_int("--sample", 2), default=None, metavar="K",
-                   help="study K points drawn without replacement (seeded by --seed), the same K as build --sample")
-    p.add_argument("--seed", type=_int("--seed", 0), default=0, help="root seed of the sample (default 0)")
-    p.add_argument("--rho", default="0.05", help="perturbation radius ρ on X (default 0.05)")
-    p.add_argument("--gamma", help="target γ: also report the fewest points to drop for it")
-    p.add_argument("--out", default=".", help="folder for separation.json and separation.png (default: here)")
+                   help="study K points drawn without replacement, the same K as 'advcert build --data' (default: all)")
+    p.add_argument("--seed", type=_int("--seed", 0), default=0, metavar="S", help="sampling seed (default 0)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--rho", default=None, metavar="R", help="adversary radius on X (default 1/100)")
+    group.add_argument("--rho-raw", default=None, metavar="R",
+                       help="adversary radius in the raw data's units; converted to a sound radius on X")
+    p.add_argument("--gamma", default=None, metavar="G",
+                   help="target gamma: report the smallest set of points to drop to reach it")
+    p.add_argument("--out", default=".", metavar="DIR", help="directory for separation.json and separation.png (default .)")
 
 
 def _add_attack_args(p: argparse.ArgumentParser) -> None:
@@ -172,11 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("file")
     pl.add_argument("--out", help="PNG path (default: the certificate's name with .png)")
 
-    sep = sub.add_parser("separation", help="δ_i distribution of a data set (the paper's Figure 1), largest γ",
-                         description="Study the nearest-neighbour distances of a data set lifted onto X: a histogram "
-                                     "(the paper's Figure 1), the certified δ, the largest γ at ρ, and the fewest "
-                                     "points to drop for a target γ.")
-    _add_separation_args(sep)
+    _add_separation_parser(sub)
     att = sub.add_parser("attack", help="re-run the robust-loss sandwich (Theorem 5.3) on a certificate's network",
                          description="Attack a certificate's network from below (projected ascent + random search) "
                                      "and bound it from above (sound linear relaxation with branch and bound); exit 1 "
@@ -381,9 +388,20 @@ def _cmd_attack(args) -> int:
 
 
 def _cmd_separation(args) -> int:
-    from advcert.data.study import run_study
+    from advcert.data import study
+    from advcert.rational import parse_number
 
-    return run_study(args)
+    def number(text, name):
+        return parse_number(text, name) if text is not None else None
+
+    rep = study.study_data(args.data, rho=number(args.rho, "--rho"), rho_raw=number(args.rho_raw, "--rho-raw"),
+                           gamma=number(args.gamma, "--gamma"), labels=args.labels, lift=args.lift,
+                           sample=args.sample, seed=args.seed)
+    paths = study.write_separation(rep, args.out)
+    for line in study.summary_lines(rep):
+        print(line)
+    print(f"wrote {paths[0]} and {paths[1]}")
+    return 0
 
 
 def _cmd_selftest(args) -> int:

@@ -63,3 +63,43 @@ def sqrt_bounds(x: Fraction, bits: int = 96) -> tuple[Fraction, Fraction]:
     lo = Fraction(r, 1 << bits)
     hi = Fraction(r + 1, 1 << bits)
     return lo, hi
+
+
+def _round(x: Fraction, digits: int, up: bool) -> Fraction:
+    """x rounded to ``digits`` significant decimal digits, towards +inf (up) or -inf."""
+    x = Fraction(x)
+    if x == 0:
+        return x
+    if x < 0:
+        return -_round(-x, digits, not up)
+    e = len(str(x.numerator // x.denominator)) if x >= 1 else -len(str(x.denominator // x.numerator)) + 1
+    scale = Fraction(10) ** (digits - e)
+    n = x * scale
+    n_int = -((-n.numerator) // n.denominator) if up else n.numerator // n.denominator
+    return Fraction(n_int) / scale
+
+
+def round_up(x: Fraction, digits: int = 6) -> Fraction:
+    """A short rational >= x (``digits`` significant decimal digits), for readable bounds."""
+    return _round(x, digits, True)
+
+
+def round_down(x: Fraction, digits: int = 6) -> Fraction:
+    """A short rational <= x (``digits`` significant decimal digits)."""
+    return _round(x, digits, False)
+
+
+def to_decimal(x: Fraction) -> str:
+    """The exact decimal text of a rational whose denominator divides a power of ten (as :func:`round_down` gives)."""
+    x = Fraction(x)
+    k = 0
+    while (x * 10**k).denominator != 1:
+        k += 1
+        if k > 4 * x.denominator.bit_length() + 4:
+            raise ValueError(f"{x} has no finite decimal expansion")
+    n = x * 10**k
+    sign, digits = ("-" if n < 0 else ""), str(abs(n.numerator))
+    if k == 0:
+        return sign + digits
+    digits = digits.rjust(k + 1, "0")
+    return f"{sign}{digits[:-k]}.{digits[-k:]}"

@@ -1237,7 +1237,7 @@ def command(args) -> int:
 
     from advcert import certificate, network
     from advcert.build import build_certificate
-    from advcert.instance import synthetic
+    from advcert.data.instance import synthetic
 
     eps = _positive(args.eps, "--eps", lo=0, hi=1)
     gamma = _positive(args.gamma, "--gamma", lo=0, hi=8)

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from advcert import separation as S
+from advcert.data import neighbours as S
 from advcert import sphere
 
 

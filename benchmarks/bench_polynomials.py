@@ -38,7 +38,7 @@ def plain_numerators(k: int, d: int) -> list[int]:
 
 
 def main() -> None:
-    from advcert.instance import certify_separation, synthetic
+    from advcert.data.instance import certify_separation, synthetic
     from advcert.poly import certify, sgn
     from advcert.poly.interpolant import lemma62_intervals
     from advcert.poly.step import claim63_alpha, step_polynomial

@@ -31,8 +31,9 @@ def small() -> None:
     import numpy as np
 
     from advcert import certificate
-    from advcert.build import BuildConfig, build
-    from advcert.instance import Instance
+    from advcert.config import BuildConfig
+    from advcert.pipeline import build_certificate
+    from advcert.data.instance import Instance
     from advcert.randomfeatures import SMALL_INSTANCE as S
 
     inst = Instance(points=np.array(S["points"], dtype=float), labels=np.array(S["labels"], dtype=float),
@@ -41,9 +42,9 @@ def small() -> None:
                                                                "(advcert.randomfeatures.SMALL_INSTANCE)"})
     cfg = BuildConfig(gamma=S["gamma"], eps=S["eps"], n=S["n"], d=S["d"], rho=S["rho"], seed=S["seed"], m=S["m"])
     argv = ["certificates/regenerate.py", "--only", "small"]
-    res = build(cfg, instance=inst, quiet=False, argv=argv, witness_name="small-end-to-end.network.npz")
-    certificate.write_atomic(os.path.join(HERE, "small-end-to-end.network.npz"), res.witness)
-    certificate.write_atomic(os.path.join(HERE, "small-end-to-end.json"), certificate.dumps(res.doc))
+    res = build_certificate(cfg, instance=inst, quiet=False, argv=argv, witness_name="small-end-to-end.network.npz")
+    certificate.write_with_witness(os.path.join(HERE, "small-end-to-end.json"), res.doc, res.witness,
+                                   "small-end-to-end.network.npz")
     print(f"advcert: wrote {os.path.join(HERE, 'small-end-to-end.json')}")
 
 

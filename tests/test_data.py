@@ -12,9 +12,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from advcert import data as D
+from advcert.data import loaders as D
 from advcert.errors import InputError
-from advcert.separation import certified_min_distance
+from advcert.data.neighbours import certified_min_distance
 
 
 def _npz(tmp_path, name="d.npz", **arrays):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from advcert import sphere
 from advcert.errors import InputError
-from advcert.instance import certify_separation, gamma_supported, max_min_distance_bound, synthetic
+from advcert.data.instance import certify_separation, gamma_supported, max_min_distance_bound, synthetic
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from advcert import sphere
-from advcert.instance import certify_separation, synthetic
+from advcert.data.instance import certify_separation, synthetic
 from advcert.poly import certify
 from advcert.poly.interpolant import RobustInterpolant, lemma62_bound, lemma62_intervals
 from advcert.poly.sgn import sign_polynomial

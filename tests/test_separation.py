@@ -3,7 +3,6 @@ brute force, planted near-ties, and the separation study of digits (the Figure 1
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
@@ -15,8 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advcert import separation as S
-from advcert import sphere
+from advcert import seeds, sphere
+from advcert.cli import main
+from advcert.data import load, sample_indices, study
+from advcert.data import neighbours as S
 from advcert.errors import InputError
 
 
@@ -340,14 +341,12 @@ def test_drop_rejects_bad_parameters():
 @pytest.fixture(scope="module")
 def digits():
     pytest.importorskip("sklearn")
-    from advcert.data import load
-
     return load("digits", labels="binary:0")
 
 
 def test_decimal_floor():
     for q in [Fraction(1358165, 10**9), Fraction(1, 3), Fraction(12345678), Fraction(1, 1000), Fraction(9999, 10**7)]:
-        s = S.decimal_floor(q)
+        s = study.decimal_floor(q)
         v = Fraction(s)
         assert v <= q
         digits = s.replace(".", "").lstrip("0")
@@ -358,26 +357,66 @@ def test_decimal_floor():
 
 
 def test_sample_is_seeded():
-    a = S.sample_indices(100, 10, 3)
-    assert np.array_equal(a, S.sample_indices(100, 10, 3))
-    assert not np.array_equal(a, S.sample_indices(100, 10, 4))
+    a = sample_indices(100, 10, 3)
+    assert np.array_equal(a, sample_indices(100, 10, 3))
+    assert not np.array_equal(a, sample_indices(100, 10, 4))
     assert len(set(a.tolist())) == 10 and np.all(np.diff(a) > 0)
+    # the named stream of advcert.seeds, nothing else
+    assert np.array_equal(a, np.sort(seeds.stream(3, "sample").choice(100, 10, replace=False)))
+    assert np.array_equal(sample_indices(7, None, 0), np.arange(7))
+    assert np.array_equal(sample_indices(7, 7, 5), np.arange(7))
+    with pytest.raises(InputError, match="exceeds the 5 points"):
+        sample_indices(5, 6, 0)
     with pytest.raises(InputError, match="sample"):
-        S.sample_indices(5, 6, 0)
+        sample_indices(5, 1, 0)
+
+
+def _cross_polytope_csv(tmp_path):
+    """±e_i in R^6 with labels ±1: every 6-point sample is separable at a γ a build can hold."""
+    rows = []
+    for i in range(6):
+        for sgn in (1, -1):
+            rows.append(",".join(str(sgn if k == i else 0) for k in range(6)) + f",{sgn}")
+    p = tmp_path / "pts.csv"
+    p.write_text("\n".join(rows) + "\n")
+    return p
+
+
+def test_build_and_separation_take_the_same_sample(tmp_path, capsys):
+    """One sampling stream: `build --data --sample K --seed S` certifies the set `separation` studies."""
+    csv = _cross_polytope_csv(tmp_path)
+    common = ["--data", str(csv), "--sample", "6", "--seed", "3"]
+    cert = tmp_path / "c.json"
+    assert main(["build", "--quiet", *common, "--eps", "0.1", "--rho", "0.01", "--certified-only",
+                 "--out", str(cert)]) == 0
+    assert main(["separation", *common, "--rho", "0.01", "--out", str(tmp_path / "sep")]) == 0
+    capsys.readouterr()
+    doc = json.loads(cert.read_text())
+    sep = json.loads((tmp_path / "sep" / "separation.json").read_text())
+    rows = sep["sample"]["rows"]
+    assert doc["instance"]["source"]["sample"] == rows
+    points = load(str(csv)).points
+    assert doc["instance"]["points"] == points[rows].tolist()  # the same bytes, point by point
+    (d34,) = [c for c in doc["checks"] if c["id"] == "definition-3.4"]
+    assert d34["details"]["delta_sq"] == sep["delta_sq"]["value"]
+    # the test discriminates: the study's former stream, SeedSequence(S), drew another subset
+    old = np.sort(np.random.default_rng(np.random.SeedSequence(3)).choice(12, 6, replace=False))
+    assert old.tolist() != rows
 
 
 def test_digits_study_summary(digits, tmp_path):
-    rep = S.separation_report(
+    rep = study.separation_report(
         digits.points, Fraction(1, 100), gamma=Fraction(1, 100), sample=300, seed=1,
         source=digits.source, lift=digits.lift.to_json(),
     )
+    assert list(rep.indices) == sample_indices(digits.points.shape[0], 300, 1).tolist()
     sub = digits.points[list(rep.indices)]
     assert rep.nearest == S.certified_min_distance(sub)
     # γ_max at ρ is the certified lower end; the drop set reaches γ
     assert S.pair_supports(rep.nearest.delta_sq, rep.rho, rep.gamma_max.lo)
     kept = sub[list(rep.drop.keep_indices)]
     assert S.pair_supports(S.certified_min_distance(kept).delta_sq, rep.rho, rep.gamma)
-    paths = S.write_separation(rep, tmp_path / "out")
+    paths = study.write_separation(rep, tmp_path / "out")
     doc = json.loads(paths[0].read_text())
     assert paths[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert Fraction(doc["delta_sq"]["value"]) == rep.nearest.delta_sq
@@ -392,15 +431,9 @@ def test_digits_study_summary(digits, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["separation.json", "separation.png"]
 
 
-def _parse(argv):
-    p = argparse.ArgumentParser()
-    S.add_arguments(p)
-    return p.parse_args(argv)
-
-
 def test_command_digits_writes_histogram_and_summary(digits, tmp_path, capsys):
     out = tmp_path / "sep"
-    rc = S.command(_parse(["--data", "digits", "--sample", "500", "--seed", "0", "--out", str(out)]))
+    rc = main(["separation", "--data", "digits", "--sample", "500", "--seed", "0", "--out", str(out)])
     assert rc == 0
     doc = json.loads((out / "separation.json").read_text())
     assert doc["n"] == 500 and doc["sample"]["seed"] == 0 and doc["rho"] == "1/100"
@@ -408,13 +441,18 @@ def test_command_digits_writes_histogram_and_summary(digits, tmp_path, capsys):
     assert "delta =" in capsys.readouterr().out
 
 
-def test_command_rho_raw_is_converted(digits, tmp_path):
+def test_command_rho_raw_is_converted(digits, tmp_path, capsys):
     out = tmp_path / "sep"
-    S.command(_parse(["--data", "digits", "--sample", "50", "--rho-raw", "1", "--out", str(out)]))
+    assert main(["separation", "--data", "digits", "--sample", "50", "--rho-raw", "1", "--out", str(out)]) == 0
     doc = json.loads((out / "separation.json").read_text())
     assert doc["rho"] == doc["rho_raw"]["rho_on_X"]
     s = digits.lift.scale
     assert s <= float(Fraction(doc["rho"])) <= s * 1.2  # ρ_X ≈ s·ρ_raw·(1 + small)
+
+
+def test_study_data_rejects_both_radii():
+    with pytest.raises(InputError, match="not both"):
+        study.study_data("digits", rho=Fraction(1, 100), rho_raw=Fraction(1))
 
 
 @pytest.mark.parametrize(
@@ -424,31 +462,34 @@ def test_command_rho_raw_is_converted(digits, tmp_path):
         (["--gamma", "-1"], "gamma"),
         (["--sample", "5000"], "5000"),
         (["--sample", "1"], "sample"),
+        (["--seed", "-1"], "seed"),
         (["--lift", "warp"], "lift"),
+        (["--rho", "0.1", "--rho-raw", "1"], "rho"),
     ],
 )
-def test_command_bad_input_leaves_nothing(digits, tmp_path, argv, word):
+def test_command_bad_input_leaves_nothing(digits, tmp_path, capsys, argv, word):
     out = tmp_path / "sep"
-    with pytest.raises(InputError, match=word):
-        S.command(_parse(["--data", "digits", "--out", str(out), *argv]))
+    assert main(["separation", "--data", "digits", "--out", str(out), *argv]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and word in err[0], err
     assert not out.exists()
 
 
 def test_write_failure_leaves_nothing(tmp_path, monkeypatch):
     x = sphere.sample_uniform(np.random.default_rng(0), 20, 4)
-    rep = S.separation_report(x, Fraction(1, 100))
+    rep = study.separation_report(x, Fraction(1, 100))
 
     def boom(report, fh):
         fh.write(b"partial")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(S, "_histogram_png", boom)
+    monkeypatch.setattr(study, "_histogram_png", boom)
     with pytest.raises(RuntimeError):
-        S.write_separation(rep, tmp_path / "new")
+        study.write_separation(rep, tmp_path / "new")
     assert not (tmp_path / "new").exists()
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "separation.json").write_text("previous")
     with pytest.raises(RuntimeError):
-        S.write_separation(rep, tmp_path / "old")
+        study.write_separation(rep, tmp_path / "old")
     assert [p.name for p in (tmp_path / "old").iterdir()] == ["separation.json"]
     assert (tmp_path / "old" / "separation.json").read_text() == "previous"

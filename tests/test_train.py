@@ -22,7 +22,7 @@ import pytest
 from advcert import certificate, network, sphere, train
 from advcert.bounds import crown_bounds
 from advcert.errors import InputError
-from advcert.instance import synthetic
+from advcert.data.instance import synthetic
 
 
 def _net(m: int, d: int, seed: int, move: float = 0.0):

@@ -768,8 +768,9 @@ def test_schema_is_valid_draft_2020_12():
 
 @pytest.fixture(scope="module")
 def built() -> dict:
-    build = pytest.importorskip("advcert.build")
-    return build.build_certificate(F(1, 2), F(1, 10))
+    chain = pytest.importorskip("advcert.chain")
+    config = pytest.importorskip("advcert.config")
+    return chain.build_certificate(config.BuildConfig(gamma=F(1, 2), eps=F(1, 10), measured=False)).doc
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ from fractions import Fraction
 
 from flint import arb, arb_poly, ctx, fmpq, fmpq_poly
 
-from advcert.rational import log2
+from advcert.rational import log2, round_down, round_up  # noqa: F401  (re-exported: the bounds' short forms)
 
 
 @dataclass(frozen=True)
@@ -155,27 +155,3 @@ def sup_abs_error(
         precision=prec,
         seconds=time.perf_counter() - t0,
     )
-
-
-def _round(x: Fraction, digits: int, up: bool) -> Fraction:
-    """x rounded to ``digits`` significant decimal digits, towards +inf (up) or -inf."""
-    x = Fraction(x)
-    if x == 0:
-        return x
-    if x < 0:
-        return -_round(-x, digits, not up)
-    e = len(str(x.numerator // x.denominator)) if x >= 1 else -len(str(x.denominator // x.numerator)) + 1
-    scale = Fraction(10) ** (digits - e)
-    n = x * scale
-    n_int = -((-n.numerator) // n.denominator) if up else n.numerator // n.denominator
-    return Fraction(n_int) / scale
-
-
-def round_up(x: Fraction, digits: int = 6) -> Fraction:
-    """A short rational >= x (``digits`` significant decimal digits), for readable bounds."""
-    return _round(x, digits, True)
-
-
-def round_down(x: Fraction, digits: int = 6) -> Fraction:
-    """A short rational <= x (``digits`` significant decimal digits)."""
-    return _round(x, digits, False)

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from advcert.instance import Separation
+from advcert.data.instance import Separation
 from advcert.poly.step import StepPolynomial
 
 

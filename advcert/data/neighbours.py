@@ -1,4 +1,4 @@
-"""Certified nearest-neighbour distances of a data set: Definition 3.4 (γ-separability).
+"""Certified nearest neighbours, δ and the points to drop: Definition 3.4, Figure 1, footnote 7.
 
 A training set is γ-separable w.r.t. a ρ-bounded adversary when ‖x_i − x_j‖ ≥ δ for all
 i ≠ j and γ ≤ δ(δ − 2ρ) (Definition 3.4). Everything here is about the *stored* binary64
@@ -25,28 +25,24 @@ points, read as exact dyadic rationals:
   is skipped. Near-ties are thus decided exactly, never by float ranking.
 
 No n×n×d temporary is formed; the Gram work is done in row blocks of ≤ 2²⁰ entries.
+
+The too-close pairs of a target γ and the fewest points to drop (a minimum vertex cover of
+that graph) implement the paper's footnote 7 ("the few too-close points can be excluded").
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import dataclasses
 import heapq
-import json
 import math
-import os
-import secrets
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from numbers import Rational
-from pathlib import Path
 
 import numpy as np
 
 from advcert.errors import InputError
-from advcert.rational import sqrt_bounds, to_str
+from advcert.rational import parse_number, sqrt_bounds, to_str
 
 _U = 2.0**-53
 _BLOCK_ENTRIES = 1 << 18  # entries per (rows × n) block: 2 MiB, cache-friendly
@@ -216,6 +212,7 @@ _SINGLE_THREAD_MAX_D = 256
 _CONTROLLER = None  # built once: scanning the loaded BLAS libraries costs ~1.6 ms per call
 
 
+# TODO(layout): move to advcert.kernels.threads
 def _blas_single_thread():
     global _CONTROLLER
     if _CONTROLLER is None:
@@ -225,7 +222,8 @@ def _blas_single_thread():
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
-def _check_points(x) -> np.ndarray:
+def check_points(x) -> np.ndarray:
+    """x as a contiguous float64 (n, d) array with n >= 2, d >= 1, finite; else InputError."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise InputError(
@@ -257,7 +255,7 @@ def certified_min_distance(x: np.ndarray) -> NearestPair:
     A BLAS Gram matrix with the rigorous error bound of the module docstring locates every
     pair that could attain the minimum; those pairs are recomputed exactly in integers.
     """
-    x = _check_points(x)
+    x = check_points(x)
     loc = _Locator.of(x)
     U = np.inf  # a rigorous upper bound of δ² (scaled units), decreasing block by block
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -290,7 +288,7 @@ def certified_nearest_neighbours(x: np.ndarray) -> NearestNeighbours:
     Per row, every j whose lower bound does not exceed the row's smallest upper bound is
     recomputed exactly, so each δ_i² is exact (not a float estimate).
     """
-    x = _check_points(x)
+    x = check_points(x)
     n = x.shape[0]
     loc = _Locator.of(x)
     ip = _IntPoints(x)
@@ -329,8 +327,6 @@ def _as_fraction(v, name: str) -> Fraction:
         if not math.isfinite(v):
             raise InputError(f"{name} must be finite, got {v!r}", f"pass a finite {name}")
         return Fraction(v)  # the exact binary64 value
-    from advcert.rational import parse_number
-
     return parse_number(v, name)
 
 
@@ -371,7 +367,8 @@ def pair_supports(dist_sq: Fraction, rho, gamma) -> bool:
     return t >= 0 and t * t >= 4 * rho * rho * D
 
 
-def _check_rho_gamma(rho, gamma) -> tuple[Fraction, Fraction | None]:
+def check_rho_gamma(rho, gamma) -> tuple[Fraction, Fraction | None]:
+    """ρ >= 0 and γ > 0 (or None) of Definition 3.4 as Fractions; else InputError."""
     rho = _as_fraction(rho, "rho")
     if rho < 0:
         raise InputError(f"rho must be >= 0, got {to_str(rho)}", "pass a non-negative radius")
@@ -399,8 +396,8 @@ def close_pairs(points: np.ndarray, rho, gamma) -> np.ndarray:
     others are decided by :func:`pair_supports` on the exact squared distance. Returns an
     (m, 2) int64 array sorted lexicographically.
     """
-    x = _check_points(points)
-    rho, gamma = _check_rho_gamma(rho, gamma)
+    x = check_points(points)
+    rho, gamma = check_rho_gamma(rho, gamma)
     if gamma is None:
         raise InputError("close_pairs needs a target gamma", "pass gamma > 0")
     loc = _Locator.of(x)
@@ -661,8 +658,8 @@ def drop_close(points: np.ndarray, rho, gamma, *, node_limit: int = 20_000) -> D
     drop form a minimum vertex cover of that graph (exact when proved, else greedy; see
     ``DropResult.exact``). The kept set is re-checked exactly before returning.
     """
-    x = _check_points(points)
-    rho, gamma = _check_rho_gamma(rho, gamma)
+    x = check_points(points)
+    rho, gamma = check_rho_gamma(rho, gamma)
     if gamma is None:
         raise InputError("drop_close needs a target gamma", "pass gamma > 0")
     n = x.shape[0]
@@ -684,348 +681,3 @@ def drop_close(points: np.ndarray, rho, gamma, *, node_limit: int = 20_000) -> D
         delta_needed(rho, gamma), method,
     )
 
-
-# --------------------------------------------------------------------------- the study
-
-
-@dataclass(frozen=True, eq=False)
-class SeparationReport:
-    """The δ_i distribution of a (sampled) data set on X, δ, γ_max and the drop set.
-
-    The analogue of the paper's Figure 1 (Definition 3.4). ``indices`` are the rows of
-    the input that form the studied set (all rows when not sampled); ``neighbours`` and
-    ``drop`` index into that set.
-    """
-
-    n: int
-    d: int
-    rho: Fraction
-    gamma: Fraction | None
-    indices: tuple[int, ...]
-    sample: int | None
-    seed: int
-    neighbours: NearestNeighbours
-    nearest: NearestPair
-    delta: Enclosure
-    gamma_max: Enclosure
-    drop: DropResult | None
-    seconds: float
-    source: dict = field(default_factory=dict)
-    lift: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
-
-
-def sample_indices(n: int, sample: int | None, seed: int) -> np.ndarray:
-    """Sorted rows of a uniform sample without replacement, seeded by SeedSequence(seed)."""
-    if sample is None or sample == n:
-        return np.arange(n)
-    if not (2 <= sample <= n):
-        raise InputError(
-            f"--sample {sample} is outside [2, {n}] for a data set of {n} points",
-            f"pass a sample size between 2 and {n}, or leave it out to use all points",
-        )
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    return np.sort(rng.choice(n, size=sample, replace=False))
-
-
-def separation_report(
-    points: np.ndarray,
-    rho,
-    *,
-    gamma=None,
-    sample: int | None = None,
-    seed: int = 0,
-    source: dict | None = None,
-    lift: dict | None = None,
-    node_limit: int = 20_000,
-) -> SeparationReport:
-    """δ_i of every studied point, δ, the largest γ at ρ, and the drop set for γ (Def. 3.4).
-
-    With ``sample`` = K, K rows are drawn without replacement (SeedSequence(seed)) and the
-    study is of that set alone: δ_i is the distance to the nearest *sampled* point (the
-    paper's Figure 1 measured against the whole CIFAR-10 training set).
-    """
-    t0 = time.perf_counter()
-    x = _check_points(points)
-    rho, gamma = _check_rho_gamma(rho, gamma)
-    idx = sample_indices(x.shape[0], sample, seed)
-    xs = x[idx]
-    nb = certified_nearest_neighbours(xs)
-    nearest = nb.nearest_pair()
-    drop = drop_close(xs, rho, gamma, node_limit=node_limit) if gamma is not None else None
-    return SeparationReport(
-        n=int(xs.shape[0]),
-        d=int(xs.shape[1]),
-        rho=rho,
-        gamma=gamma,
-        indices=tuple(int(i) for i in idx),
-        sample=sample,
-        seed=int(seed),
-        neighbours=nb,
-        nearest=nearest,
-        delta=delta_enclosure(nearest.delta_sq),
-        gamma_max=gamma_max(nearest.delta_sq, rho),
-        drop=drop,
-        seconds=time.perf_counter() - t0,
-        source=dict(source or {}),
-        lift=dict(lift or {}),
-    )
-
-
-def decimal_floor(q: Fraction, digits: int = 4) -> str:
-    """The largest decimal with ``digits`` significant digits that is <= q (q > 0), as text.
-
-    For people and for pasting into ``--gamma``: the value is exact and never exceeds q.
-    """
-    q = Fraction(q)
-    if q <= 0:
-        raise ValueError("decimal_floor needs q > 0")
-    e = math.floor(math.log10(q.numerator) - math.log10(q.denominator)) - digits + 1
-    while True:  # log10 can be off by one near powers of ten
-        m = math.floor(q / Fraction(10) ** e)
-        if m >= 10**digits:
-            e += 1
-        elif m < 10 ** (digits - 1):
-            e -= 1
-        else:
-            break
-    if e >= 0:
-        return str(m * 10**e)
-    s = str(m).rjust(-e + 1, "0")
-    return s[:e] + "." + s[e:]
-
-
-def report_json(report: SeparationReport) -> dict:
-    """The JSON summary: exact rationals as "p/q" strings, floats only where labelled."""
-    nb = report.neighbours
-    rows = report.indices
-    dist = [math.sqrt(float(v)) for v in nb.delta_sq]
-    gm = report.gamma_max
-    separable = report.nearest.delta_sq > 4 * report.rho * report.rho
-    summary: dict = {
-        "format": "advcert-separation",
-        "version": 1,
-        "definition": "Definition 3.4: ||x_i - x_j|| >= delta for i != j and gamma <= delta(delta - 2 rho)",
-        "source": report.source,
-        "lift": report.lift,
-        "n": report.n,
-        "d": report.d,
-        "sample": {"size": report.sample, "seed": report.seed, "rows": list(rows)},
-        "rho": to_str(report.rho),
-        "delta_sq": {
-            "value": to_str(report.nearest.delta_sq),
-            "label": "exact",
-            "pair": [rows[report.nearest.pair[0]], rows[report.nearest.pair[1]]],
-            "note": "pair as rows of the input",
-        },
-        "delta": {**report.delta.to_json(), "label": "enclosure"},
-        "separable_at_rho": {"value": bool(separable), "label": "exact", "claim": "delta > 2 rho"},
-        "gamma_max": {
-            **gm.to_json(),
-            "label": "enclosure",
-            "claim": "largest gamma with gamma <= delta(delta - 2 rho); every gamma <= lo is supported",
-        },
-        "per_point": {
-            "rows": list(rows),
-            "delta_sq": [to_str(v) for v in nb.delta_sq],
-            "neighbour": [rows[j] for j in nb.neighbour],
-            "label": "exact",
-            "exact_checks": nb.exact_checks,
-        },
-        "per_point_float": {
-            "delta": dist,
-            "label": "estimate",
-            "note": "binary64 sqrt of the exact delta_i^2, for the histogram only",
-        },
-        "quantiles": {
-            "q": [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 1.0],
-            "delta": [float(v) for v in np.quantile(dist, [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 1.0])],
-            "label": "estimate",
-        },
-        "seconds": report.seconds,
-    }
-    if gm.lo > 0:
-        summary["gamma_max"]["decimal_floor"] = decimal_floor(gm.lo)
-    if report.gamma is not None and report.drop is not None:
-        dr = report.drop
-        summary["target"] = {
-            "gamma": to_str(report.gamma),
-            "delta_needed": {**dr.delta_needed.to_json(), "label": "enclosure"},
-            "supported_without_dropping": not dr.dropped_indices,
-            "close_pairs": dr.close_pairs,
-            "dropped_rows": [rows[i] for i in dr.dropped_indices],
-            "dropped": len(dr.dropped_indices),
-            "fraction_dropped": to_str(Fraction(len(dr.dropped_indices), report.n)),
-            "exact": dr.exact,
-            "lower_bound": dr.lower_bound,
-            "method": dr.method,
-            "label": "exact" if dr.exact else "sound-bound",
-            "note": (
-                "smallest possible set" if dr.exact
-                else "greedy set; no set smaller than lower_bound exists"
-            ),
-        }
-    summary.update(report.extra)
-    return summary
-
-
-def _histogram_png(report: SeparationReport, fh) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    dist = np.sqrt(np.array([float(v) for v in report.neighbours.delta_sq]))
-    fig = Figure(figsize=(6.4, 4.0), dpi=120)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.hist(dist, bins=min(60, max(10, report.n // 10)), color="0.6", edgecolor="0.3")
-    delta = float(report.delta.lo)
-    ax.axvline(delta, color="C0", lw=1.5, label=f"δ = min δ_i = {delta:.4g}")
-    two_rho = 2 * float(report.rho)
-    ax.axvline(two_rho, color="C3", ls="--", lw=1.5, label=f"2ρ = {two_rho:.4g}")
-    if report.drop is not None and report.gamma is not None:
-        dn = float(report.drop.delta_needed.hi)
-        frac = len(report.drop.dropped_indices) / report.n
-        ax.axvline(
-            dn, color="C2", ls=":", lw=1.8,
-            label=f"δ needed for γ = {float(report.gamma):.4g}: {dn:.4g} (drop {100 * frac:.3g}%)",
-        )
-    ax.set_xlim(left=0.0)
-    ax.set_xlabel("δ_i = distance to the nearest other point, on X")
-    ax.set_ylabel("number of points")
-    src = report.source.get("name") or Path(str(report.source.get("path", "data"))).name
-    ax.set_title(f"Nearest-neighbour distances ({src}, n = {report.n}, d = {report.d})")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(fh, format="png")
-
-
-def _new_temp(folder: Path, suffix: str) -> str:
-    """Create an empty file with the usual umask-governed mode (mkstemp would force 0600)."""
-    while True:
-        name = folder / f".separation-{os.getpid()}-{secrets.token_hex(6)}{suffix}"
-        try:
-            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            return str(name)
-        except FileExistsError:
-            continue
-
-
-def write_separation(report: SeparationReport, out_dir) -> tuple[Path, Path]:
-    """Write ``separation.json`` and ``separation.png`` into out_dir, atomically.
-
-    Both files are written to temporaries in out_dir and moved into place with os.replace;
-    on any error the temporaries (and a directory this call created) are removed.
-    """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a directory", "name a directory")
-    created = not out.exists()
-    tmps: list[str] = []
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(report_json(report), indent=1, allow_nan=False) + "\n"
-        targets = (out / "separation.json", out / "separation.png")
-        tj = _new_temp(out, ".json.tmp")
-        tmps.append(tj)
-        with open(tj, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        tp = _new_temp(out, ".png.tmp")
-        tmps.append(tp)
-        with open(tp, "wb") as fh:
-            _histogram_png(report, fh)
-        os.replace(tj, targets[0])
-        os.replace(tp, targets[1])
-        tmps.clear()
-        return targets
-    except BaseException:
-        for t in tmps:
-            try:
-                os.unlink(t)
-            except OSError:
-                pass
-        if created:
-            try:
-                out.rmdir()
-            except OSError:
-                pass
-        raise
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``advcert separation`` (Definition 3.4 study; Figure 1 analogue)."""
-    parser.add_argument("--data", required=True, metavar="SPEC",
-                        help="a .npz (arrays X, y) or .csv (last column y) file, or 'digits'")
-    parser.add_argument("--labels", default=None, metavar="RULE",
-                        help="binary:K makes class K the +1 class (labels are not needed here)")
-    parser.add_argument("--lift", default="pad", metavar="MAP",
-                        help="pad (default; pad:C sets the room factor C), or normalize")
-    parser.add_argument("--sample", type=int, default=None, metavar="K",
-                        help="study K points drawn without replacement (default: all)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--rho", default=None, metavar="R",
-                       help="adversary radius on X (default 1/100)")
-    group.add_argument("--rho-raw", default=None, metavar="R",
-                       help="adversary radius in the raw data's units; converted to a sound radius on X")
-    parser.add_argument("--gamma", default=None, metavar="G",
-                        help="target gamma: report the smallest set of points to drop to reach it")
-    parser.add_argument("--out", default=".", metavar="DIR",
-                        help="directory for separation.json and separation.png (default .)")
-
-
-def command(args: argparse.Namespace) -> int:
-    """Run ``advcert separation``: load, lift, study, write (Definition 3.4; Figure 1)."""
-    from advcert.data import load, rho_on_X
-    from advcert.rational import parse_number
-
-    if args.sample is not None and args.sample < 2:
-        raise InputError(f"--sample must be >= 2, got {args.sample}", "pass --sample K with K >= 2")
-    if args.seed < 0:
-        raise InputError(f"--seed must be >= 0, got {args.seed}", "pass a non-negative seed")
-    gamma = parse_number(args.gamma, "--gamma") if args.gamma is not None else None
-    ds = load(args.data, labels=args.labels, lift=args.lift, require_labels=args.labels is not None)
-    extra: dict = {}
-    if args.rho_raw is not None:
-        rho_raw = parse_number(args.rho_raw, "--rho-raw")
-        rho = rho_on_X(ds.lift, rho_raw)
-        extra["rho_raw"] = {
-            "value": to_str(rho_raw),
-            "rho_on_X": to_str(rho),
-            "label": "sound-bound",
-            "note": "every raw perturbation of norm <= rho_raw moves the lifted point by <= rho on X",
-        }
-    else:
-        rho = parse_number(args.rho if args.rho is not None else "1/100", "--rho")
-    if rho < 0:
-        raise InputError(f"--rho must be >= 0, got {args.rho}", "pass a non-negative radius")
-    if gamma is not None and gamma <= 0:
-        raise InputError(f"--gamma must be > 0, got {args.gamma}", "pass a positive gamma")
-    if args.sample is not None and args.sample > ds.points.shape[0]:
-        n = ds.points.shape[0]
-        raise InputError(
-            f"--sample {args.sample} exceeds the {n} points of {args.data}",
-            f"pass --sample {n} or less",
-        )
-    rep = separation_report(
-        ds.points, rho, gamma=gamma, sample=args.sample, seed=args.seed,
-        source=ds.source, lift=ds.lift.to_json(),
-    )
-    rep = dataclasses.replace(rep, extra=extra)
-    paths = write_separation(rep, args.out)
-    gm = rep.gamma_max
-    print(f"n = {rep.n}, d = {rep.d}, rho = {float(rep.rho):.6g}")
-    print(f"delta = {float(rep.delta.lo):.6g} (certified; pair {rep.indices[rep.nearest.pair[0]]}, "
-          f"{rep.indices[rep.nearest.pair[1]]})")
-    if gm.lo > 0:
-        print(f"largest gamma supported at rho: {decimal_floor(gm.lo)} (certified lower end)")
-    else:
-        print("not separable at this rho: delta <= 2 rho")
-    if rep.drop is not None:
-        k = len(rep.drop.dropped_indices)
-        tag = "smallest" if rep.drop.exact else f"greedy, >= {rep.drop.lower_bound} needed"
-        print(f"drop {k} of {rep.n} points ({100 * k / rep.n:.3g}%, {tag}) to reach gamma = {args.gamma}")
-    print(f"wrote {paths[0]} and {paths[1]}")
-    return 0

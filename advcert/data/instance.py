@@ -1,4 +1,4 @@
-"""Definition 3.4: a data set on X and its γ-separability at ρ.
+"""Definition 3.4: a data set on X and its γ-separability at ρ; synthetic instances.
 
 An :class:`Instance` holds points on X = {‖x‖ = 1, x_d = 1/2}, labels in [-1, 1], and
 the user's exact parameters (ρ, γ, ε). :func:`certify_separation` decides
@@ -16,10 +16,11 @@ from fractions import Fraction
 import numpy as np
 
 from advcert import sphere
+from advcert.data.loaders import load, sample_indices
+from advcert.data.neighbours import certified_min_distance, drop_close
 from advcert.errors import InputError
-from advcert.rational import sqrt_bounds
+from advcert.rational import round_down, sqrt_bounds
 from advcert.seeds import stream
-from advcert.separation import certified_min_distance
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,3 +208,36 @@ def rng_labels(seed: int, n: int) -> np.ndarray:
     """Labels uniform in [-1, 1], rounded to 1/1024 so that they read well and stay exact."""
     y = stream(seed, "labels").uniform(-1.0, 1.0, size=n)
     return np.round(y * 1024.0) / 1024.0
+
+
+def instance_from_data(spec, *, rho: Fraction, gamma: Fraction | None, eps: Fraction, seed: int) -> Instance:
+    """The instance of a real data set (docs/data.md): load and lift onto X, take the ``--sample``,
+    choose γ (the largest the points support at ρ, 3 digits, when None), drop close points if asked
+    (Definition 3.4), and record every step in ``source``.
+
+    ``spec`` is an :class:`advcert.config.DataSpec`.
+    """
+    ds = load(spec.spec, labels=spec.labels, lift=spec.lift)
+    points, labels = ds.points, ds.labels
+    source = dict(ds.source)
+    source["lift"] = ds.lift.to_json()
+    if spec.sample is not None:
+        idx = sample_indices(points.shape[0], spec.sample, seed, origin=spec.spec)
+        points, labels = points[idx], labels[idx]
+        source["sample"] = [int(i) for i in idx]
+    if gamma is None:
+        sep = certify_separation(points, rho, Fraction(0))
+        if sep.gamma_max_lo <= 0:
+            raise InputError(f"the data are not separable at ρ={float(rho):g}: δ <= 2ρ",
+                             "lower --rho or use --drop-close with --gamma")
+        gamma = round_down(sep.gamma_max_lo, 3)
+    if spec.drop_close:
+        drop = drop_close(points, rho, gamma)
+        keep = list(drop.keep_indices)
+        source["dropped"] = {"indices": [int(i) for i in drop.dropped_indices], "smallest": bool(drop.exact),
+                             "method": drop.method}
+        points, labels = points[keep], labels[keep]
+    if points.shape[0] < 2:
+        raise InputError("fewer than 2 points remain", "lower --gamma or drop fewer points")
+    return Instance(points=np.ascontiguousarray(points), labels=np.ascontiguousarray(labels), rho=rho,
+                    gamma=gamma, eps=eps, seed=seed, source=source)

@@ -1,6 +1,7 @@
-"""Real data on X: loaders and the lift onto X = {x ∈ R^d : ‖x‖ = 1, x_d = 1/2} (§3.2, fn. 5).
+"""Real data on X: loaders, the lift onto X = {x ∈ R^d : ‖x‖ = 1, x_d = 1/2}, the sample.
 
-Loaders read ``.npz`` (arrays ``X`` and ``y``), ``.csv`` (numeric; last column y; one
+Section 3.2 and footnote 5 of the paper put the data on X; Definition 3.4's δ, γ and ρ are
+then measured there (docs/data.md proves what the lift does to them). Loaders read ``.npz`` (arrays ``X`` and ``y``), ``.csv`` (numeric; last column y; one
 optional all-text header line) or the word ``digits`` (scikit-learn's bundled 8×8 digits,
 an optional extra). Bad data raises :class:`advcert.errors.InputError` naming the row or
 column.
@@ -43,6 +44,12 @@ The stored points are the binary64 roundings of Φ(r_i), each within (k + 16)·2
 exact image (C ≤ 0.99; tested), far inside the 2⁻³⁰ allowance of :func:`rho_on_X` for
 k ≤ 2¹⁶. Every certified quantity (δ, γ) is computed exactly from the stored points, so
 this rounding never enters a certificate.
+
+The sample ``--sample K --seed S``
+-----------------------------------
+:func:`sample_indices` is the one way a data set is subsampled: K sorted rows drawn without
+replacement from the stream ``seeds.stream(S, "sample")``. ``advcert build --data`` and
+``advcert separation`` both call it, so the study describes the set the certificate certifies.
 """
 
 from __future__ import annotations
@@ -59,10 +66,13 @@ from pathlib import Path
 
 import numpy as np
 
+from advcert import seeds
 from advcert.errors import InputError
 from advcert.rational import parse_number, sqrt_bounds, to_str
+from advcert.sphere import HALF_SQRT3
 
-HALF_SQRT3 = math.sqrt(3.0) / 2.0
+# A CSV cell is binary64 data, read by float() after this check; it is not an exact user
+# parameter (rational.parse_number), which would also build 10**e for a cell "1e999999999".
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _NONFINITE = re.compile(r"^[+-]?(nan|inf|infinity)$", re.IGNORECASE)
 _ROUNDING_SLACK = Fraction(1, 2**30)
@@ -403,6 +413,32 @@ def _labels(y: np.ndarray, rule: str | None, require: bool, lines, origin: str):
     return np.where(hit, 1.0, -1.0), rule
 
 
+def _read_spec(spec: str, need_y: bool) -> tuple[np.ndarray, np.ndarray | None, dict, list[int] | None]:
+    """The raw arrays of ``spec``, its provenance, and CSV line numbers (None for arrays)."""
+    if spec == "digits":
+        X, y, source = _read_digits()
+        return X, y, source, None
+    path = Path(spec)
+    if not path.exists():
+        raise InputError(f"no such file: {spec}", "check the path, or use --data digits")
+    if path.is_dir():
+        raise InputError(f"{spec} is a directory", "pass a .npz or .csv file")
+    suffix = path.suffix.lower()
+    if suffix not in (".npz", ".csv"):
+        raise InputError(
+            f"cannot read {spec}: unknown file type {suffix or '(none)'}",
+            "use a .npz (arrays X, y) or .csv (last column y) file, or --data digits",
+        )
+    if path.stat().st_size == 0:
+        raise InputError(f"{spec} is empty", "supply a file with at least two points")
+    lines = None
+    if suffix == ".npz":
+        X, y, _ = _read_npz(path, need_y=need_y)
+    else:
+        X, y, lines = _read_csv(path)
+    return X, y, {"kind": "file", "path": spec, "sha256": _sha256(path), "format": suffix[1:]}, lines
+
+
 def load(spec: str, *, labels: str | None = None, lift: str = "pad",
          require_labels: bool = True) -> Dataset:
     """Load a data set and lift it onto X (§3.2; footnote 5; Definition 3.4 needs δ > 0).
@@ -416,32 +452,9 @@ def load(spec: str, *, labels: str | None = None, lift: str = "pad",
     or unreadable files, text cells and a missing X.
     """
     spec = str(spec)
-    lines: list[int] | None = None
-    if spec == "digits":
-        X, y, source = _read_digits()
-        origin = "digits"
-    else:
-        path = Path(spec)
-        if not path.exists():
-            raise InputError(f"no such file: {spec}", "check the path, or use --data digits")
-        if path.is_dir():
-            raise InputError(f"{spec} is a directory", "pass a .npz or .csv file")
-        suffix = path.suffix.lower()
-        if suffix not in (".npz", ".csv"):
-            raise InputError(
-                f"cannot read {spec}: unknown file type {suffix or '(none)'}",
-                "use a .npz (arrays X, y) or .csv (last column y) file, or --data digits",
-            )
-        if path.stat().st_size == 0:
-            raise InputError(f"{spec} is empty", "supply a file with at least two points")
-        origin = spec
-        if suffix == ".npz":
-            need_y = require_labels if labels is None else str(labels).strip().lower() != "none"
-            X, y, _ = _read_npz(path, need_y=need_y)
-        else:
-            X, y, lines = _read_csv(path)
-        source = {"kind": "file", "path": spec, "sha256": _sha256(path), "format": suffix[1:]}
-
+    need_y = require_labels if labels is None else str(labels).strip().lower() != "none"
+    X, y, source, lines = _read_spec(spec, need_y)
+    origin = "digits" if spec == "digits" else spec
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
         raise InputError(f"X in {origin} has dtype {X.dtype}; it must be numeric", "store X as floats")
@@ -491,3 +504,19 @@ def load(spec: str, *, labels: str | None = None, lift: str = "pad",
         ylab.setflags(write=False)
     source = {**source, "rows": n, "columns": k, "labels": rule}
     return Dataset(points=pts, labels=ylab, raw_dim=k, source=source, lift=L)
+
+
+def sample_indices(n: int, sample: int | None, seed: int, *, origin: str = "the data set") -> np.ndarray:
+    """The sorted rows that ``--sample K --seed S`` keeps of n points (Definition 3.4's set).
+
+    All rows when ``sample`` is None (or n); otherwise K rows drawn uniformly without
+    replacement from ``seeds.stream(seed, "sample")``. Both ``advcert build --data`` and
+    ``advcert separation`` take their subset from here, so one seed names one subset.
+    """
+    if sample is not None and sample < 2:
+        raise InputError(f"--sample must be >= 2, got {sample}", "pass --sample K with K >= 2")
+    if sample is not None and sample > n:
+        raise InputError(f"--sample {sample} exceeds the {n} points of {origin}", f"pass --sample {n} or less")
+    if sample is None or sample == n:
+        return np.arange(n)
+    return np.sort(seeds.stream(seed, "sample").choice(n, size=sample, replace=False))
