@@ -53,11 +53,21 @@ def _number(args, name: str, *, default: str | None = None, lo=None, hi=None, st
             return None
         text = default
     v = parse_number(text, name)
-    if lo is not None and (v <= lo if strict_lo else v < lo):
+    low = lo is not None and (v <= lo if strict_lo else v < lo)
+    if lo is not None and hi is not None and (low or v >= hi):
+        raise InputError(f"{name} must lie strictly between {lo} and {hi}, got {text}", f"pass for example {name} 0.1")
+    if low:
         raise InputError(f"{name} must be {'>' if strict_lo else '>='} {lo}, got {text}", f"pass a valid {name}")
     if hi is not None and v >= hi:
         raise InputError(f"{name} must be < {hi}, got {text}", f"pass a valid {name}")
     return v
+
+
+def _gamma(args):
+    gamma = _number(args, "--gamma", lo=0)
+    if gamma is not None and gamma >= 8:
+        raise InputError(f"--gamma {args.gamma} is too large: η = γ/8 must be below 1", "pass --gamma below 8")
+    return gamma
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,7 +223,7 @@ def _build_config(args):
 
     eps = _number(args, "--eps", lo=0, hi=1)
     rho = _number(args, "--rho", default="0.05", lo=0)
-    gamma = _number(args, "--gamma", lo=0, hi=8)
+    gamma = _gamma(args)
     if args.data is None:
         for flag, val in (("--labels", args.labels), ("--sample", args.sample)):
             if val is not None:
@@ -244,7 +254,7 @@ def _train_config(args, m: int):
     if args.d is not None and args.d < 3:
         raise InputError(f"--d must be at least 3 for training, got {args.d}", "pass --d 3 or more")
     return TrainConfig(
-        eps=_number(args, "--eps", lo=0, hi=1), gamma=_number(args, "--gamma", lo=0, hi=8), m=m,
+        eps=_number(args, "--eps", lo=0, hi=1), gamma=_gamma(args), m=m,
         n=args.n or 10, d=args.d or 8, rho=_number(args, "--rho", default="0.05", lo=0), seed=args.seed,
         R=_number(args, "--R", lo=1, strict_lo=False), max_steps=args.max_steps, loss=args.loss,
         tau=_number(args, "--tau", lo=0), c_eta=_number(args, "--c-eta", lo=0), c_T=_number(args, "--c-T", lo=0),
