@@ -17,9 +17,8 @@ from .numbers import _fmt
 # Bisection depth and node budget of the Descartes prover: past them the prover gives
 # up and the check FAILS as "not proved" (never as "holds").
 MAX_DEPTH = 80
-
-
 MAX_NODES = 20000
+
 _SHIFT = fmpz_poly([1, 1])
 
 

@@ -23,8 +23,6 @@ from .witness import Network
 # pre-activation ranges, chord slopes): its own slack is ~2^-64 .. 2^-128 of the scale of
 # the numbers, far below any float64 builder's rounding margin.
 _SQRT_BITS = 64
-
-
 _GRID_BITS = 128
 
 

@@ -22,6 +22,7 @@ from .report import Unreadable, _Fail
 FORMAT = "advcert-certificate"
 VERSION = 1
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schema" / "certificate.schema.json"
+
 _REBUILD = "rebuild it with `advcert build`, or restore an unmodified copy"
 
 

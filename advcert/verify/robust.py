@@ -193,69 +193,19 @@ def leaf_bounds(net: Network, dom: Domain, y: fmpq, leaves: list[Leaf], where: s
     c_r alpha_r (unstable, c_r < 0).
     """
     lo, hi, S = preactivation_ranges(net, dom)
-    m, d = net.m, net.d
-    g = _GRID_BITS
-    one = 1 << g
-    unstable = [r for r in range(m) if lo[r] < 0 < hi[r]]
+    unstable = [r for r in range(net.m) if lo[r] < 0 < hi[r]]
     V = sorted(set(unstable).union(*(lf.splits for lf in leaves)))
     a = {r: net.a(r) for r in V}
     pos = {r: j for j, r in enumerate(V)}
-    # The leaf-independent part: per side, the coefficients on V of unsplit neurons, the
-    # chord constants e_r, and Lambda of the certainly active neurons outside V.
-    zero = fmpq(0)
-    base_row, e_of, e_all, need_alpha = {}, {}, {}, {}
-    for sg in (1, -1):
-        row, eo, na = [], {}, []
-        for j, r in enumerate(V):
-            c = a[r] if sg > 0 else -a[r]
-            if lo[r] >= 0:
-                row.append(c)
-            elif hi[r] <= 0 or c == 0:
-                row.append(zero)
-            elif c > 0:
-                # slope s = hi/(hi - lo) rounded down; t the least intercept keeping s z + t >= relu at lo and hi
-                s_int = (hi[r] << g) // (hi[r] - lo[r])
-                t_int = max(-s_int * lo[r], (one - s_int) * hi[r])
-                row.append(c * fmpq(s_int, one))
-                eo[r] = c * fmpq(t_int, S << g)
-            else:
-                row.append(zero)
-                na.append((j, r, c))
-        base_row[sg], e_of[sg], need_alpha[sg] = row, eo, na
-        e_all[sg] = sum(eo.values(), zero)
-    inV = set(V)
-    # sum over the certainly active neurons outside V of a_r [W_r, b_r], in integers
-    acc = [0] * (d + 1)
-    ai, Wi, bi = net.ai, net.Wi, net.bi
-    for r in range(m):
-        if lo[r] >= 0 and r not in inV:
-            ar = ai[r]
-            row = Wi[r]
-            for t in range(d):
-                acc[t] += ar * row[t]
-            acc[d] += ar * bi[r]
-    base = [fmpq(v, net.Da * net.Du) for v in acc]
+    sides = {sg: _side_terms(sg, V, a, lo, hi, S) for sg in (1, -1)}
+    base = _active_outside(net, lo, set(V))
     rows, extra = [], []
     for j, lf in enumerate(leaves):
-        sg = lf.sigma
-        row = list(base_row[sg])
-        e = e_all[sg]
-        eo = e_of[sg]
-        for r, side in lf.splits.items():
-            c = a[r] if sg > 0 else -a[r]
-            row[pos[r]] = c + lf.beta[r] if side > 0 else -lf.beta[r]
-            if r in eo:
-                e -= eo[r]
-        al = lf.alpha
-        for t, r, c in need_alpha[sg]:
-            if r in lf.splits:
-                continue
-            v = al.get(r)
-            if v is None:
-                raise _Fail(f"{where}[{j}].alpha has no entry for neuron {r}, which is unstable with sigma a_r < 0 on the domain")
-            row[t] = c * v
+        row, e = _leaf_row(lf, sides[lf.sigma], a, pos, f"{where}[{j}]")
         rows.extend(row)
         extra.append(e)
+    d = net.d
+    zero = fmpq(0)
     if V:
         prod = fmpq_mat(len(leaves), len(V), rows) * fmpq_mat(len(V), d + 1, [x for r in V for x in net.row(r)])
     out = []
@@ -264,6 +214,70 @@ def leaf_bounds(net: Network, dom: Domain, y: fmpq, leaves: list[Leaf], where: s
         lam = [base[t] * sg + (prod[j, t] if V else zero) for t in range(d + 1)]
         out.append(linear_sup_up(lam[:d], dom) + lam[d] + extra[j] - sg * y)
     return out
+
+
+def _side_terms(sg: int, V: list[int], a: dict, lo: list[int], hi: list[int], S: int) -> tuple[list, dict, fmpq, list]:
+    """The leaf-independent part of side sigma = ``sg`` of the recipe, on the neurons V
+    (unstable or split by some leaf): the multipliers k_r of unsplit neurons, the chord
+    constants e_r (unstable, c_r > 0) and their sum, and the (position, r, c_r) of the
+    unstable neurons with c_r < 0, whose k_r = c_r alpha_r waits for a leaf's alpha."""
+    g = _GRID_BITS
+    one = 1 << g
+    zero = fmpq(0)
+    row, eo, na = [], {}, []
+    for j, r in enumerate(V):
+        c = a[r] if sg > 0 else -a[r]
+        if lo[r] >= 0:
+            row.append(c)
+        elif hi[r] <= 0 or c == 0:
+            row.append(zero)
+        elif c > 0:
+            # slope s = hi/(hi - lo) rounded down; t the least intercept keeping s z + t >= relu at lo and hi
+            s_int = (hi[r] << g) // (hi[r] - lo[r])
+            t_int = max(-s_int * lo[r], (one - s_int) * hi[r])
+            row.append(c * fmpq(s_int, one))
+            eo[r] = c * fmpq(t_int, S << g)
+        else:
+            row.append(zero)
+            na.append((j, r, c))
+    return row, eo, sum(eo.values(), zero), na
+
+
+def _active_outside(net: Network, lo: list[int], inV: set[int]) -> list[fmpq]:
+    """sum over the certainly active neurons outside V of a_r [W_r, b_r] (summed in integers)."""
+    d = net.d
+    acc = [0] * (d + 1)
+    ai, Wi, bi = net.ai, net.Wi, net.bi
+    for r in range(net.m):
+        if lo[r] >= 0 and r not in inV:
+            ar = ai[r]
+            row = Wi[r]
+            for t in range(d):
+                acc[t] += ar * row[t]
+            acc[d] += ar * bi[r]
+    return [fmpq(v, net.Da * net.Du) for v in acc]
+
+
+def _leaf_row(lf: Leaf, side: tuple[list, dict, fmpq, list], a: dict, pos: dict, where: str) -> tuple[list, fmpq]:
+    """One leaf's multipliers k_r on V and its constant sum_r e_r: its side's terms with the
+    leaf's splits (k_r = c_r + beta_r or -beta_r, no chord) and alphas filled in."""
+    base_row, eo, e, need_alpha = side
+    sg = lf.sigma
+    row = list(base_row)
+    for r, s in lf.splits.items():
+        c = a[r] if sg > 0 else -a[r]
+        row[pos[r]] = c + lf.beta[r] if s > 0 else -lf.beta[r]
+        if r in eo:
+            e -= eo[r]
+    al = lf.alpha
+    for t, r, c in need_alpha:
+        if r in lf.splits:
+            continue
+        v = al.get(r)
+        if v is None:
+            raise _Fail(f"{where}.alpha has no entry for neuron {r}, which is unstable with sigma a_r < 0 on the domain")
+        row[t] = c * v
+    return row, e
 
 
 def _check_theorem_5_3(ctx: _Ctx, c: dict) -> str:
