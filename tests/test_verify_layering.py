@@ -22,7 +22,7 @@ THIRD_PARTY = {"jsonschema", "flint"}
 
 # The standard-library modules the checker needs today: a new one is a decision to review
 # (the .npz witness is read with array, ast, io, struct, zipfile and zlib).
-STDLIB_USED = {"__future__", "array", "ast", "dataclasses", "hashlib", "io", "itertools", "json", "math",
+STDLIB_USED = {"__future__", "array", "ast", "contextlib", "dataclasses", "hashlib", "io", "itertools", "json", "math",
                "operator", "pathlib", "re", "struct", "sys", "time", "typing", "zipfile", "zlib"}
 
 

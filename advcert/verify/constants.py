@@ -10,6 +10,7 @@ from objects.network. A rigorous constant this module does not know is rejected.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from typing import Callable
 
 from flint import arb, fmpq
@@ -31,6 +32,17 @@ def _const_log2_coef_bound_p1(ctx: _Ctx) -> fmpq:
 _ARB_PREC = 192  # bits; a ball's radius is ~2^-180 relative, far below the builders' 2^-24 grid
 
 
+@contextmanager
+def _arb_precision():
+    """Arb's working precision at _ARB_PREC inside, restored after (flint's is global)."""
+    old = flint_ctx.prec
+    flint_ctx.prec = _ARB_PREC
+    try:
+        yield
+    finally:
+        flint_ctx.prec = old
+
+
 def _complexity_c(ctx: _Ctx) -> fmpq:
     c = ctx.doc["constants"].get("complexity_c")
     if c is None or c["label"] == "estimate":
@@ -44,9 +56,7 @@ def _complexity_balls(ctx: _Ctx, eps2: fmpq | None):
     math-spec §5's reading of Lemma 6.6, for the step polynomial q of objects.q."""
     c = _complexity_c(ctx)
     q = ctx.need("q").coeffs()
-    old = flint_ctx.prec
-    flint_ctx.prec = _ARB_PREC
-    try:
+    with _arb_precision():
         cc = arb(c)
         seven4 = arb(fmpq(7, 4))
         Cq = cc * sum((arb(abs(a)) * (seven4 * arb(j + 1).log()).exp() for j, a in enumerate(q) if a != 0), arb(0))
@@ -60,21 +70,15 @@ def _complexity_balls(ctx: _Ctx, eps2: fmpq | None):
                 factor = arb(2) if j == 0 else 1 + ((L / j).log() * j / 2).exp()
                 Cqe += arb(abs(a)) * cc ** j * factor
         return Cq, Cqe
-    finally:
-        flint_ctx.prec = old
 
 
 def _log2_at_most(x: arb, claim: fmpq, name: str) -> None:
-    old = flint_ctx.prec
-    flint_ctx.prec = _ARB_PREC
-    try:
+    with _arb_precision():
         if not x > 0:
             raise _Fail(f"constants.{name}: the quantity is not certainly positive, so its log2 is undefined")
         hi = (x.log() / arb(2).log()).upper()
         if not arb(claim) >= hi:
             raise _Fail(f"constants.{name}.value = {_fmt(claim)} is below log2 of the quantity (upper end {hi.mid().str(12, radius=False)})")
-    finally:
-        flint_ctx.prec = old
 
 
 def _eps2(ctx: _Ctx) -> fmpq:
@@ -95,13 +99,9 @@ def _claim_eps2(ctx: _Ctx, value: fmpq) -> None:
     if not 0 < value <= cap:
         raise _Fail(f"constants.eps2.value = {_fmt(value)} is not in (0, eps/(9n) = {_fmt(cap)}]")
     Cq, _ = _complexity_balls(ctx, None)
-    old = flint_ctx.prec
-    flint_ctx.prec = _ARB_PREC
-    try:
+    with _arb_precision():
         if not 2 * Cq * arb(value) <= 1:
             raise _Fail(f"constants.eps2.value = {_fmt(value)} is not certainly <= 1/(2 C(q)) (Lemma 6.6 needs eps2 < 1/C(q))")
-    finally:
-        flint_ctx.prec = old
 
 
 def _claim_log2_C_q(ctx: _Ctx, value: fmpq) -> None:

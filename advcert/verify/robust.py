@@ -280,15 +280,20 @@ def _leaf_row(lf: Leaf, side: tuple[list, dict, fmpq, list], a: dict, pos: dict,
     return row, e
 
 
-def _check_theorem_5_3(ctx: _Ctx, c: dict) -> str:
-    det = c["details"]
-    mean, note = _robust_loss(ctx, c, det, "details")
-    _expect(c, "details.upper", _rat(det["upper"], "details.upper"), mean)
+def _robust_verdict(ctx: _Ctx, c: dict, det: dict, where: str, whose: str = "") -> str:
+    """The Theorem 5.3 bound of ``det`` (at ``where``) re-derived, its ``upper`` and the
+    check's value equal to the re-derived mean, the bound eps, and the verdict settled."""
+    mean, note = _robust_loss(ctx, c, det, where)
+    _expect(c, f"{where}.upper", _rat(det["upper"], f"{where}.upper"), mean)
     value, bound = _rigorous_numbers(c)
     _expect(c, "bound", bound, ctx.need("inst")["eps"])
     _expect(c, "value", value, mean)
-    done = _settle(c, value <= bound, f"the certified robust loss {_fmt(value)} exceeds eps = {_fmt(bound)}")
+    done = _settle(c, value <= bound, f"the certified robust loss {_fmt(value)}{whose} exceeds eps = {_fmt(bound)}")
     return f"{done}; {note}"
+
+
+def _check_theorem_5_3(ctx: _Ctx, c: dict) -> str:
+    return _robust_verdict(ctx, c, c["details"], "details")
 
 
 def _check_theorem_4_1(ctx: _Ctx, c: dict) -> str:
@@ -297,11 +302,4 @@ def _check_theorem_4_1(ctx: _Ctx, c: dict) -> str:
     net = ctx.need("network")
     if isinstance(wit, dict) and "sha256" in wit and wit["sha256"] != net.sha256:
         raise _Fail(f"details.witness.sha256 = {_short(wit['sha256'])} is not objects.network.sha256: the check is about another network")
-    rob = det["robust"]
-    mean, note = _robust_loss(ctx, c, rob, "details.robust")
-    _expect(c, "details.robust.upper", _rat(rob["upper"], "details.robust.upper"), mean)
-    value, bound = _rigorous_numbers(c)
-    _expect(c, "bound", bound, ctx.need("inst")["eps"])
-    _expect(c, "value", value, mean)
-    done = _settle(c, value <= bound, f"the certified robust loss {_fmt(value)} of the stored iterate exceeds eps = {_fmt(bound)}")
-    return f"{done}; {note}"
+    return _robust_verdict(ctx, c, det["robust"], "details.robust", " of the stored iterate")
