@@ -1,4 +1,4 @@
-"""Mutation test of the independent verifier (advcert/verify.py) on real certificates.
+"""Mutation test of the independent verifier (advcert/verify/) on real certificates.
 
     .venv/bin/python benchmarks/mutate_certificates.py CERT.json [CERT.json ...]
         [--all-digits] [--limit N] [--seed S]

@@ -1,0 +1,83 @@
+"""The independent checker of advcert certificates (format version 1).
+
+Written from the contract in ``docs/certificate.md``, not from the builders: this package
+imports nothing from ``advcert`` outside itself and no numpy or numba (only the standard
+library, jsonschema and python-flint), so a bug in a builder cannot confirm itself here.
+Every ``exact``, ``enclosure`` and ``sound-bound`` check is re-derived with exact rational
+arithmetic (python-flint ``fmpq``/``fmpz_poly``), by a different method from the
+builder's: sup-norm enclosures are proved with Descartes' rule of signs and bisection (the
+Vincent-Collins-Akritas scheme) on exact integer polynomials, where the builder uses Arb
+balls; the Theorem 5.3 robust-loss bound (``theorem-5.3``, ``theorem-4.1``) is recomputed
+leaf by leaf from the network witness (an .npz read with the standard library) in
+integers and rationals, where the builder uses float64 balls; Lemma 6.6's complexity
+constants are proved in Arb.
+
+The modules, in the order they depend on each other:
+
+* :mod:`.report` — results, the report, the two refusals (exit statuses 1 and 2);
+* :mod:`.numbers` — the contract's number formats, read exactly;
+* :mod:`.context` — the values every check shares and the verdict rules;
+* :mod:`.reading` — JSON, format, version, schema, the canonical hash;
+* :mod:`.descartes` — the exact sup-norm prover (Lemma 6.4, Claim 6.3);
+* :mod:`.instance` — the data set, the parameters, Definition 3.4;
+* :mod:`.polynomials` — p1 (Lemma 6.4), q (Claim 6.3), f* (Lemma 6.2);
+* :mod:`.constants` — Lemma 6.6's constants in Arb, D_used, m;
+* :mod:`.witness` — the network witness, read with the standard library;
+* :mod:`.domains` — the caps and balls of Theorem 5.3, linear sups on them;
+* :mod:`.robust` — Theorem 5.3's bound leaf by leaf (theorem-5.3, theorem-4.1);
+* :mod:`.checks` — the registry of check ids, chain order, the rules before re-derivation;
+* :mod:`.document` — :func:`verify_document` and ``advcert verify FILE`` (:func:`run`).
+
+Exit codes of :func:`run`: 0 every check re-derived and agrees and the hash matches;
+1 the certificate is readable but something does not hold or does not match;
+2 the file cannot be read as a certificate.
+"""
+
+from __future__ import annotations
+
+from .checks import KNOWN_CHECKS, REQUIRED_CHECKS
+from .constants import BOUNDED_CONSTANTS, KNOWN_CONSTANTS
+from .context import ESTIMATE_VERDICTS, RIGOROUS_LABELS, RIGOROUS_VERDICTS
+from .descartes import MAX_DEPTH, MAX_NODES, prove_sup_abs
+from .document import run, verify_document
+from .domains import Domain, _common, cap_sup_up, linear_sup_up, make_domain, preactivation_ranges
+from .reading import FORMAT, SCHEMA_PATH, VERSION, canonical_sha256, load
+from .report import CheckResult, Report, Unreadable, _Fail
+from .robust import Leaf, _parse_leaf, leaf_bounds, split_tree_gap
+from .witness import NETWORK_CHECKS, Network, read_npy, read_witness
+
+__all__ = [
+    "BOUNDED_CONSTANTS",
+    "CheckResult",
+    "Domain",
+    "ESTIMATE_VERDICTS",
+    "FORMAT",
+    "KNOWN_CHECKS",
+    "KNOWN_CONSTANTS",
+    "Leaf",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "NETWORK_CHECKS",
+    "Network",
+    "REQUIRED_CHECKS",
+    "RIGOROUS_LABELS",
+    "RIGOROUS_VERDICTS",
+    "Report",
+    "SCHEMA_PATH",
+    "Unreadable",
+    "VERSION",
+    "canonical_sha256",
+    "cap_sup_up",
+    "leaf_bounds",
+    "linear_sup_up",
+    "load",
+    "make_domain",
+    "preactivation_ranges",
+    "prove_sup_abs",
+    "read_npy",
+    "read_witness",
+    "run",
+    "split_tree_gap",
+    "verify_document",
+]
+# _Fail, _common and _parse_leaf are re-exported for the tests that exercise them directly.
