@@ -16,11 +16,14 @@ from __future__ import annotations
 import hashlib
 from fractions import Fraction
 
+import numpy as np
+
 from advcert import certificate, seeds
 from advcert.chain import Built, certified_chain, document, instance_for
 from advcert.checks import below_theorem_width
 from advcert.config import BuildConfig, TrainConfig
 from advcert.data.instance import Instance, synthetic
+from advcert.errors import InputError
 from advcert.progress import Stages, bar
 
 # the measured plane
@@ -122,10 +125,6 @@ def attack_certificate(doc: dict, arrays: dict, *, seed=None, domain: str = "cap
     ``arrays`` are the witness's ``a, W0, b, W`` (:func:`advcert.certificate.read_network_witness`);
     ``seed`` defaults to the certificate's root seed (stream ``attack``).
     """
-    import numpy as np
-
-    from advcert.errors import InputError
-
     inst = doc.get("instance") or {}
     try:
         X = np.asarray(inst["points"], dtype=np.float64)
