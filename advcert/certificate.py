@@ -7,11 +7,15 @@ re-implements reading and hashing on its own; this module serves the builders.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import fcntl
 import hashlib
 import json
 import os
 import platform
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -43,19 +47,31 @@ def dumps(doc: dict) -> str:
     return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
-    """Write via a temporary file in the same folder and os.replace: never a partial file.
+#: files this process has committed (for an honest message after an interrupt)
+WRITTEN: list[str] = []
 
-    Raises InputError (one line, names the fix) when the folder is missing or not
-    writable, or the disk is full; the temporary file is removed in every case.
-    """
-    path = Path(path)
+
+def _check_target(path: Path) -> None:
+    """Only a missing path or a regular file may be replaced: never a device, FIFO, folder or link."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}", "pass another --out path") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise InputError(f"cannot write {path}: it is {kind}", "pass the path of a new file with --out")
+
+
+def _stage(path: Path, data: bytes) -> str:
+    """Write ``data`` to a fsynced temporary file next to ``path``; return its name."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"cannot write {path}: folder {folder} does not exist", "create it or pass another --out")
-    data = text.encode("utf-8") if isinstance(text, str) else text
+    _check_target(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:64]}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", "pass a writable --out path") from None
     try:
@@ -67,15 +83,108 @@ def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
         if isinstance(exc, OSError):
             raise InputError(f"cannot write {path}: {exc.strerror or exc}", "free some space or pass another --out") from None
         raise
+    return tmp
+
+
+def _unlink(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+@contextlib.contextmanager
+def _commit_section(folder: Path):
+    """Renames that belong together: one writer at a time in the folder (flock on the folder
+    itself, so no lock file is left), and SIGINT/SIGTERM held back until all have landed."""
+    fd = os.open(folder, os.O_RDONLY)
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            yield
+            os.fsync(fd)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: str | os.PathLike, text: str | bytes) -> None:
+    """Write via a temporary file in the same folder and os.replace: never a partial file.
+
+    Raises InputError (one line, names the fix) when the folder is missing or not writable,
+    the target is not a regular file, or the disk is full; the temporary file is removed in
+    every case.
+    """
+    path = Path(path)
+    tmp = _stage(path, text.encode("utf-8") if isinstance(text, str) else text)
+    try:
+        with _commit_section(path.parent if str(path.parent) else Path(".")):
+            os.replace(tmp, path)
+            WRITTEN.append(str(path))
+    finally:
+        _unlink(tmp)
+
+
+def _is_certificate(path: Path) -> bool:
+    try:
+        if path.stat().st_size > 1 << 30:
+            return False
+        data = path.read_bytes()
+        return b'"format": "advcert-certificate"' in data or b'"format":"advcert-certificate"' in data
+    except OSError:
+        return False
+
+
+def _is_witness(path: Path) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return sorted(zf.namelist()) == ["W.npy", "W0.npy", "a.npy", "b.npy"]
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def write_with_witness(out: str | os.PathLike, doc: dict, witness: bytes | None, witness_name: str | None) -> None:
+    """Write a certificate and the witness it names next to it, as one unit.
+
+    Both are staged in full (fsynced temporary files) before either lands; then, with SIGINT and
+    SIGTERM held back and the folder locked against a concurrent writer, the witness and then the
+    certificate are renamed into place. A full disk, a bad name or an interrupt therefore leaves
+    the previous pair (or nothing) and no temporary file; two builds into the same ``--out`` leave
+    one build's pair. Only a previous advcert certificate (and an advcert witness) may be replaced.
+    """
+    out = Path(out)
+    if out.suffix != ".json":
+        raise InputError(f"--out {out} does not end in .json", "name the certificate NAME.json (its witness and "
+                                                               "figures go next to it under the same stem)")
+    targets = [(out, dumps(doc).encode("utf-8"), _is_certificate, "an advcert certificate")]
+    if witness is not None:
+        targets.insert(0, (out.parent / witness_name, witness, _is_witness, "an advcert network witness"))
+    for path, _, ok, what in targets:
+        _check_target(path)
+        if path.exists() and not ok(path):
+            raise InputError(f"{path} exists and is not {what}: advcert replaces only its own earlier output",
+                             "move it away or pass another --out")
+    staged: list[str] = []
+    try:
+        for path, data, _, _ in targets:
+            staged.append(_stage(path, data))
+        with _commit_section(out.parent if str(out.parent) else Path(".")):
+            for (path, _, _, _), tmp in zip(targets, staged):
+                os.replace(tmp, path)
+                WRITTEN.append(str(path))
+    finally:
+        for tmp in staged:
+            _unlink(tmp)
 
 
 def git_state() -> dict:
@@ -224,15 +333,3 @@ def read_network_witness(doc: dict, cert_path, override=None) -> dict:
         raise InputError(f"network witness {path} is not a readable .npz ({exc})",
                          "pass the file advcert build wrote") from None
     return arrs
-
-
-def write_with_witness(out: str | os.PathLike, doc: dict, witness: bytes | None, witness_name: str | None) -> None:
-    """Write a certificate and the witness it names next to it, the witness first.
-
-    A certificate must never name a file that is not there, so the witness lands before the
-    certificate; both writes are atomic (:func:`write_atomic`).
-    """
-    out = Path(out)
-    if witness is not None:
-        write_atomic(out.parent / witness_name, witness)
-    write_atomic(out, dumps(doc))

@@ -53,6 +53,8 @@ class Built:
 def estimate_degree(gamma: Fraction, eps: Fraction, n: int) -> int:
     """The degree Lemma 6.4's construction will need (its closed-form sufficient orders, math-spec §2)."""
     eta, eps1 = float(gamma) / 8, float(eps) / (3 * n)
+    if not (eta > 0 and eps1 > 0):  # below binary64's range: far beyond any degree a machine builds
+        return 10**18
     k = math.log(2 / (eta * eps1)) / eta**2
     s_k = 2 * math.sqrt(k / math.pi) + 1
     d = math.sqrt(2 * k * math.log(4 * s_k / eps1))
@@ -66,19 +68,39 @@ def instance_for(config: BuildConfig) -> Instance:
     return synthetic(config.n, config.d, config.rho, config.gamma, config.eps, config.seed)
 
 
-def _refuse_degree(inst: Instance, max_degree: int) -> None:
+#: the certificate's exact numbers are decimal strings; Python (and the verifier) refuse to read
+#: integers of more digits than this (sys.get_int_max_str_digits), so a build that needs more is refused
+MAX_DIGITS = 4000
+
+
+def _short(x: Fraction) -> str:
+    """A short decimal for messages, also for rationals below binary64's range."""
+    f = float(x)
+    return f"{f:g}" if f != 0 or x == 0 else f"2^{log2(abs(x)):.0f}"
+
+
+def _refuse_costly(inst: Instance, max_degree: int) -> None:
+    """Refuse, before any work, a build whose degree or exact coefficients are beyond reach (Claim 6.3)."""
     est = estimate_degree(inst.gamma, inst.eps, inst.n)
     if est > max_degree:
         raise InputError(
-            f"γ={float(inst.gamma):g}, ε={float(inst.eps):g} need a sign polynomial of degree about {est}, "
+            f"γ={_short(inst.gamma)}, ε={_short(inst.eps)} need a sign polynomial of degree about "
+            f"{est if est < 10**18 else 'infinity (below binary64)'}, "
             f"above the limit {max_degree}",
             "raise --gamma or --eps, or pass --max-degree to allow it (the build and its certification grow like degree^3)",
         )
+    alpha = claim63_alpha(inst.rho, inst.gamma / 8)
+    digits = est * math.log10(alpha.denominator) if alpha.denominator > 1 else 0
+    if digits > MAX_DIGITS:
+        raise InputError(
+            f"q(z) = (p1((z − α)/2) + 1)/2 would have exact coefficients of about {digits:.0f} digits: α = 1 − ρ²/2 − γ/4 "
+            f"has a {len(str(alpha.denominator))}-digit denominator, raised to the degree (about {est})",
+            "pass --rho and --gamma with fewer significant digits (for example --rho 0.0123)")
 
 
 def certified_chain(inst: Instance, config: BuildConfig, stages: Stages) -> Chain:
     """Build and certify Definition 3.4 → Lemma 6.2 for ``inst`` (the certified plane)."""
-    _refuse_degree(inst, config.max_degree)
+    _refuse_costly(inst, config.max_degree)
     checks: list[dict] = []
     with stages.stage("Definition 3.4: instance and separability"):
         t0 = time.perf_counter()

@@ -16,11 +16,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
 from advcert import __version__
 from advcert.errors import InputError
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the process is so that ``finally`` blocks run."""
+
+
+def _terminate(signum, frame):
+    raise _Terminated()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -263,6 +272,9 @@ def _train_config(args, m: int):
 
 
 def _writable_out(out: Path) -> Path:
+    if out.suffix != ".json":
+        raise InputError(f"--out {out} does not end in .json", "name the certificate NAME.json (its witness and "
+                                                               "figures go next to it under the same stem)")
     folder = out.resolve().parent
     if not folder.is_dir():
         raise InputError(f"cannot write {out}: folder {folder} does not exist", "create it or pass another --out")
@@ -329,6 +341,9 @@ def _run_train(args, argv, m: int) -> int:
     default = f"advcert-train-gamma{args.gamma}-eps{args.eps}-m{m}-n{cfg.n}-d{cfg.d}-seed{cfg.seed}.json"
     out = _writable_out(Path(args.out or default))
     npz, png = out.with_suffix(".npz"), out.with_suffix(".png")
+    if png.exists() and (not png.is_file() or png.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n"):
+        raise InputError(f"{png} exists and is not a PNG figure: advcert replaces only its own earlier output",
+                         "move it away or pass another --out")
     built = train_certificate(cfg, argv=argv, quiet=args.quiet, witness_name=npz.name)
     certificate.write_with_witness(out, built.doc, built.witness, npz.name)
     plot_training(built.doc, str(png))
@@ -447,26 +462,41 @@ def main(argv: list[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    from advcert.certificate import WRITTEN
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        # SIGTERM unwinds like Ctrl-C, so temporary files are removed and the message is honest
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (an embedding application): leave its handler alone
+        previous = None
     try:
         return handler(args, argv)
     except InputError as exc:
         print(f"advcert: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("advcert: interrupted; no file was written", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, _Terminated) as exc:
+        done = f"wrote {', '.join(WRITTEN)} before it" if WRITTEN else "no file was written"
+        print(f"advcert: {'terminated' if isinstance(exc, _Terminated) else 'interrupted'}; {done}", file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
     except BrokenPipeError:  # `advcert show FILE | head`: the reader left; not an error of ours
         try:
             sys.stdout = open(os.devnull, "w")
         except OSError:
             pass
         return 0
+    except MemoryError:
+        print("advcert: error: out of memory; pass a smaller --m or --sample", file=sys.stderr)
+        return 2
     except Exception as exc:  # an advcert bug, not the user's: still one line unless asked
         if os.environ.get("ADVCERT_DEBUG"):
             raise
         print(f"advcert: internal error: {exc.__class__.__name__}: {exc} "
               "(this is a bug in advcert; rerun with ADVCERT_DEBUG=1 for the traceback and report it)", file=sys.stderr)
         return 3
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

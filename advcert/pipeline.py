@@ -24,6 +24,7 @@ from advcert.checks import below_theorem_width
 from advcert.config import BuildConfig, TrainConfig
 from advcert.data.instance import Instance, synthetic
 from advcert.errors import InputError
+from advcert.limits import network_bytes, refuse_memory
 from advcert.progress import Stages, bar
 
 # the measured plane
@@ -48,6 +49,8 @@ def build_certificate(config: BuildConfig, *, instance: Instance | None = None, 
     relative to the certificate's folder, under which the caller stores ``Built.witness``.
     """
     inst = instance if instance is not None else instance_for(config)
+    if config.measured and config.m is not None:
+        refuse_memory(network_bytes(config.m, inst.d), f"the measured plane at m = {config.m}", "pass a smaller --m")
     stages = Stages(total=6 if config.measured else 4, quiet=quiet)
     chain = certified_chain(inst, config, stages)
     if not config.measured:
@@ -79,6 +82,7 @@ def train_certificate(config: TrainConfig, *, instance: Instance | None = None, 
     during training keeps the best iterate so far; the result says it was interrupted.
     """
     inst = instance if instance is not None else _train_instance(config)
+    refuse_memory(network_bytes(config.m, inst.d), f"Algorithm 1 at m = {config.m}", "pass a smaller --m")
     stages = Stages(total=6, quiet=quiet)
     bconf = BuildConfig(eps=config.eps, gamma=config.gamma, n=inst.n, d=inst.d, rho=config.rho, seed=config.seed,
                         measured=False)

@@ -17,10 +17,27 @@ _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _RATIO = re.compile(r"^[+-]?\d+/\d+$")
 
 
+#: the longest number and the largest decimal exponent a user may type: Fraction("1e999999999")
+#: would build a billion-digit integer before anything could refuse it
+MAX_NUMBER_CHARS = 200
+MAX_EXPONENT = 400
+
+
 def parse_number(text: str, name: str) -> Fraction:
-    """Parse a user-supplied decimal (``0.05``, ``5e-2``) or ratio (``1/20``) exactly."""
+    """Parse a user-supplied decimal (``0.05``, ``5e-2``) or ratio (``1/20``) exactly.
+
+    Work is bounded before it starts: at most ``MAX_NUMBER_CHARS`` characters and a decimal
+    exponent of at most ``MAX_EXPONENT`` in size.
+    """
     s = str(text).strip()
-    if _DECIMAL.match(s) or _RATIO.match(s):
+    if len(s) > MAX_NUMBER_CHARS:
+        raise InputError(f"{name} has {len(s)} characters, more than {MAX_NUMBER_CHARS}",
+                         "write it as a short decimal such as 0.05 or a ratio such as 1/20")
+    m = _DECIMAL.match(s)
+    if m and m.group(3) and abs(int(m.group(3)[1:])) > MAX_EXPONENT:
+        raise InputError(f"{name} has the exponent {m.group(3)[1:]}, beyond ±{MAX_EXPONENT}",
+                         "pass a number of sensible size, such as 0.05 or 1e-3")
+    if m or _RATIO.match(s):
         try:
             return Fraction(s)
         except (ValueError, ZeroDivisionError):
