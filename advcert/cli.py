@@ -7,6 +7,7 @@
   advcert separation --data digits        δ_i histogram (Figure 1), largest γ, points to drop
   advcert train --gamma G --eps E --m M    Algorithm 1, with theorem-4.1 and theorem-5.2 checks
   advcert attack FILE                      re-run the robust-loss sandwich on a certificate's network
+  advcert diff A B                         compare two certificates (rigorous parts identical)
   advcert selftest                         a ~1 s check that the install works
 
 Numbers are read exactly from their decimal strings (0.1 means 1/10).
@@ -218,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", help="certificate path (default advcert-train-gamma<G>-eps<E>-m<M>-n<N>-d<D>-seed<S>.json); "
                                   "the witness .npz and the .png go next to it")
     tr.add_argument("--quiet", action="store_true", help="no progress bar or stage lines on stderr")
+    df = sub.add_parser("diff", help="compare two certificates as a regression test would",
+                        description="Compare certificate B with the reference A: rigorous parts must be identical, "
+                                    "estimates may drift within --rtol; exit 0 when they agree, 1 otherwise.")
+    df.add_argument("a", help="the reference certificate")
+    df.add_argument("b", help="the certificate to compare with it")
+    df.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance of estimates (default 1e-6)")
     sub.add_parser("selftest", help="a quick end-to-end check of this installation")
     return parser
 
@@ -429,6 +436,17 @@ def _cmd_separation(args) -> int:
     return 0
 
 
+def _cmd_diff(args) -> int:
+    from advcert import certificate
+    from advcert.compare import compare, print_comparison
+
+    if not (args.rtol >= 0):
+        raise InputError(f"--rtol must be >= 0, got {args.rtol}", "pass for example --rtol 1e-6")
+    cmp = compare(certificate.read(args.a), certificate.read(args.b), rtol=args.rtol)
+    print_comparison(cmp, sys.stdout)
+    return 0 if cmp.ok else 1
+
+
 def _cmd_selftest(args) -> int:
     from advcert.selftest import run
 
@@ -443,6 +461,7 @@ _HANDLERS = {
     "plot": lambda a, argv: _cmd_plot(a),
     "attack": lambda a, argv: _cmd_attack(a),
     "separation": lambda a, argv: _cmd_separation(a),
+    "diff": lambda a, argv: _cmd_diff(a),
     "selftest": lambda a, argv: _cmd_selftest(a),
 }
 

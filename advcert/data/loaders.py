@@ -68,6 +68,7 @@ import numpy as np
 
 from advcert import seeds
 from advcert.errors import InputError
+from advcert.limits import refuse_memory
 from advcert.rational import parse_number, sqrt_bounds, to_str
 from advcert.sphere import HALF_SQRT3
 
@@ -269,8 +270,22 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _npz_header_bytes(path: Path) -> int:
+    """The bytes the arrays of an .npz declare in their headers (read without loading them)."""
+    total = 0
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            with zf.open(info) as fh:
+                version = np.lib.format.read_magic(fh)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(fh)
+                total += int(np.prod(shape, dtype=object)) * dtype.itemsize
+    return total
+
+
 def _read_npz(path: Path, need_y: bool) -> tuple[np.ndarray, np.ndarray | None, str]:
     try:
+        refuse_memory(_npz_header_bytes(path), f"{path}", "pass a smaller data file, or --sample from a smaller one")
         with np.load(path, allow_pickle=False) as z:
             names = list(z.files)
             if "X" not in names:
@@ -296,6 +311,8 @@ def _read_npz(path: Path, need_y: bool) -> tuple[np.ndarray, np.ndarray | None, 
 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    # parsed text takes several times its size in Python objects: refuse before reading
+    refuse_memory(8.0 * path.stat().st_size, f"{path}", "pass a smaller CSV, or save the data as .npz")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

@@ -1,0 +1,67 @@
+"""``advcert diff``: a certificate kept as a regression test of the theorems, the way a user keeps one."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from advcert import certificate
+from advcert.cli import main
+from advcert.compare import compare
+
+
+def _write(tmp_path, name, doc):
+    p = tmp_path / name
+    p.write_text(certificate.dumps(certificate.seal(doc)))
+    return str(p)
+
+
+def test_a_rebuild_matches_its_reference(tmp_path, capsys):
+    args = ["build", "--gamma", "2", "--eps", "0.6", "--n", "2", "--d", "3", "--certified-only", "--quiet"]
+    assert main(args + ["--out", str(tmp_path / "ref.json")]) == 0
+    assert main(args + ["--out", str(tmp_path / "new.json")]) == 0
+    capsys.readouterr()
+    assert main(["diff", str(tmp_path / "ref.json"), str(tmp_path / "new.json")]) == 0
+    assert "diff: same" in capsys.readouterr().out
+
+
+def test_a_changed_rigorous_number_fails_and_is_named(toy_doc, tmp_path, capsys):
+    bad = copy.deepcopy(toy_doc)
+    c = next(c for c in bad["checks"] if c["id"] == "lemma-6.4")
+    c["enclosure"]["hi"] = c["enclosure"]["hi"] + "1"
+    a, b = _write(tmp_path, "a.json", toy_doc), _write(tmp_path, "b.json", bad)
+    assert main(["diff", a, b]) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERS lemma-6.4" in out
+
+
+def test_estimate_drift_is_judged_by_the_tolerance(toy_doc):
+    drift = copy.deepcopy(toy_doc)
+    c = next(c for c in drift["checks"] if c["label"] == "estimate")
+    c["value"] = c["value"] * (1 + 1e-9)
+    assert compare(toy_doc, drift, rtol=1e-6).ok
+    assert not compare(toy_doc, drift, rtol=1e-12).ok
+
+
+def test_a_changed_verdict_fails_even_for_an_estimate(toy_doc):
+    flip = copy.deepcopy(toy_doc)
+    c = next(c for c in flip["checks"] if c["label"] == "estimate")
+    c["verdict"] = "violated" if c["verdict"] != "violated" else "observed"
+    cmp = compare(toy_doc, flip)
+    assert not cmp.ok and any(d.where == c["id"] and d.fails for d in cmp.differences)
+
+
+def test_volatile_fields_are_ignored(toy_doc):
+    later = copy.deepcopy(toy_doc)
+    later["created"] = "2099-01-01T00:00:00Z"
+    for c in later["checks"]:
+        c["seconds"] = 1234.5
+    later["producer"] = dict(later["producer"], cpu="another CPU")
+    assert compare(toy_doc, later).ok
+
+
+def test_unreadable_input_is_one_line_exit_2(tmp_path, capsys):
+    junk = tmp_path / "junk.json"
+    junk.write_text(json.dumps({"not": "a certificate"}))
+    assert main(["diff", str(junk), str(junk)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
