@@ -21,6 +21,8 @@ from advcert.config import BuildConfig, to_json
 from advcert.data.instance import Instance, certify_separation, synthetic
 from advcert.errors import InputError
 from advcert.poly import certify
+from advcert.poly.lp import lp_step_polynomial
+from advcert.poly.minimax import minimax_sign_polynomial, minimax_step
 from advcert.poly.interpolant import RobustInterpolant, lemma62_bound, lemma62_intervals
 from advcert.poly.sgn import SignPolynomial, chebyshev_y, sign_polynomial
 from advcert.poly.step import StepPolynomial, claim63_alpha, paper_coefficient_bound, step_polynomial
@@ -33,13 +35,14 @@ class Chain:
     """The certified objects of one instance and their check records, in chain order."""
 
     instance: Instance
-    p1: SignPolynomial
+    p1: SignPolynomial | None  # None on the LP route, which does not use Lemma 6.4's object
     q: StepPolynomial
     eps1: Fraction
     eta: Fraction
     alpha: Fraction
     checks: tuple[dict, ...]
     constants: dict
+    route: str = "paper"
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +70,9 @@ def instance_for(config: BuildConfig) -> Instance:
         raise InputError("gamma is required for synthetic data", "pass for example gamma='0.5'")
     return synthetic(config.n, config.d, config.rho, config.gamma, config.eps, config.seed)
 
+
+#: how the step polynomial q of Claim 6.3 is built (``--poly``)
+POLY_ROUTES = ("paper", "minimax", "lp")
 
 #: the certificate's exact numbers are decimal strings; Python (and the verifier) refuse to read
 #: integers of more digits than this (sys.get_int_max_str_digits), so a build that needs more is refused
@@ -99,8 +105,16 @@ def _refuse_costly(inst: Instance, max_degree: int) -> None:
 
 
 def certified_chain(inst: Instance, config: BuildConfig, stages: Stages) -> Chain:
-    """Build and certify Definition 3.4 → Lemma 6.2 for ``inst`` (the certified plane)."""
-    _refuse_costly(inst, config.max_degree)
+    """Build and certify Definition 3.4 → Lemma 6.2 for ``inst`` (the certified plane).
+
+    ``config.poly`` picks the step polynomial: ``paper`` (Lemma 6.4's construction composed as in
+    Claim 6.3), ``minimax`` (the minimax sign polynomial, composed the same way) or ``lp`` (q of
+    least Lemma 6.6 cost found directly; Lemma 6.4's object is then not used). Every route ends in
+    the same exact certification of Claim 6.3's conclusions on the instance's intervals.
+    """
+    if config.poly not in POLY_ROUTES:
+        raise InputError(f"unknown --poly {config.poly!r}", f"use one of {', '.join(POLY_ROUTES)}")
+    _refuse_costly(inst, config.max_degree if config.poly == "paper" else max(config.max_degree, 1))
     checks: list[dict] = []
     with stages.stage("Definition 3.4: instance and separability"):
         t0 = time.perf_counter()
@@ -112,20 +126,37 @@ def certified_chain(inst: Instance, config: BuildConfig, stages: Stages) -> Chai
                 "lower --gamma or --rho (or drop close points)")
     eps1, eta = inst.eps / (3 * inst.n), inst.gamma / 8
     alpha = claim63_alpha(inst.rho, eta)
-    with stages.stage("Lemma 6.4: sign polynomial p1"):
-        t0 = time.perf_counter()
-        p1 = sign_polynomial(eta, eps1)
-        t_build = time.perf_counter() - t0
-        checks += records.lemma_6_4(p1, certify.sup_abs_error(p1.poly, 1, eta, 1), eta, eps1, t_build)
-    with stages.stage("Claim 6.3: step polynomial q"):
-        t0 = time.perf_counter()
-        q = step_polynomial(p1, alpha)
-        t_q = time.perf_counter() - t0
-        iv = lemma62_intervals(sep, inst.rho)
-        enc_in = certify.sup_abs_error(q.poly, 1, *iv.inside)
-        enc_out = certify.sup_abs_error(q.poly, 0, *iv.outside)
-        paper_q = paper_coefficient_bound(p1.degree, alpha)
-        checks += records.claim_6_3(q, paper_q, iv, enc_in, enc_out, eps1, t_q)
+    iv = lemma62_intervals(sep, inst.rho)
+    if config.poly == "lp":
+        p1 = None
+        with stages.stage("Claim 6.3: step polynomial q of least Lemma 6.6 cost (LP), certified"):
+            r = lp_step_polynomial(iv.inside, iv.outside, eps1)
+            q, enc_in, enc_out = r.step, r.enc_in, r.enc_out
+            checks += records.claim_6_3_conclusions(
+                q, iv, enc_in, enc_out, eps1,
+                "; q from a linear program of least Lemma 6.6 cost (Lemma 6.4's p1 is not used)")
+        constants = _lp_constants(r)
+    else:
+        with stages.stage(f"Lemma 6.4: sign polynomial p1 ({config.poly})"):
+            t0 = time.perf_counter()
+            if config.poly == "paper":
+                p1 = sign_polynomial(eta, eps1)
+                enc, extra = certify.sup_abs_error(p1.poly, 1, eta, 1), {}
+            else:
+                ms = minimax_sign_polynomial(eta, eps1)
+                p1, enc = ms.sign, ms.enclosure
+                extra = {"route": "minimax", "levelled_error": float(ms.remez.levelled),
+                         "eremenko_yuditskii_degree": ms.ey_degree, "remez_runs": [list(r) for r in ms.searched]}
+            checks += records.lemma_6_4(p1, enc, eta, eps1, time.perf_counter() - t0, extra=extra)
+        with stages.stage("Claim 6.3: step polynomial q"):
+            t0 = time.perf_counter()
+            q = step_polynomial(p1, alpha) if config.poly == "paper" else minimax_step(ms, alpha)
+            t_q = time.perf_counter() - t0
+            enc_in = certify.sup_abs_error(q.poly, 1, *iv.inside)
+            enc_out = certify.sup_abs_error(q.poly, 0, *iv.outside)
+            paper_q = paper_coefficient_bound(p1.degree, alpha)
+            checks += records.claim_6_3(q, paper_q, iv, enc_in, enc_out, eps1, t_q)
+        constants = _constants(inst, p1, q, eta, eps1, paper_q)
     with stages.stage("Lemma 6.2: robust interpolant f*"):
         t0 = time.perf_counter()
         e_in, e_out = records.enclosed(enc_in)[1], records.enclosed(enc_out)[1]
@@ -138,7 +169,17 @@ def certified_chain(inst: Instance, config: BuildConfig, stages: Stages) -> Chai
                                restarts=config.attack_restarts, steps=config.attack_steps)
         checks.append(records.lemma_6_2_attack(inst.eps, bound, res, time.perf_counter() - t0))
     return Chain(instance=inst, p1=p1, q=q, eps1=eps1, eta=eta, alpha=alpha, checks=tuple(checks),
-                 constants=_constants(inst, p1, q, eta, eps1, paper_q))
+                 constants=constants, route=config.poly)
+
+
+def _lp_constants(r) -> dict:
+    """The step polynomial's constants on the LP route (Claim 6.3's q found directly; no p1)."""
+    return {
+        "D_used": constant(str(r.degree), "exact", "degree of q as built (LP route: no p1)"),
+        "log2_max_coef_q": constant(round(r.log2_max_coefficient, 3), "estimate", "log2 max_j |q_j|"),
+        "lp_log2_C_q": constant(round(r.log2_complexity, 3), "estimate",
+                                "log2 C(q) of the stored q (Lemma 6.6's cost that the LP minimises)"),
+    }
 
 
 def _constants(inst: Instance, p1, q, eta: Fraction, eps1: Fraction, paper_q: Fraction) -> dict:
@@ -166,6 +207,17 @@ def document(chain: Chain, config, argv: list[str] | None, *, checks: list[dict]
     ``objects.network`` (docs/certificate.md); ``config`` is recorded as ``producer.config``."""
     inst, p1, q = chain.instance, chain.p1, chain.q
     producer = certificate.producer(argv)
+    objects: dict = {"q": {"degree": q.degree, "coefficients": [to_str(c) for c in q.coefficients]}}
+    parameters = {"eps1": to_str(chain.eps1), "eta": to_str(chain.eta), "route": chain.route}
+    if p1 is not None:
+        objects["p1"] = {"degree": p1.degree, "coefficients": [to_str(c) for c in records.p1_coefficients(p1)],
+                         "chebyshev_y": [to_str(v) for v in chebyshev_y(p1.poly)]}
+        objects["q"]["alpha"] = to_str(chain.alpha)
+        parameters.update(alpha=to_str(chain.alpha), taylor_k=p1.taylor_k, cheb_d=p1.cheb_d)
+    if chain.route != "lp":
+        # format 1 as before: a sign polynomial composed as in Claim 6.3 (the route is in
+        # producer.config and lemma-6.4's details); only a q without p1 changes the objects
+        del parameters["route"]
     producer["config"] = to_json(config)
     doc = {
         "format": certificate.FORMAT,
@@ -180,13 +232,8 @@ def document(chain: Chain, config, argv: list[str] | None, *, checks: list[dict]
             "points": inst.points.tolist(),
             "labels": inst.labels.tolist(),
         },
-        "parameters": {"eps1": to_str(chain.eps1), "eta": to_str(chain.eta), "alpha": to_str(chain.alpha),
-                       "taylor_k": p1.taylor_k, "cheb_d": p1.cheb_d},
-        "objects": {
-            "p1": {"degree": p1.degree, "coefficients": [to_str(c) for c in records.p1_coefficients(p1)],
-                   "chebyshev_y": [to_str(v) for v in chebyshev_y(p1.poly)]},
-            "q": {"degree": q.degree, "alpha": to_str(chain.alpha), "coefficients": [to_str(c) for c in q.coefficients]},
-        },
+        "parameters": parameters,
+        "objects": objects,
         "constants": {**chain.constants, **(constants or {})},
         "checks": list(chain.checks) + list(checks),
     }

@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse sign polynomials above this degree (default 1001; the cost grows like degree^3)")
     b.add_argument("--m", type=_int("--m", 1), default=None,
                    help="width of the measured plane (default: chosen to keep the build near 30 s)")
+    b.add_argument("--poly", choices=("paper", "minimax", "lp"), default="paper",
+                   help="how q of Claim 6.3 is built: paper (Lemma 6.4's Taylor + Chebyshev p1, default), minimax "
+                        "(the minimax sign polynomial of least degree) or lp (q of least Lemma 6.6 cost, no p1)")
     b.add_argument("--certified-only", action="store_true",
                    help="stop after Lemma 6.2 (no random features, W*, Theorems 5.1 and 5.3)")
     b.add_argument("--sandwich-budget", type=float, default=5.0, metavar="S",
@@ -258,7 +261,7 @@ def _build_config(args):
     if not (args.sandwich_budget > 0):
         raise InputError(f"--sandwich-budget must be > 0 seconds, got {args.sandwich_budget}", "pass for example 5")
     return BuildConfig(eps=eps, gamma=gamma, n=args.n or 10, d=args.d or 8, rho=rho, seed=args.seed, data=data,
-                       max_degree=args.max_degree or MAX_DEGREE, measured=not args.certified_only, m=args.m,
+                       max_degree=args.max_degree or MAX_DEGREE, poly=args.poly, measured=not args.certified_only, m=args.m,
                        sandwich_budget=args.sandwich_budget)
 
 

@@ -68,6 +68,7 @@ class BuildConfig:
     attack_restarts: int = 8
     attack_steps: int = 60
     max_degree: int = MAX_DEGREE
+    poly: str = "paper"
     measured: bool = True
     m: int | None = None
     sandwich_budget: float = 5.0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from advcert.poly.minimax import eremenko_yuditskii_degree
+
 
 def degree_claim63(gamma: Fraction, eps: Fraction, n: int) -> float:
     """D = (24/γ) ln(48n/ε), the degree stated in Claim 6.3 / Lemma 6.2."""
@@ -21,16 +23,7 @@ def degree_lemma64(eta: Fraction, eps1: Fraction) -> float:
     return 3.0 / float(eta) * math.log(2.0 / (float(eta) * float(eps1)))
 
 
-def eremenko_yuditskii_error(m: int, a: float) -> float:
-    """Asymptotic best uniform error for sgn on [-1,-a] ∪ [a,1] at degree 2m+1 (ref. [12]):
-    L_m(a) ≈ (1 - a)/sqrt(π a m) · ((1 - a)/(1 + a))^m."""
-    return (1 - a) / math.sqrt(math.pi * a * m) * ((1 - a) / (1 + a)) ** m
-
-
 def degree_optimal(eta: Fraction, eps1: Fraction) -> int:
-    """Least odd degree 2m+1 whose Eremenko–Yuditskii asymptotic error is <= ε1."""
-    a, target = float(eta), float(eps1)
-    m = 1
-    while eremenko_yuditskii_error(m, a) > target:
-        m += 1
-    return 2 * m + 1
+    """Least odd degree whose Eremenko–Yuditskii asymptotic error is <= ε1 (computed in mpmath by
+    :func:`advcert.poly.minimax.eremenko_yuditskii_degree`, the one home of that formula)."""
+    return eremenko_yuditskii_degree(Fraction(eta), Fraction(eps1))

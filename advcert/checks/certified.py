@@ -42,7 +42,8 @@ def definition_3_4(sep, gamma: Fraction, seconds: float) -> list[dict]:
     ]
 
 
-def lemma_6_4(p1, enc: certify.SupEnclosure, eta: Fraction, eps1: Fraction, build_seconds: float) -> list[dict]:
+def lemma_6_4(p1, enc: certify.SupEnclosure, eta: Fraction, eps1: Fraction, build_seconds: float,
+              extra: dict | None = None) -> list[dict]:
     """``lemma-6.4/odd``, ``/coefficients`` and ``lemma-6.4`` (sup_{[η,1]} |p1 − 1| ≤ ε1, Lemma 6.4)."""
     coeffs = p1_coefficients(p1)
     even_nonzero = sum(1 for j, c in enumerate(coeffs) if j % 2 == 0 and c != 0)
@@ -61,7 +62,7 @@ def lemma_6_4(p1, enc: certify.SupEnclosure, eta: Fraction, eps1: Fraction, buil
                        "a_priori": {"taylor": to_str(certify.round_up(p1.err_taylor, 10)),
                                     "compression": to_str(certify.round_up(p1.err_compress, 10)),
                                     "rounding": to_str(p1.rounding)},
-                       "build_seconds": round(build_seconds, 4)},
+                       "build_seconds": round(build_seconds, 4), **(extra or {})},
               enclosure=(lo, hi)),
     ]
 
@@ -69,20 +70,26 @@ def lemma_6_4(p1, enc: certify.SupEnclosure, eta: Fraction, eps1: Fraction, buil
 def claim_6_3(q, paper_bound: Fraction, iv, enc_in, enc_out, eps1: Fraction, seconds: float) -> list[dict]:
     """``claim-6.3/definition``, ``/coefficients``, ``/in`` and ``/out`` (Claim 6.3's step polynomial)."""
     max_q = max(abs(c) for c in q.coefficients)
-    lo_in, e_in, w_in = enclosed(enc_in)
-    lo_out, e_out, w_out = enclosed(enc_out)
     return [
         check("claim-6.3/definition", "q(z) = (p1((z − α)/2) + 1)/2 coefficient by coefficient",
               "<=", 0, 0, "exact", "exact composition in fmpq_poly", seconds),
         check("claim-6.3/coefficients", "max_j |q_j| ≤ 2^{6D−1}/(1−α) + 1/2 (the paper's bound, D = deg p1)",
               "<=", paper_bound, max_q, "exact", "exact comparison", 0.0,
               details={"log2_value": round(log2(max_q), 3), "log2_bound": round(log2(paper_bound), 3)}),
+    ] + claim_6_3_conclusions(q, iv, enc_in, enc_out, eps1)
+
+
+def claim_6_3_conclusions(q, iv, enc_in, enc_out, eps1: Fraction, method: str = "") -> list[dict]:
+    """``claim-6.3/in`` and ``/out``: Claim 6.3's two conclusions on the intervals of Lemma 6.2's proof."""
+    lo_in, e_in, w_in = enclosed(enc_in)
+    lo_out, e_out, w_out = enclosed(enc_out)
+    return [
         check("claim-6.3/in", "sup_{z∈I_in} |q(z) − 1| ≤ ε1, I_in = [1 − ρ²/2 − τ⁻/2, 1 + τ⁺/2]", "<=", eps1, e_in,
-              "enclosure", f"Arb-ball branch and bound ({enc_in.pieces} pieces)", enc_in.seconds,
+              "enclosure", f"Arb-ball branch and bound ({enc_in.pieces} pieces){method}", enc_in.seconds,
               details={"interval": [to_str(iv.inside[0]), to_str(iv.inside[1])], "witness": to_str(w_in)},
               enclosure=(lo_in, e_in)),
         check("claim-6.3/out", "sup_{z∈I_out} |q(z)| ≤ ε1, I_out = [−1 − τ⁺/2, 1 − (δ_lo − ρ)²/2 + τ⁺/2]", "<=", eps1,
-              e_out, "enclosure", f"Arb-ball branch and bound ({enc_out.pieces} pieces)", enc_out.seconds,
+              e_out, "enclosure", f"Arb-ball branch and bound ({enc_out.pieces} pieces){method}", enc_out.seconds,
               details={"interval": [to_str(iv.outside[0]), to_str(iv.outside[1])], "witness": to_str(w_out),
                        "delta_lo": to_str(iv.delta_lo)},
               enclosure=(lo_out, e_out)),
