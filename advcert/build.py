@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from advcert import certificate, seeds, theory
-from advcert.attack import projected_ascent
+from advcert.adversary import projected_ascent
 from advcert.errors import InputError
 from advcert.instance import Instance, certify_separation, synthetic
 from advcert.poly import certify
@@ -46,7 +46,7 @@ class BuildConfig:
     attack_steps: int = 60
     max_degree: int = MAX_DEGREE
     measured: bool = True  # the measured plane: random features, W*, Theorems 5.1 and 5.3
-    m: int | None = None  # width of the measured plane (None: randomfeatures.default_width)
+    m: int | None = None  # width of the measured plane (None: measured.coupling.default_width)
     sandwich_budget: float = 5.0  # seconds of branch and bound for theorem-5.3
 
 
@@ -273,9 +273,9 @@ def build(cfg: BuildConfig, *, argv: list[str] | None = None, quiet: bool = True
     network_obj = None
     witness = None
     if cfg.measured:
-        from advcert.bounds import theorem_5_3_check
+        from advcert._remnant_bounds import theorem_5_3_check
         from advcert.certificate import network_witness
-        from advcert.randomfeatures import random_feature_checks
+        from advcert._remnant_randomfeatures import random_feature_checks
 
         with progress.stage("Lemmas 6.6, 6.5 and Theorem 5.1: random features and W* near initialisation"):
             rf = random_feature_checks(inst.points, inst.labels, inst.eps, q, m=cfg.m, seed=inst.seed)

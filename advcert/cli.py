@@ -109,14 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Attack a certificate's network from below (projected ascent + random search) "
                                      "and bound it from above (sound linear relaxation with branch and bound); exit 1 "
                                      "if the re-run contradicts the certificate.")
-    from advcert import attack as _attack
+    from advcert import _remnant_attack as _attack
 
     _attack.add_arguments(att)
     tr = sub.add_parser("train", help="run Algorithm 1 (adversarial training) and certify what it reached",
                         description="Algorithm 1 of the paper from the random initialisation: full-batch adversarial "
                                     "training with step size c_eta·ε·m^(-1/3); writes a certificate with theorem-5.2 "
                                     "and theorem-4.1, the trained network as an .npz witness, and a PNG of the curves.")
-    from advcert import train as _train
+    from advcert import _remnant_train as _train
 
     _train.add_arguments(tr)
     sub.add_parser("selftest", help="a quick end-to-end check of this installation")
@@ -298,14 +298,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "selftest":
             return _cmd_selftest(args)
         if args.command == "train":
-            from advcert import train
+            from advcert import _remnant_train
 
             args.argv = argv
-            return train.command(args)
+            return _remnant_train.command(args)
         if args.command == "attack":
-            from advcert import attack
+            from advcert import _remnant_attack
 
-            return attack.command(args)
+            return _remnant_attack.command(args)
         if args.command == "separation":
             from advcert import separation
 
