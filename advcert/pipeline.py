@@ -27,11 +27,11 @@ from advcert.errors import InputError
 from advcert.limits import network_bytes, refuse_memory
 from advcert.progress import Stages, bar
 
-# the measured plane
-from advcert.bounds import theorem_5_3_check
-from advcert.randomfeatures import random_feature_checks
-from advcert import network as _network
-from advcert import train as _train
+from advcert.checks.measured import random_feature_checks
+from advcert.checks.robust import theorem_5_3_check
+from advcert.checks.training import Effort, theorem_4_1_check, theorem_5_2_check
+from advcert.measured.algorithm1 import Algorithm1Config, schedule, train
+from advcert.measured.network import initialise
 
 
 def network_object(witness: bytes, name: str, m: int, description: str, **extra) -> dict:
@@ -87,35 +87,34 @@ def train_certificate(config: TrainConfig, *, instance: Instance | None = None, 
     bconf = BuildConfig(eps=config.eps, gamma=config.gamma, n=inst.n, d=inst.d, rho=config.rho, seed=config.seed,
                         measured=False)
     chain = certified_chain(inst, bconf, stages)
-    net0 = _network.initialise(config.m, inst.d, config.seed)
-    a, W0, b = net0.a, net0.W0, net0.b
-    opts = _train.TrainConfig(eps=config.eps, R=config.R, c_eta=config.c_eta, c_T=config.c_T,
-                              max_steps=config.max_steps, loss=config.loss, tau=float(config.tau),
-                              attack_steps=config.attack_steps, attack_restarts=config.attack_restarts,
-                              adversary=config.adversary, checkpoints=config.checkpoints,
-                              gap_points=config.gap_points, crown=config.crown)
-    sch = _train.schedule(opts.eps, config.m, opts.R, c_eta=opts.c_eta, c_T=opts.c_T, max_steps=opts.max_steps)
+    net0 = initialise(config.m, inst.d, config.seed)
+    opts = Algorithm1Config(eps=config.eps, R=config.R, c_eta=config.c_eta, c_T=config.c_T,
+                            max_steps=config.max_steps, loss=config.loss, tau=float(config.tau),
+                            attack_steps=config.attack_steps, attack_restarts=config.attack_restarts,
+                            adversary=config.adversary, checkpoints=config.checkpoints,
+                            gap_points=config.gap_points, crown=config.crown)
+    sch = schedule(opts.eps, config.m, opts.R, c_eta=opts.c_eta, c_T=opts.c_T, max_steps=opts.max_steps)
     with stages.stage(f"Algorithm 1: m={config.m}, eta={sch.eta:.4g}, T={sch.T} (theorem: {sch.T_theorem:.4g})"):
         with bar(sch.T, "Algorithm 1", quiet) as update:
             def progress(st) -> None:
                 update(st.t, description=f"L_A {st.L_A:.4f} (best {st.best:.4f})  drift {st.drift:.3g}/{sch.R_train:.3g}")
 
-            result = _train.train(a, W0, b, inst.points, inst.labels, float(inst.rho), opts, seed=config.seed,
-                                  callback=progress)
+            result = train(net0, inst.points, inst.labels, float(inst.rho), opts, seed=config.seed,
+                           callback=progress)
         if result.interrupted:
             stages.say(f"interrupted after {result.steps_done} steps: keeping the best iterate (t = {result.t_best})")
-    witness = certificate.network_witness(a, W0, b, result.W_best)
+    witness = certificate.network_witness(net0.a, net0.W0, net0.b, result.W_best)
     net = network_object(witness, witness_name, config.m,
                          "the initialisation (a, W0, b) and W = W(t_best), the best iterate of Algorithm 1",
                          t_best=result.t_best)
     with stages.stage("Theorems 5.2 and 4.1: the robust loss of the iterates, attacked and bounded"):
         budget = float(config.bound_seconds)
-        c52 = _train.theorem_5_2_check(result, a, W0, b, inst.points, inst.labels, inst.rho, inst.eps,
-                                       seed=config.seed, time_budget=budget / 2)
+        c52 = theorem_5_2_check(result, net0, inst.points, inst.labels, inst.rho, inst.eps, seed=config.seed,
+                                effort=Effort(time_budget=budget / 2))
         wit = {"file": witness_name, "sha256": net["sha256"], "arrays": ["a", "W0", "b", "W"],
                "network": "f_W with W = W_best"}
-        c41 = _train.theorem_4_1_check(result, a, W0, b, inst.points, inst.labels, inst.rho, inst.eps,
-                                       seed=config.seed, witness=wit, time_budget=budget)
+        c41 = theorem_4_1_check(result, net0, inst.points, inst.labels, inst.rho, inst.eps, seed=config.seed,
+                                witness=wit, effort=Effort(budget, 8, 100))
     doc = document(chain, config, argv, checks=[c52, c41], network=net)
     return Built(doc=doc, witness=witness)
 

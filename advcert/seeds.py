@@ -36,3 +36,9 @@ def seed_sequence(seed: int, name: str) -> np.random.SeedSequence:
 def entropy(seed: int) -> str:
     """The root SeedSequence entropy, recorded in certificates (as a string: it can be big)."""
     return str(np.random.SeedSequence(int(seed)).entropy)
+
+
+def as_sequence(seed) -> np.random.SeedSequence:
+    """``seed`` as a SeedSequence: a spawned SeedSequence is kept, anything else (an int, a list
+    of ints) is the entropy of a root one (the attacks of Definition 3.2 accept both)."""
+    return seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)

@@ -27,8 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from advcert import sphere  # noqa: E402
-from advcert.attack import attack_network, loss_objective  # noqa: E402
-from advcert.bounds import crown_bounds, point_bound  # noqa: E402
+from advcert.measured.attacks import AttackConfig, attack_network, loss_objective  # noqa: E402
+from advcert.measured.crown import Budget, crown_bounds, point_bound  # noqa: E402
+from advcert.measured.network import plain  # noqa: E402
 
 
 def _best(fn, repeat=3):
@@ -63,7 +64,7 @@ def bench_kernel(rate, quick):
     X = sphere.sample_uniform(rng, N, d)
     y = rng.uniform(-1, 1, N)
     idx = np.arange(N)
-    obj = loss_objective(a, W, b, y)
+    obj = loss_objective(plain(a, W, b), y)
     obj(X[:8], idx[:8])
     obj(X, idx)
 
@@ -99,10 +100,12 @@ def bench_bound_cost(quick):
         a, W0, b, W = _init_net(rng, m, d)
         X = sphere.sample_uniform(rng, n, d)
         y = rng.uniform(-1, 1, n)
-        crown_bounds(a, W, b, X[:1], y[:1], 0.05)
-        tb = _best(lambda: crown_bounds(a, W, b, X, y, 0.05), 3) / n
-        attack_network(a, W, b, X[:16], y[:16], 0.05, seed=0, steps=2)  # compile the kernels this size uses
-        ta = _best(lambda: attack_network(a, W, b, X[:16], y[:16], 0.05, seed=0, restarts=8, steps=100, random_points=256), 1) / 16
+        net = plain(a, W, b)
+        crown_bounds(net, X[:1], y[:1], 0.05)
+        tb = _best(lambda: crown_bounds(net, X, y, 0.05), 3) / n
+        attack_network(net, X[:16], y[:16], 0.05, seed=0, config=AttackConfig(steps=2))  # compile the kernels this size uses
+        full = AttackConfig(restarts=8, steps=100, random_points=256)
+        ta = _best(lambda: attack_network(net, X[:16], y[:16], 0.05, seed=0, config=full), 1) / 16
         rows.append((m, d, tb, ta))
         print(f"   m={m:6d} d={d:3d}: bound {tb * 1e3:8.3f} ms/pt ({tb / (m * d) * 1e9:6.2f} ns per m*d)   "
               f"attack {ta * 1e3:9.2f} ms/pt   attack/bound = {ta / tb:7.1f}x")
@@ -119,8 +122,8 @@ def bench_cap_gain(quick):
             a, W0, b, W = _init_net(rng, 500, d)
             X = sphere.sample_uniform(rng, 10, d)
             y = np.maximum(X @ W.T + b, 0) @ a
-            cap = crown_bounds(a, W, b, X, y, rho, domain="cap")
-            ball = crown_bounds(a, W, b, X, y, rho, domain="ball")
+            cap = crown_bounds(plain(a, W, b), X, y, rho, domain="cap")
+            ball = crown_bounds(plain(a, W, b), X, y, rho, domain="ball")
             print(f"   d={d:3d} rho={rho:4.2f}: ball/cap = {np.mean(ball / cap):6.2f}  "
                   f"(cap {np.mean(cap):.4g}, ball {np.mean(ball):.4g})")
 
@@ -134,12 +137,13 @@ def bench_bab_ratio(quick):
             a, W0, b, W = _init_net(rng, 64, d, move=2.0)
             X = sphere.sample_uniform(rng, 10, d)
             y = np.maximum(X @ W.T + b, 0) @ a + 0.05 if label == "fitted" else rng.uniform(-1, 1, 10)
-            atk = attack_network(a, W, b, X, y, 0.1, seed=d, restarts=8, steps=100)
+            net = plain(a, W, b)
+            atk = attack_network(net, X, y, 0.1, seed=d, config=AttackConfig(restarts=8, steps=100))
             t = time.perf_counter()
             ratios, crown_r, nodes = [], [], 0
             for i in range(10):
-                pb = point_bound(a, W, b, X[i], y[i], 0.1, lower=atk.values[i], rel_gap=0.05,
-                                 time_budget=2.0 if quick else 5.0)
+                pb = point_bound(net, X[i], y[i], 0.1, lower=atk.values[i],
+                                 budget=Budget(rel_gap=0.05, time_budget=2.0 if quick else 5.0))
                 low = max(atk.values[i], pb.lower)
                 ratios.append(pb.upper / low)
                 crown_r.append(pb.crown / low)
@@ -166,9 +170,10 @@ def bench_soundness(count):
         y = rng.uniform(-1, 1, 1)
         rho = float(rng.choice([0.02, 0.1, 0.3, 0.8, 1.9]))
         kind = "cap" if trial % 4 else "ball"
-        atk = attack_network(a, W, b, x0, y, rho, seed=trial, restarts=2, steps=20, random_points=16)
-        pb = point_bound(a, W, b, x0[0], y[0], rho, domain=kind, lower=atk.values[0], max_nodes=8,
-                         optimise=trial % 3 == 0)
+        net = plain(a, W, b)
+        atk = attack_network(net, x0, y, rho, seed=trial, config=AttackConfig(restarts=2, steps=20, random_points=16))
+        pb = point_bound(net, x0[0], y[0], rho, domain=kind, lower=atk.values[0],
+                         budget=Budget(max_nodes=8, optimise=trial % 3 == 0))
         err = 1e-12 * (1.0 + float(np.abs(a) @ (np.linalg.norm(W, axis=1) + np.abs(b))))
         slack = pb.upper - (max(atk.values[0], pb.lower) - err)
         worst = min(worst, slack / max(pb.upper, 1e-300))

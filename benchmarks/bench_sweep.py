@@ -1,4 +1,4 @@
-"""Benchmark the fused sweep (advcert.kernels.sweep) against dgemm and plain numpy.
+"""Benchmark the fused sweep (advcert.kernels.sweep.sweep) against dgemm and plain numpy.
 
     .venv/bin/python benchmarks/bench_sweep.py [--N 200000] [--m 20000] [--d 32] [--repeats 3]
 
@@ -30,7 +30,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from advcert import kernels, sphere  # noqa: E402
+from advcert import sphere  # noqa: E402
+from advcert.kernels import sweep  # noqa: E402
 
 
 def dgemm_rate(n: int = 3000, reps: int = 3) -> float:
@@ -106,10 +107,10 @@ _JIT_SNIPPET = """
 import time
 t = time.perf_counter()
 import numpy as np
-from advcert import kernels
+from advcert.kernels import sweep
 X = np.full((8, 3), 0.5); a = np.ones(4); W0 = np.ones((4, 3)) / 4; b = np.zeros(4)
-P = kernels.pack(a, W0, b, W0)
-kernels.sweep(P, X)
+P = sweep.pack(a, W0, b, W0)
+sweep.sweep(P, X)
 print(time.perf_counter() - t)
 """
 
@@ -148,16 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     rate0 = dgemm_rate()
     a, W0, b, W = network(m, d)
     X = sphere.sample_uniform(np.random.default_rng(2), N, d)
-    P = kernels.pack(a, W0, b, W, grads=False)
-    kernels.sweep(P, X[:1000])  # compile or load outside the timing
-    grow = peak_growth_mib(lambda: kernels.sweep(P, X))
-    t_sweep = timed(lambda: kernels.sweep(P, X), args.repeats)
+    P = sweep.pack(a, W0, b, W)
+    sweep.sweep(P, X[:1000])  # compile or load outside the timing
+    grow = peak_growth_mib(lambda: sweep.sweep(P, X))
+    t_sweep = timed(lambda: sweep.sweep(P, X), args.repeats)
     Nn = max(1, N // args.numpy_fraction)
     t_np = timed(lambda: numpy_sweep(X[:Nn], a, W0, b, W), max(1, args.repeats - 1))
     rate1 = dgemm_rate()
     rate = (rate0 + rate1) / 2
     # agreement with the reference on the numpy subset
-    s = kernels.sweep(P, X[:Nn])
+    s = sweep.sweep(P, X[:Nn])
     f_ref, g_ref = numpy_sweep(X[:Nn], a, W0, b, W)
     agree = max(float(np.max(np.abs(s.f - f_ref))), float(np.max(np.abs(s.g - g_ref))))
     gflops = 4 * d * N * m / t_sweep / 1e9
@@ -170,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
           f"sweep / numpy = {pairs / np_pairs:.1f}x (target >= 5); max |diff| {agree:.1e}")
     inputs = (X.nbytes + P.tiles.nbytes) / 2**20
     outputs = 5 * N * 8 / 2**20
-    bufs = 2 * (2 * P.tile + 6) * kernels.CHUNK * 8 / 2**20
+    bufs = 2 * (2 * P.tile + 6) * sweep.CHUNK * 8 / 2**20
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     grown = "n/a" if grow is None else f"{grow:.1f} MiB"
     print(f"memory: peak RSS growth during one sweep {grown} (outputs {outputs:.1f} MiB + per-thread "
@@ -181,11 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     for scale in (1, 2, 4, 8):
         Ns, ms = max(256, N // 8 * scale // 2), max(256, m // 8 * scale)
         a2, W02, b2, W2 = network(ms, d, seed=3)
-        P2 = kernels.pack(a2, W02, b2, W2, grads=False)
+        P2 = sweep.pack(a2, W02, b2, W2)
         X2 = X[:Ns]
-        kernels.sweep(P2, X2[:100])
+        sweep.sweep(P2, X2[:100])
         sizes.append(Ns * ms * d)
-        times.append(timed(lambda: kernels.sweep(P2, X2), args.repeats))
+        times.append(timed(lambda: sweep.sweep(P2, X2), args.repeats))
     p = np.polyfit(np.log(sizes), np.log(times), 1)[0]
     print("scaling: " + ", ".join(f"N·m·d={s:.2e}: {t:.3f}s" for s, t in zip(sizes, times))
           + f"; fitted exponent {p:.2f} (target ~1)")

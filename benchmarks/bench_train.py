@@ -5,7 +5,7 @@ Prints, measured in one run and interleaved (the machine is shared and noisy):
     machine's dgemm rate (square matrices, all BLAS threads) -- target >= 0.3x;
   * the same per core: the fused step on one numba thread against one-thread dgemm (less
     sensitive to other jobs holding a core, which starves a 2-thread parallel region);
-  * steps/s of the fused step against the plain numpy step (train.reference_step, which
+  * steps/s of the fused step against the plain numpy step (reference.algorithm1_step, which
     forms the n x m pre-activations), and their ratio.
 
 Flop count of one step with s attack steps (the adversary starts at the data points):
@@ -27,7 +27,10 @@ import scipy.linalg.cython_blas  # noqa: F401  (scipy's BLAS loaded before threa
 from numba import get_num_threads, set_num_threads
 from threadpoolctl import threadpool_limits
 
-from advcert import sphere, train
+from advcert import sphere
+from advcert.measured import algorithm1, reference
+from advcert.measured.loss import Adversary
+from advcert.measured.network import TwoLayerNet
 
 
 def dgemm_rate(size: int = 2000) -> float:
@@ -58,16 +61,17 @@ def main(argv=None) -> None:
     b = rng.standard_normal(m) / np.sqrt(m)
     # a network some way into training, so activation patterns have moved
     W = W0 + rng.standard_normal((m, d)) * 3 * m ** (-2 / 3) / np.sqrt(d)
-    adv = train.Adversary(rho=0.05, steps=s)
+    net = TwoLayerNet(a, W0, b, W)
+    adv = Adversary(rho=0.05, steps=s)
     eta = 0.1 * m ** (-1 / 3)
     flops = (4 * s + 6) * n * m * d
 
     def fused():
-        att = train.adversary_points(a, W, b, X, y, adv)
-        return train.sgd_step(a, W0, b, W, att.points, att.f, y, eta)
+        att = algorithm1.adversary_points(net, X, y, adv)
+        return algorithm1.sgd_step(net, att.points, att.f, y, eta)
 
     def numpy_step():
-        return train.reference_step(a, W0, b, W, X, y, eta, adv)
+        return reference.algorithm1_step(net, X, y, eta, adv)
 
     # warm-up (numba compiles or loads its cache) and agreement of the two steps
     Wf, df = fused()

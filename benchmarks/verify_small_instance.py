@@ -28,7 +28,7 @@ def main() -> int:
     from advcert.certificate import network_witness, write_atomic
     from advcert.poly.sgn import sign_polynomial
     from advcert.poly.step import claim63_alpha, step_polynomial
-    from advcert.randomfeatures import random_feature_checks
+    from advcert.checks.measured import random_feature_checks
 
     cert = HERE / "small-end-to-end.json"
     doc = json.loads(cert.read_text())

@@ -3,7 +3,7 @@
 * headline.json (+ headline.network.npz): ``advcert build --gamma 0.5 --eps 0.1``, the
   paper-scale example of math-spec §11, with the measured plane at the default width.
 * small-end-to-end.json: the small instance where the measured chain works
-  (advcert.randomfeatures.SMALL_INSTANCE: n = 2 antipodal points in d = 3, γ = 29/10,
+  (advcert.measured.coupling.SMALL_INSTANCE: n = 2 antipodal points in d = 3, γ = 29/10,
   ε = 99/100, ρ = 1/50, m = 2^22). Its network witness is 268 MB, so it is written next to
   the certificate but not kept in git (see README.md); this step takes a few minutes.
 * train-regression.json (+ .npz, .png): ``advcert train --gamma 0.5 --eps 0.1 --m 4096 --R 2``,
@@ -34,12 +34,12 @@ def small() -> None:
     from advcert.config import BuildConfig
     from advcert.pipeline import build_certificate
     from advcert.data.instance import Instance
-    from advcert.randomfeatures import SMALL_INSTANCE as S
+    from advcert.measured.coupling import SMALL_INSTANCE as S
 
     inst = Instance(points=np.array(S["points"], dtype=float), labels=np.array(S["labels"], dtype=float),
                     rho=S["rho"], gamma=S["gamma"], eps=S["eps"], seed=S["seed"],
                     source={"kind": "synthetic", "generator": "hand-placed antipodal pair, labels ±1 "
-                                                               "(advcert.randomfeatures.SMALL_INSTANCE)"})
+                                                               "(advcert.measured.coupling.SMALL_INSTANCE)"})
     cfg = BuildConfig(gamma=S["gamma"], eps=S["eps"], n=S["n"], d=S["d"], rho=S["rho"], seed=S["seed"], m=S["m"])
     argv = ["certificates/regenerate.py", "--only", "small"]
     res = build_certificate(cfg, instance=inst, quiet=False, argv=argv, witness_name="small-end-to-end.network.npz")

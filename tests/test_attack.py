@@ -1,4 +1,5 @@
-"""Tests of the adversary (Definition 3.2 / Theorem 5.3) against exhaustive references."""
+"""Tests of the adversary (Definition 3.2 / Theorem 5.3) against exhaustive references (advcert.adversary,
+advcert.measured.attacks; the fused APGD against the numpy one is in tests/test_kernels.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from advcert import sphere
-from advcert.attack import AttackResult, projected_ascent, tangent_direction
+from advcert.adversary import AttackResult, projected_ascent, random_search, tangent_direction
 from advcert.errors import InputError
 
 
@@ -170,7 +171,8 @@ def test_bad_input_names_problem_and_fix():
 # the adversary for f_W and g_W
 # --------------------------------------------------------------------------------------
 
-from advcert.attack import attack_network, loss_objective, network_ascent, random_search  # noqa: E402
+from advcert.measured.attacks import AttackConfig, attack_network, loss_objective  # noqa: E402
+from advcert.measured.network import TwoLayerNet, plain  # noqa: E402
 
 
 def _random_net(rng, m, d):
@@ -181,7 +183,7 @@ def _random_net(rng, m, d):
     return a, W0, b, W
 
 
-@pytest.mark.parametrize("n_rows", [3, 4000])  # serial and parallel kernels
+@pytest.mark.parametrize("n_rows", [3, 4000])  # rows and tiles layouts
 def test_loss_kernels_match_numpy_reference(n_rows):
     rng = np.random.default_rng(20)
     m, d = 37, 6
@@ -196,25 +198,11 @@ def test_loss_kernels_match_numpy_reference(n_rows):
     gradg = (act0 * a) @ (W - W0)
     for kind, yhat, grad in (("f", f, gradf), ("g", g, gradg)):
         for sign in (0, 1, -1):
-            v, gr = loss_objective(a, W, b, y, W0=W0, kind=kind, sign=sign)(X, idx)
+            v, gr = loss_objective(TwoLayerNet(a, W0, b, W), y, kind=kind, sign=sign)(X, idx)
             e = yhat - y[idx]
             s = np.where(e >= 0, 1.0, -1.0) if sign == 0 else float(sign)
             assert np.allclose(v, s * e, atol=1e-14)
             assert np.allclose(gr, s[..., None] * grad if np.ndim(s) else s * grad, atol=1e-14)
-
-
-def test_fused_ascent_equals_generic_ascent():
-    rng = np.random.default_rng(21)
-    m, d, n = 40, 5, 6
-    a, W0, b, W = _random_net(rng, m, d)
-    X = sphere.sample_uniform(rng, n, d)
-    y = rng.uniform(-1, 1, n)
-    for kind in ("f", "g"):
-        for sign in (1, -1, 0):
-            fused = network_ascent(a, W, b, X, y, 0.25, seed=4, W0=W0, kind=kind, sign=sign, steps=50)
-            generic = projected_ascent(loss_objective(a, W, b, y, W0=W0, kind=kind, sign=sign), X, 0.25, seed=4, steps=50)
-            assert np.allclose(fused.values, generic.values, atol=1e-12)
-            assert np.allclose(fused.points, generic.points, atol=1e-6)
 
 
 def test_network_attack_matches_dense_sampling_d3():
@@ -227,7 +215,7 @@ def test_network_attack_matches_dense_sampling_d3():
         X = sphere.sample_uniform(rng, 3, 3)
         y = rng.uniform(-1, 1, 3)
         rho = 0.5
-        res = attack_network(a, W, b, X, y, rho, seed=trial, restarts=8, steps=100)
+        res = attack_network(plain(a, W, b), X, y, rho, seed=trial, config=AttackConfig(restarts=8, steps=100))
         for i in range(3):
             grid = _arc(X[i], rho, 20001)
             dense = np.abs(np.maximum(grid @ W.T + b, 0) @ a - y[i]).max()
@@ -251,13 +239,15 @@ def test_random_search_beating_ascent_is_flagged_as_masking():
     W = np.array([K * u])
     b = np.array([-K * (1 - 0.5 * (0.3 * rho) ** 2)])  # active within 0.3 rho of u
     a = np.array([1.0])
-    res = attack_network(a, W, b, x0[None], np.array([0.0]), rho, seed=1, restarts=0, steps=30, random_points=400)
+    res = attack_network(plain(a, W, b), x0[None], np.array([0.0]), rho, seed=1,
+                         config=AttackConfig(restarts=0, steps=30, random_points=400))
     assert res.pgd_values[0] == 0.0
     assert res.random_values[0] > 0.0
     assert bool(res.masking[0])
     assert res.values[0] == res.random_values[0]
     # and with restarts in the cap, ascent finds the region: no flag
-    res2 = attack_network(a, W, b, x0[None], np.array([0.0]), rho, seed=1, restarts=64, steps=60, random_points=64)
+    res2 = attack_network(plain(a, W, b), x0[None], np.array([0.0]), rho, seed=1,
+                          config=AttackConfig(restarts=64, steps=60, random_points=64))
     assert not bool(res2.masking[0])
     assert res2.values[0] >= res.random_values[0]
 
@@ -277,13 +267,13 @@ def test_attack_network_input_errors():
     a, W0, b, W = _random_net(rng, 5, 4)
     X = sphere.sample_uniform(rng, 2, 4)
     with pytest.raises(InputError, match="W0"):
-        attack_network(a, W, b, X, np.zeros(2), 0.1, seed=0, kind="g")
+        attack_network(plain(a, W, b), X, np.zeros(2), 0.1, seed=0, kind="g")
     with pytest.raises(InputError, match="kind"):
-        attack_network(a, W, b, X, np.zeros(2), 0.1, seed=0, kind="h")
+        attack_network(TwoLayerNet(a, W0, b, W), X, np.zeros(2), 0.1, seed=0, kind="h")
     with pytest.raises(InputError, match="labels"):
-        attack_network(a, W, b, X, np.zeros(3), 0.1, seed=0)
+        attack_network(plain(a, W, b), X, np.zeros(3), 0.1, seed=0)
     with pytest.raises(InputError, match="d ="):
-        attack_network(a, W[:, :3], b, X, np.zeros(2), 0.1, seed=0)
+        attack_network(plain(a, W[:, :3], b), X, np.zeros(2), 0.1, seed=0)
 
 
 # --------------------------------------------------------------------------------------
@@ -294,7 +284,7 @@ import argparse  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 
-from advcert.attack import add_arguments, command  # noqa: E402
+from advcert.cli import main  # noqa: E402
 
 
 def _write_cert(tmp_path, checks=(), sha=None, network=True):
@@ -321,9 +311,7 @@ def _write_cert(tmp_path, checks=(), sha=None, network=True):
 
 
 def _run(argv):
-    p = argparse.ArgumentParser()
-    add_arguments(p)
-    return command(p.parse_args(argv))
+    return main(["attack", *argv])
 
 
 def test_attack_command_reruns_the_sandwich(tmp_path, capsys):
@@ -345,10 +333,10 @@ def test_attack_command_rejects_a_certificate_whose_sound_bound_is_beaten(tmp_pa
     assert "exceeds the certificate's sound bound" in capsys.readouterr().err
 
 
-def test_attack_command_input_errors(tmp_path):
-    with pytest.raises(InputError, match="sha256"):
-        _run([str(_write_cert(tmp_path, sha="0" * 64))])
-    with pytest.raises(InputError, match="no network witness"):
-        _run([str(_write_cert(tmp_path, network=False))])
-    with pytest.raises(InputError, match="does not exist"):
-        _run([str(tmp_path / "missing.json")])
+def test_attack_command_input_errors(tmp_path, capsys):
+    for path, what in ((_write_cert(tmp_path, sha="0" * 64), "sha256"),
+                       (_write_cert(tmp_path, network=False), "no network witness"),
+                       (tmp_path / "missing.json", "does not exist")):
+        assert _run([str(path)]) == 2
+        err = capsys.readouterr().err
+        assert what in err and len(err.strip().splitlines()) == 1

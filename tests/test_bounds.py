@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from advcert import sphere
-from advcert.attack import attack_network
-from advcert.bounds import (
+from advcert.checks.robust import theorem_5_3_check
+from advcert.measured.attacks import AttackConfig, attack_network
+from advcert.measured.crown import (
     crown_alpha,
     crown_bounds,
     linear_max,
@@ -22,9 +23,10 @@ from advcert.bounds import (
     preactivation_bounds,
     relax,
     rho_upper,
+    Budget,
     side_bound_upper,
-    theorem_5_3_check,
 )
+from advcert.measured.network import plain
 from advcert.errors import InputError
 
 
@@ -112,7 +114,7 @@ def test_leaf_bound_is_an_upper_bound_of_a_60_digit_reference(kind):
         x0 = sphere.sample_uniform(rng, 1, d)[0]
         y = float(rng.uniform(-1, 1))
         rho = Fraction(int(rng.integers(1, 300)), 200)
-        net = relax(a, W, b, x0, y, rho, domain=kind)
+        net = relax(plain(a, W, b), x0, y, rho, domain=kind)
         sigma = int(rng.choice([-1, 1]))
         split = np.where(net.unstable, rng.integers(-1, 2, m), 0).astype(np.int8)
         alpha = rng.uniform(0, 1, m)
@@ -223,12 +225,11 @@ def test_attack_never_exceeds_bound_on_1000_random_nets():
         y = rng.uniform(-1, 1, 1)
         rho = float(rng.choice([0.02, 0.1, 0.3, 0.8, 1.9]))
         kind = "cap" if trial % 4 else "ball"
-        atk = attack_network(a, W, b, x0, y, rho, seed=trial, restarts=2, steps=20, random_points=16)
+        atk = attack_network(plain(a, W, b), x0, y, rho, seed=trial,
+                             config=AttackConfig(restarts=2, steps=20, random_points=16))
         # alpha/beta optimisation on a third of the nets, plain CROWN + BaB on the rest (both must be sound)
-        pb = point_bound(
-            a, W, b, x0[0], y[0], rho, domain=kind, lower=atk.values[0], max_nodes=8, time_budget=1.0,
-            optimise=trial % 3 == 0,
-        )
+        pb = point_bound(plain(a, W, b), x0[0], y[0], rho, domain=kind, lower=atk.values[0],
+                         budget=Budget(max_nodes=8, time_budget=1.0, optimise=trial % 3 == 0))
         slack = pb.upper - (max(atk.values[0], pb.lower) - _eval_error(a, W, b))
         worst = min(worst, slack) if trial else slack
         assert slack >= 0.0, (trial, atk.values[0], pb.lower, pb.upper)
@@ -249,7 +250,8 @@ def test_bab_agrees_with_dense_sampling_d3():
         # Lipschitz slack of the grid: |f'| h with h the grid spacing
         lip = float(np.abs(a) @ np.linalg.norm(W, axis=1))
         h = 2 * sphere.cap_angle(rho) * math.sqrt(3) / 2 / 20000
-        pb = point_bound(a, W, b, x0, y, rho, lower=dense, rel_gap=1e-3, abs_gap=1e-6, time_budget=3.0, max_nodes=4000)
+        pb = point_bound(plain(a, W, b), x0, y, rho, lower=dense,
+                         budget=Budget(rel_gap=1e-3, abs_gap=1e-6, time_budget=3.0, max_nodes=4000))
         assert pb.upper >= dense - _eval_error(a, W, b)
         assert pb.lower <= dense + lip * h + _eval_error(a, W, b)
         assert pb.complete, (trial, dense, pb.upper)
@@ -265,7 +267,7 @@ def test_leaf_bounds_cover_their_leaves_dense_d3():
         x0 = sphere.sample_uniform(rng, 1, 3)[0]
         y = float(rng.uniform(-1, 1))
         rho = 0.6
-        net = relax(a, W, b, x0, y, rho)
+        net = relax(plain(a, W, b), x0, y, rho)
         if not net.unstable.any():
             continue
         split = np.where(net.unstable, rng.choice([-1, 1], m), 0).astype(np.int8)
@@ -287,8 +289,9 @@ def test_extreme_magnitudes_stay_sound():
         a, W, b = _net(rng, 8, 5, scale=scale)
         x0 = sphere.sample_uniform(rng, 1, 5)
         y = np.array([0.3])
-        atk = attack_network(a, W, b, x0, y, 0.3, seed=1, restarts=4, steps=30, random_points=64)
-        pb = point_bound(a, W, b, x0[0], y[0], 0.3, lower=atk.values[0], max_nodes=50)
+        atk = attack_network(plain(a, W, b), x0, y, 0.3, seed=1,
+                             config=AttackConfig(restarts=4, steps=30, random_points=64))
+        pb = point_bound(plain(a, W, b), x0[0], y[0], 0.3, lower=atk.values[0], budget=Budget(max_nodes=50))
         assert np.isfinite(pb.upper)
         assert pb.upper >= atk.values[0] - _eval_error(a, W, b)
 
@@ -298,9 +301,9 @@ def test_crown_bounds_are_the_unoptimised_root():
     a, W, b = _net(rng, 40, 6)
     X = sphere.sample_uniform(rng, 5, 6)
     y = rng.uniform(-1, 1, 5)
-    cb = crown_bounds(a, W, b, X, y, 0.2)
+    cb = crown_bounds(plain(a, W, b), X, y, 0.2)
     for i in range(5):
-        pb = point_bound(a, W, b, X[i], y[i], 0.2, lower=0.0, max_nodes=2)
+        pb = point_bound(plain(a, W, b), X[i], y[i], 0.2, lower=0.0, budget=Budget(max_nodes=2))
         assert pb.crown == pytest.approx(cb[i], rel=1e-12)  # same relaxation, batched rounding
         assert pb.upper <= cb[i] * (1 + 1e-12)
 
@@ -334,10 +337,11 @@ def test_planted_spike_is_missed_by_attack_covered_by_bound_exposed_by_bab():
     y = 0.0
     spike_value = float(_f(a, W, b, xs[None])[0])
     assert spike_value > 2.9
-    atk = attack_network(a, W, b, x0[None], np.array([y]), rho, seed=5, restarts=8, steps=100, random_points=256)
+    atk = attack_network(plain(a, W, b), x0[None], np.array([y]), rho, seed=5,
+                         config=AttackConfig(restarts=8, steps=100, random_points=256))
     background_max = float(atk.values[0])
     assert background_max < 0.6 * spike_value  # the attack misses the spike
-    pb = point_bound(a, W, b, x0, y, rho, lower=background_max, rel_gap=0.01, time_budget=5.0)
+    pb = point_bound(plain(a, W, b), x0, y, rho, lower=background_max, budget=Budget(rel_gap=0.01, time_budget=5.0))
     assert pb.crown >= spike_value  # the plain bound covers it
     assert pb.upper >= spike_value - 1e-12
     # branch-and-bound's relaxation maximisers land in the spike: the gap the attack left is exposed

@@ -41,7 +41,7 @@ def test_small_end_to_end_witness_regenerates_and_the_certificate_verifies():
     from advcert.certificate import network_witness
     from advcert.poly.sgn import sign_polynomial
     from advcert.poly.step import claim63_alpha, step_polynomial
-    from advcert.randomfeatures import random_feature_checks
+    from advcert.checks.measured import random_feature_checks
 
     doc = json.loads((HERE / "small-end-to-end.json").read_text())
     ins = doc["instance"]

@@ -1,6 +1,6 @@
 """Lemma 6.6: the constants P_i, the function h, and the Mehler identity it rests on.
 
-The construction in advcert.features is a reconstruction [D]; these tests prove its parts
+The construction in advcert.measured.h is a reconstruction [D]; these tests prove its parts
 against independent computations: mpmath quadrature for P_i, a 2-D quadrature and a Monte
 Carlo estimate of E[1{<u,x>+β>=0} h(<w*,u>, β)], Arb for h, and mpmath for C(φ).
 """
@@ -16,7 +16,7 @@ import pytest
 from flint import arb, ctx
 from scipy.special import ndtr
 
-from advcert import features as F
+from advcert.measured import h as F
 from advcert.poly.complexity import (
     complexity,
     complexity_eps,

@@ -1,8 +1,8 @@
-"""The fused kernels against slow references: numpy, exact rationals, Arb, finite differences.
+"""Every fast kernel against the one plain-numpy reference (advcert.measured.reference), in the
+manner of optax's equivalence tests, plus exact rationals, Arb and finite differences.
 
-Also the per-point Theorem 5.1 mechanism (math-spec §7), f* through the Chebyshev form
-against exact rational evaluation of a stand-in step polynomial, the ascent on X, and the
-deterministic nets' covering radii.
+The kink convention (relu'(0) := 0 for f, the gate 1{u >= 0} for g) is asserted once, in
+:func:`test_kink_convention`; the other tests include points exactly on kinks.
 """
 
 from __future__ import annotations
@@ -14,61 +14,144 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from advcert import kernels as K
-from advcert import sphere
-from advcert.features import build_features, h_arb, h_float
-from advcert.randomfeatures import net
+from advcert import adversary, sphere
+from advcert.kernels import ascent, forward, fstar, hermite, sweep, threads, update
+from advcert.measured import reference as ref
+from advcert.measured.attacks import AttackConfig, loss_objective, network_ascent
+from advcert.measured.coupling import net
+from advcert.measured.h import build_features, h_arb, h_float
+from advcert.measured.network import TwoLayerNet
 
 
-def _network(m, d, seed, move=0.05):
+def _network(m, d, seed, move=0.05) -> TwoLayerNet:
     rng = np.random.default_rng(seed)
     a = np.where(rng.integers(0, 2, m) == 1, 1.0, -1.0) * m ** (-1 / 3)
     W0 = rng.standard_normal((m, d)) / math.sqrt(m)
     b = rng.standard_normal(m) / math.sqrt(m)
     W = W0 + rng.standard_normal((m, d)) * move / math.sqrt(m)
-    return a, W0, b, W
+    return TwoLayerNet(a, W0, b, W)
 
 
-def _reference(X, a, W0, b, W, rm):
-    S = X @ W.T + b
-    U = X @ W0.T + b
-    Dl = X @ (W - W0).T
-    f = np.maximum(S, 0) @ a
-    g = np.where(U >= 0, Dl, 0) @ a
-    f0 = np.maximum(U, 0) @ a
-    tb = np.maximum(rm - np.abs(U), 0).sum(1)
-    me = np.maximum(np.abs(Dl) - np.abs(U), 0) @ np.abs(a)
-    return f, g, f0, tb, me
+def _on_kinks(net: TwoLayerNet, X: np.ndarray) -> TwoLayerNet:
+    """The same network with b moved so that some points sit exactly on a kink of f (z = 0)
+    and others exactly on the gate of g (u = 0): b_r := -<W_r, x_p> computed in float, which
+    is exact when W_r x_p is a sum the float product reproduces (one nonzero coordinate)."""
+    W, W0, b = net.W.copy(), net.W0.copy(), net.b.copy()
+    p = 0
+    for r in range(0, min(net.m - 1, 2 * X.shape[0]), 2):
+        W[r, 1:] = 0.0
+        W0[r + 1, 1:] = 0.0
+        b[r] = -(W[r, 0] * X[p, 0])
+        b[r + 1] = -(W0[r + 1, 0] * X[p, 0])
+        p = (p + 1) % X.shape[0]
+    return TwoLayerNet(net.a, W0, b, W)
+
+
+def _close(got, want, tol=1e-13):
+    assert np.max(np.abs(got - want)) <= tol * (1 + np.max(np.abs(want))), np.max(np.abs(got - want))
+
+
+def test_kink_convention():
+    """THE kink convention, asserted once: relu'(0) := 0 in ∇f and in Algorithm 1's W-gradient,
+    and the pseudo-network's gate is 1{u >= 0} (so g and ∇g count a neuron with u = 0)."""
+    x = np.array([[0.5, 0.0, 0.0]])
+    a = np.array([1.0, 2.0])
+    W0 = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    W = np.array([[1.0, 0.0, 0.0], [1.5, 0.0, 0.0]])
+    b = np.array([-0.5, -0.5])
+    net_ = TwoLayerNet(a, W0, b, W)  # neuron 0: z = u = 0 exactly; neuron 1: z = 0.25, u = 0
+    for layout in forward.LAYOUTS:
+        r = forward.forward(a, W, b, x, W0=W0, D=net_.D, g=True, grad=True, layout=layout)
+        assert r.f[0] == 0.5  # relu(0) = 0, relu(0.25) * 2
+        assert np.array_equal(r.f_grad[0], 2.0 * W[1])  # relu'(0) = 0: neuron 0 does not count
+        assert r.g[0] == 0.5 and np.array_equal(r.g_grad[0], 2.0 * (W[1] - W0[1]))  # gate 1{0 >= 0} = 1
+    # Algorithm 1's W-gradient uses the same relu'
+    G = update.w_gradient(a, W, b, x, np.array([1.0]))
+    assert np.array_equal(G[0], np.zeros(3)) and np.array_equal(G[1], 2.0 * x[0])
+    assert np.array_equal(ref.f_grad(net_, x), r.f_grad) and np.array_equal(ref.w_gradient(net_, x, np.ones(1)), G)
+    assert ref.g_value(net_, x)[0] == 0.5
+
+
+@pytest.mark.parametrize("layout", forward.LAYOUTS)
+@pytest.mark.parametrize("m,d,N", [(1, 2, 3), (45, 4, 6), (300, 7, 37), (257, 33, 20)])
+def test_forward_equals_reference(layout, m, d, N, monkeypatch):
+    if N > 10:
+        monkeypatch.setattr(threads, "PARALLEL_WORK", 0)  # several numba groups, ragged last tile
+    net_ = _network(m, d, m + d, move=2.0)
+    X = sphere.sample_uniform(np.random.default_rng(1), N, d)
+    net_ = _on_kinks(net_, X)
+    r = forward.forward(net_.a, net_.W, net_.b, X, W0=net_.W0, D=net_.D, g=True, grad=True, layout=layout, tile=16)
+    _close(r.f, ref.f_value(net_, X))
+    _close(r.f_grad, ref.f_grad(net_, X))
+    _close(r.g, ref.g_value(net_, X))
+    _close(r.g_grad, ref.g_grad(net_, X))
+    only_f = forward.forward(net_.a, net_.W, net_.b, X, layout=layout, tile=16)
+    assert only_f.g is None and only_f.f_grad is None and np.array_equal(only_f.f, r.f)
+
+
+def test_forward_equals_exact_rationals():
+    m, d = 21, 3
+    net_ = _network(m, d, 2, move=1.0)
+    X = sphere.sample_uniform(np.random.default_rng(3), 9, d)
+    r = forward.forward(net_.a, net_.W, net_.b, X, grad=True)
+    for p in range(X.shape[0]):
+        x = [Fraction(v) for v in X[p]]
+        f = Fraction(0)
+        g = [Fraction(0)] * d
+        for ar, br, wr in zip(net_.a, net_.b, net_.W):
+            z = sum((Fraction(w) * xv for w, xv in zip(wr, x)), Fraction(br))
+            if z > 0:
+                f += Fraction(ar) * z
+                g = [gi + Fraction(ar) * Fraction(w) for gi, w in zip(g, wr)]
+        assert abs(r.f[p] - float(f)) < 1e-15
+        assert np.max(np.abs(r.f_grad[p] - np.array([float(v) for v in g]))) < 1e-15
+
+
+def test_point_forward_is_the_same_kernel():
+    net_ = _network(40, 5, 4, move=1.0)
+    X = sphere.sample_uniform(np.random.default_rng(5), 8, 5)
+    net_ = _on_kinks(net_, X)
+    gr = np.empty(5)
+    for kind, val, grad in ((0, ref.f_value(net_, X), ref.f_grad(net_, X)), (1, ref.g_value(net_, X), ref.g_grad(net_, X))):
+        for p in range(X.shape[0]):
+            v = forward.point_forward(X[p], net_.a, net_.W, net_.W0, net_.D, net_.b, kind, gr)
+            assert abs(v - val[p]) <= 1e-14 and np.max(np.abs(gr - grad[p])) <= 1e-14
+
+
+# ---------------------------------------------------------------------------------------
+# the Theorem 5.1 sweep
+# ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("m,d,N", [(1, 2, 3), (300, 3, 1000), (1000, 8, 517), (257, 33, 300)])
-def test_sweep_matches_numpy(m, d, N):
-    a, W0, b, W = _network(m, d, m + d)
+def test_sweep_equals_reference(m, d, N):
+    net_ = _network(m, d, m + d)
     X = sphere.sample_uniform(np.random.default_rng(1), N, d)
-    P = K.pack(a, W0, b, W)
+    net_ = _on_kinks(net_, X)
     R = 1.7
-    s = K.sweep(P, X, R=R)
-    ref = _reference(X, a, W0, b, W, R * m ** (-2 / 3))
-    for got, want in zip((s.f, s.g, s.f0, s.thm51_sum, s.mechanism), ref):
-        assert np.max(np.abs(got - want)) <= 1e-12 * (1 + np.max(np.abs(want)))
+    s = sweep.sweep(sweep.pack(net_.a, net_.W0, net_.b, net_.W), X, R=R)
+    tb, me = ref.theorem51_sums(net_, X, R)
+    for got, want in zip((s.f, s.g, s.f0, s.thm51_sum, s.mechanism),
+                         (ref.f_value(net_, X), ref.g_value(net_, X), ref.f0_value(net_, X), tb, me)):
+        _close(got, want, 1e-12)
 
 
 def test_sweep_against_exact_rationals():
     """Float sums vs exact Fraction arithmetic on the same binary64 inputs, within the a-priori bound."""
     m, d = 40, 4
-    a, W0, b, W = _network(m, d, 3, move=1.0)
+    net_ = _network(m, d, 3, move=1.0)
     X = sphere.sample_uniform(np.random.default_rng(4), 6, d)
-    P = K.pack(a, W0, b, W)
-    s = K.sweep(P, X)
-    bound = K.sweep_error_bound(P)
-    fa = [Fraction(v) for v in a]
-    fb = [Fraction(v) for v in b]
+    P = sweep.pack(net_.a, net_.W0, net_.b, net_.W)
+    s = sweep.sweep(P, X)
+    bound = sweep.sweep_error_bound(P)
+    fa = [Fraction(v) for v in net_.a]
+    fb = [Fraction(v) for v in net_.b]
     for p in range(X.shape[0]):
         x = [Fraction(v) for v in X[p]]
         f = g = Fraction(0)
         for r in range(m):
-            w0 = [Fraction(v) for v in W0[r]]
-            w = [Fraction(v) for v in W[r]]
+            w0 = [Fraction(v) for v in net_.W0[r]]
+            w = [Fraction(v) for v in net_.W[r]]
             u = sum(wi * xi for wi, xi in zip(w0, x)) + fb[r]
             z = sum(wi * xi for wi, xi in zip(w, x)) + fb[r]
             dl = sum((wi - vi) * xi for wi, vi, xi in zip(w, w0, x))
@@ -78,42 +161,106 @@ def test_sweep_against_exact_rationals():
         assert abs(Fraction(s.g[p]) - g) <= Fraction(bound)
 
 
-def test_sweep_grad_matches_numpy_and_fd():
-    m, d = 500, 5
-    a, W0, b, W = _network(m, d, 5)
-    X = sphere.sample_uniform(np.random.default_rng(6), 300, d)
-    P = K.pack(a, W0, b, W)
-    f, g, f0, gf, gg = K.sweep_grad(P, X)
-    S = X @ W.T + b
-    U = X @ W0.T + b
-    assert np.allclose(gf, ((S >= 0) * a) @ W, atol=1e-13)
-    assert np.allclose(gg, ((U >= 0) * a) @ (W - W0), atol=1e-13)
-    assert np.allclose(f, K.sweep(P, X).f, atol=1e-13)
-    # finite differences of f in R^d (f is piecewise linear: use a tiny step)
-    h = 1e-7
-    for k in range(d):
-        e = np.zeros(d)
-        e[k] = h
-        fd = (K.sweep(P, X[:20] + e).f - K.sweep(P, X[:20] - e).f) / (2 * h)
-        assert np.median(np.abs(fd - gf[:20, k])) < 1e-6
+def test_sweep_at_initialisation_has_no_pseudo_network():
+    net_ = _network(70, 5, 3, move=0.0)
+    X = sphere.sample_uniform(np.random.default_rng(3), 50, 5)
+    s = sweep.sweep(sweep.pack(net_.a, net_.W0, net_.b, net_.W), X)
+    r = forward.forward(net_.a, net_.W, net_.b, X, W0=net_.W0, D=net_.D, g=True)
+    assert np.all(s.g == 0.0) and np.all(r.g == 0.0)  # Δ = s - s0 is exactly 0 at W = W0 (Section 5)
 
 
 def test_theorem51_mechanism_pointwise():
     """|f_W - g_W| <= |f_W0| + m^{-1/3} Σ (R m^{-2/3} - |u_r|)_+ whenever ||W - W0||_{2,inf} <= R/m^{2/3}."""
     m, d = 2000, 6
-    a, W0, b, W = _network(m, d, 8, move=3.0)
+    net_ = _network(m, d, 8, move=3.0)
     X = sphere.sample_uniform(np.random.default_rng(9), 2000, d)
-    P = K.pack(a, W0, b, W)
-    R = m ** (2 / 3) * float(np.max(np.linalg.norm(W - W0, axis=1)))
-    s = K.sweep(P, X, R=R)
+    P = sweep.pack(net_.a, net_.W0, net_.b, net_.W)
+    R = m ** (2 / 3) * float(np.max(np.linalg.norm(net_.D, axis=1)))
+    s = sweep.sweep(P, X, R=R)
     gap = np.abs(s.f - s.g)
-    tol = K.sweep_error_bound(P)
+    tol = sweep.sweep_error_bound(P)
     assert np.all(gap <= s.theorem51_bound(m) + tol)
     assert np.all(gap <= s.mechanism_bound() + tol)
     assert np.all(s.mechanism_bound() <= s.theorem51_bound(m) + tol)
     # with a radius below the true one the bound is no longer guaranteed, and it does fail here
-    s_small = K.sweep(P, X, R=R / 50)
+    s_small = sweep.sweep(P, X, R=R / 50)
     assert np.any(gap > s_small.theorem51_bound(m))
+
+
+# ---------------------------------------------------------------------------------------
+# Algorithm 1's update
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("force_parallel", [False, True])
+def test_update_equals_reference_step(force_parallel, monkeypatch):
+    if force_parallel:
+        monkeypatch.setattr(threads, "PARALLEL_WORK", 0)
+    net_ = _network(45, 4, 6, move=2.0)
+    X = sphere.sample_uniform(np.random.default_rng(7), 9, 4)
+    net_ = _on_kinks(net_, X)
+    coef = np.random.default_rng(8).uniform(-1, 1, 9) / 9
+    G = update.w_gradient(net_.a, net_.W, net_.b, X, coef, tile=8)
+    _close(G, ref.w_gradient(net_, X, coef), 1e-15)
+    Wn, drift = update.step(net_.a, net_.W0, net_.b, net_.W, X, coef, 0.3, tile=8)
+    want = net_.W - 0.3 * ref.w_gradient(net_, X, coef)
+    _close(Wn, want, 1e-15)
+    assert abs(drift - np.max(np.linalg.norm(want - net_.W0, axis=1))) < 1e-15
+
+
+# ---------------------------------------------------------------------------------------
+# ascent on caps: the compiled twins against adversary.py's numpy path
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.1, 0.7, 2.0])
+def test_cap_step_equals_numpy_step(rho):
+    rng = np.random.default_rng(10)
+    d = 6
+    cen = sphere.sample_uniform(rng, 40, d)
+    x = np.concatenate([np.concatenate([sphere.sample_in_cap(rng, c, rho, 1) for c in cen[:30]]), cen[30:]])
+    grad = rng.standard_normal((40, d))
+    grad[-3:] = 0.0  # no tangent direction: the step stays put
+    grad[-5, :-1] = 0.0  # along e_d, normal to X: no tangent part either
+    eta = rng.uniform(0.0, 0.5, 40)
+    theta = sphere.cap_angle(rho)
+    fast = ascent.cap_step(x, grad, eta, cen, math.cos(theta), math.sin(theta), theta >= math.pi)
+    slow = adversary.cap_step(x, grad, eta, cen, rho)
+    _close(fast, slow, 1e-15)
+    assert np.all(np.linalg.norm(fast - cen, axis=1) <= rho + 1e-12)
+
+
+@pytest.mark.parametrize("kind", ["f", "g"])
+def test_fused_apgd_equals_numpy_apgd_step_by_step(kind):
+    rng = np.random.default_rng(21)
+    net_ = _network(40, 5, 11, move=3.0)
+    X = sphere.sample_uniform(rng, 6, 5)
+    y = rng.uniform(-1, 1, 6)
+    for sign in (1, -1, 0):
+        obj = loss_objective(net_, y, kind=kind, sign=sign)
+        for steps in (1, 2, 3, 7, 20):
+            fused = network_ascent(net_, X, y, 0.25, seed=4, kind=kind, sign=sign,
+                                   config=AttackConfig(restarts=2, steps=steps))
+            generic = adversary.projected_ascent(obj, X, 0.25, seed=4, restarts=2, steps=steps)
+            _close(fused.values, generic.values, 1e-12)
+            _close(fused.points, generic.points, 1e-9)
+
+
+def test_ascent_on_the_whole_of_X_reaches_known_maximum():
+    """max over X of <c, x> is c_d/2 + (√3/2)||c_{1:d-1}||; APGD with rho = √3 gets there and never above."""
+    d = 6
+    c = np.array([0.3, -1.0, 0.5, 0.2, 0.0, 0.7])
+    best = c[-1] / 2 + math.sqrt(3) / 2 * np.linalg.norm(c[:-1])
+
+    def obj(Z, idx):
+        return Z @ c, np.tile(c, (Z.shape[0], 1))
+
+    X0 = sphere.sample_uniform(np.random.default_rng(14), 16, d)
+    res = adversary.projected_ascent(obj, X0, math.sqrt(3.0), seed=15, restarts=0, steps=40, step_size=0.25)
+    assert np.all(res.values <= best + 1e-12)
+    assert np.max(res.values) >= best - 1e-3
+    assert np.allclose(res.points @ c, res.values)
+    assert np.allclose(np.linalg.norm(res.points, axis=1), 1.0) and np.allclose(res.points[:, -1], 0.5)
 
 
 # ---------------------------------------------------------------------------------------
@@ -153,8 +300,8 @@ def test_fstar_against_exact():
     Xd = sphere.sample_uniform(rng, 3, d)
     y = np.array([1.0, -0.5, 0.25])
     X = sphere.sample_uniform(rng, 25, d)
-    val, grad = K.fstar(X, Xd, y, cheb_b, float(alpha))
-    bound = K.fstar_error_bound(cheb_b, y, d, 2 * k + 1, 1.0)
+    val, grad = fstar.fstar(X, Xd, y, cheb_b, float(alpha))
+    bound = fstar.fstar_error_bound(cheb_b, y, d, 2 * k + 1, 1.0)
     assert bound < 1e-9
     for p in range(X.shape[0]):
         x = [Fraction(v) for v in X[p]]
@@ -184,7 +331,7 @@ def test_fstar_matches_lead_step_polynomial():
     Xd = sphere.sample_uniform(rng, 2, 3)
     X = sphere.sample_uniform(rng, 200, 3)
     y = np.array([1.0, -1.0])
-    val, _ = K.fstar(X, Xd, y, q.cheb_b, float(q.alpha))
+    val, _ = fstar.fstar(X, Xd, y, q.cheb_b, float(q.alpha))
     ref = sum(y[i] * step.q_float(X @ Xd[i], q.cheb_b, float(q.alpha)) for i in range(2))
     assert np.max(np.abs(val - ref)) < 1e-13
 
@@ -200,7 +347,7 @@ def test_h_kernel_matches_numpy_and_arb():
     feat = build_features(alpha, Fraction(1, 10**4))
     a = np.concatenate([rng.standard_normal(500), rng.uniform(-float(feat.B_t) - 1, float(feat.B_t) + 1, 100)])
     beta = rng.standard_normal(600)
-    v1, e1, u1 = K.h_values(feat.kappa, float(feat.B_t), a, beta)
+    v1, e1, u1 = hermite.h_values(feat.kappa, float(feat.B_t), a, beta)
     v2, e2, u2 = h_float(feat, a, beta)
     assert np.array_equal(u1, u2)
     assert np.max(np.abs(v1 - v2) - 1e-12 * np.abs(v2)) <= 1e-13 * (1 + np.max(np.abs(v2)))
@@ -211,25 +358,8 @@ def test_h_kernel_matches_numpy_and_arb():
 
 
 # ---------------------------------------------------------------------------------------
-# ascent and nets
+# nets
 # ---------------------------------------------------------------------------------------
-
-
-def test_ascent_reaches_known_maximum():
-    """max over X of <c, x> is c_d/2 + (√3/2)||c_{1:d-1}||; ascent gets there and never above."""
-    d = 6
-    c = np.array([0.3, -1.0, 0.5, 0.2, 0.0, 0.7])
-    best = c[-1] / 2 + math.sqrt(3) / 2 * np.linalg.norm(c[:-1])
-
-    def obj(Z):
-        return Z @ c, np.tile(c, (Z.shape[0], 1))
-
-    X0 = sphere.sample_uniform(np.random.default_rng(14), 16, d)
-    vals, pts = K.ascend(obj, X0, steps=40, seed=np.random.SeedSequence(15))
-    assert np.all(vals <= best + 1e-12)
-    assert np.max(vals) >= best - 1e-3
-    assert np.allclose(pts @ c, vals)
-    assert np.allclose(np.linalg.norm(pts, axis=1), 1.0) and np.allclose(pts[:, -1], 0.5)
 
 
 @pytest.mark.parametrize("d,count", [(3, 500), (4, 1500)])

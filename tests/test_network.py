@@ -10,11 +10,15 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from advcert import kernels, sphere
-from advcert import network as N
-from advcert import randomfeatures as RF
+from advcert import certificate
+from advcert.checks import measured as RF
+from advcert import sphere
+from advcert.kernels import sweep
+from advcert.measured import coupling as C
+from advcert.measured import network as N
+from advcert.measured import reference as ref
 from advcert.errors import InputError
-from advcert.features import build_features, h_arb, phi_exact
+from advcert.measured.h import build_features, h_arb, phi_exact
 
 CUBIC = (Fraction(1, 10), Fraction(-1, 2), Fraction(1), Fraction(7, 10))
 
@@ -80,7 +84,7 @@ def test_g_is_an_average_of_h(small):
     """g_{W*}(x) = (1/m) Σ_r Σ_i y_i h(·) 1{u_r(x) >= 0} (math-spec §6)."""
     feat, X, y, net, ps = small
     x = sphere.sample_uniform(np.random.default_rng(2), 50, 3)
-    g = N.g_W(net, ps.W, x)
+    g = sweep.sweep(C.pack(ps.network), x).g
     U = x @ net.W0.T + net.b
     ref = ((U >= 0) * ps.sum_yh[None, :]).sum(1) / net.m
     assert np.allclose(g, ref, atol=1e-13)
@@ -97,7 +101,7 @@ def test_lemma65_mean_is_fstar():
     U = pts @ net.W0.T + net.b
     Z = (U >= 0) * ps.sum_yh[None, :]
     mean, se = Z.mean(1), Z.std(1) / math.sqrt(net.m)
-    g = N.g_W(net, ps.W, pts)
+    g = sweep.sweep(C.pack(ps.network), pts).g
     assert np.allclose(g, mean, atol=1e-9)
     for p in range(4):
         z = Fraction(float(pts[p] @ X[0]))
@@ -107,22 +111,24 @@ def test_lemma65_mean_is_fstar():
 
 def test_chain_widths_worked_example():
     """math-spec §11: R = 2nC_h ≈ 2^324 (C_h = 2^319.6, n = 10) needs m ≈ 10^1179 for ε = 0.1."""
-    w = N.chain_widths(10, 8, 0.1, 319.6)
+    w = C.chain_widths(10, 8, 0.1, 319.6)
     assert w.log10_R == pytest.approx(97.5, abs=0.1)
     assert w.log10_m_thm51 == pytest.approx(1179, abs=1.0)
     assert w.log10_m_required >= w.log10_m_hoeffding
     # Hoeffding: m ~ 2 n² C_h² ln(net)/ (ε/9)² ≈ 10^(2·96.2 + ...)
     assert 190 < w.log10_m_hoeffding < 210
     # the failure bound at the Hoeffding width is <= δ, and vacuous far below it
-    assert N.log10_hoeffding_failure(10 ** 15, 1, 3, 0.5, 1.0) < -2
-    assert N.log10_hoeffding_failure(10 ** 4, 10, 8, 0.1, 319.6) > 0
+    assert C.log10_hoeffding_failure(10 ** 15, 1, 3, 0.5, 1.0) < -2
+    assert C.log10_hoeffding_failure(10 ** 4, 10, 8, 0.1, 319.6) > 0
 
 
 def test_witness_is_deterministic(tmp_path, small):
     feat, X, y, net, ps = small
     p1, p2 = tmp_path / "a.npz", tmp_path / "b.npz"
-    h1 = RF.save_witness(str(p1), ps)
-    h2 = RF.save_witness(str(p2), N.w_star(N.initialise(64, 3, seed=1), X, y, feat))
+    other = N.w_star(N.initialise(64, 3, seed=1), X, y, feat)
+    p1.write_bytes(certificate.network_witness(ps.net.a, ps.net.W0, ps.net.b, ps.W))
+    p2.write_bytes(certificate.network_witness(other.net.a, other.net.W0, other.net.b, other.W))
+    h1, h2 = (hashlib.sha256(p.read_bytes()).hexdigest() for p in (p1, p2))
     assert h1 == h2 == hashlib.sha256(p1.read_bytes()).hexdigest()
     with np.load(p1) as z:
         assert np.array_equal(z["W"], ps.W) and np.array_equal(z["a"], net.a)
@@ -142,7 +148,7 @@ class _Step:
 def test_checks_format_and_verdicts():
     X = sphere.lift(np.array([[1.0, 0.0], [-1.0, 0.0]]))
     y = np.array([1.0, -1.0])
-    opts = RF.Options(uniform_points=2000, net_points=500, ascent_points=8, ascent_steps=5)
+    opts = C.Options(uniform_points=2000, net_points=500, ascent_points=8, ascent_steps=5)
     rep = RF.random_feature_checks(X, y, Fraction(9, 10), _Step(), m=4096, seed=0, options=opts)
     ids = [c["id"] for c in rep.checks]
     assert ids == ["lemma-6.6", "lemma-6.5/radius", "lemma-6.5", "theorem-5.1", "theorem-5.1/chain"]
@@ -172,7 +178,7 @@ def test_checks_say_infeasible_when_width_is_out_of_reach():
     """A planted miss: ε so small that ε/3 is below the sampling noise at m = 1024."""
     X = sphere.lift(np.array([[1.0, 0.0], [-1.0, 0.0]]))
     y = np.array([1.0, -1.0])
-    opts = RF.Options(uniform_points=500, net_points=200, ascent_points=4, ascent_steps=3)
+    opts = C.Options(uniform_points=500, net_points=200, ascent_points=4, ascent_steps=3)
     rep = RF.random_feature_checks(X, y, Fraction(1, 10**4), _Step(), m=1024, seed=0, options=opts)
     by = {c["id"]: c for c in rep.checks}
     assert by["lemma-6.5"]["value"] > by["lemma-6.5"]["bound"]
@@ -189,19 +195,19 @@ def test_checks_reject_bad_labels():
 def test_sweep_and_numpy_agree_on_w_star(small):
     feat, X, y, net, ps = small
     x = sphere.sample_uniform(np.random.default_rng(5), 100, 3)
-    s = kernels.sweep(N.pack(net, ps.W), x)
-    S = x @ ps.W.T + net.b
-    assert np.allclose(s.f, np.maximum(S, 0) @ net.a, atol=1e-12)
+    s = sweep.sweep(C.pack(ps.network), x)
+    assert np.allclose(s.f, ref.f_value(ps.network, x), atol=1e-12)
+    assert np.allclose(s.g, ref.g_value(ps.network, x), atol=1e-12)
 
 
 def test_small_instance_lemma65_at_moderate_width():
     """The shipped small instance: already at m = 2^16, sup|g_{W*} - f*| is well below ε/3."""
     sgn = pytest.importorskip("advcert.poly.sgn")
     step = pytest.importorskip("advcert.poly.step")
-    S = RF.SMALL_INSTANCE
+    S = C.SMALL_INSTANCE
     eta = S["gamma"] / 8
     q = step.step_polynomial(sgn.sign_polynomial(eta, S["eps"] / (3 * S["n"])), step.claim63_alpha(S["rho"], eta))
-    opts = RF.Options(uniform_points=1000, net_points=1000, ascent_points=8, ascent_steps=5)
+    opts = C.Options(uniform_points=1000, net_points=1000, ascent_points=8, ascent_steps=5)
     rep = RF.random_feature_checks(np.array(S["points"]), np.array(S["labels"]), S["eps"], q, m=2**16,
                                    seed=S["seed"], options=opts)
     by = {c["id"]: c for c in rep.checks}

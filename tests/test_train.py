@@ -1,7 +1,7 @@
-"""Tests of Algorithm 1 and the Theorem 5.2 / 4.1 checks (advcert.train).
+"""Tests of Algorithm 1 (advcert.measured.algorithm1) and the Theorem 5.2 / 4.1 checks (advcert.checks.training).
 
 References: exact rational arithmetic for f_W and the gradient on small nets, central
-finite differences for the smooth loss, the plain-numpy step (train.reference_step, which
+finite differences for the smooth loss, the plain-numpy step (reference.algorithm1_step, which
 forms the n x m pre-activations) for the fused step, sound CROWN bounds for the
 adversary, and a regression instance whose claim is recomputed on every run.
 """
@@ -19,8 +19,16 @@ import mpmath
 import numpy as np
 import pytest
 
-from advcert import certificate, network, sphere, train
-from advcert.bounds import crown_bounds
+from advcert.checks import training as RT
+from advcert.cli import main
+from advcert import certificate, sphere
+from advcert.kernels import forward as fwd
+from advcert.kernels import threads
+from advcert.measured import algorithm1 as A1
+from advcert.measured import loss as L
+from advcert.measured import reference as ref
+from advcert.measured.crown import crown_bounds
+from advcert.measured.network import TwoLayerNet, initialise, plain
 from advcert.errors import InputError
 from advcert.data.instance import synthetic
 
@@ -42,7 +50,7 @@ def _data(n: int, d: int, seed: int):
 @pytest.fixture
 def parallel(monkeypatch):
     """Force the multi-threaded kernels even for tiny problems."""
-    monkeypatch.setattr(train, "PARALLEL_WORK", 0)
+    monkeypatch.setattr(threads, "PARALLEL_WORK", 0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -55,14 +63,14 @@ def test_losses_against_high_precision():
     y = np.full(e.size, 0.25)
     tau = 0.01
     mpmath.mp.dps = 50
-    for yh, val, slope in zip(y + e, train.loss_value(y + e, y, "smooth", tau), train.loss_slope(y + e, y, "smooth", tau)):
+    for yh, val, slope in zip(y + e, L.loss_value(y + e, y, "smooth", tau), L.loss_slope(y + e, y, "smooth", tau)):
         ex = mpmath.mpf(yh) - mpmath.mpf(0.25)
         ref = mpmath.sqrt(ex**2 + mpmath.mpf(tau) ** 2) - mpmath.mpf(tau)
         dref = ex / mpmath.sqrt(ex**2 + mpmath.mpf(tau) ** 2)
         assert abs(val - float(ref)) <= 1e-15 * max(1.0, abs(float(ref))) + 1e-300
         assert abs(slope - float(dref)) <= 1e-15
-    assert np.array_equal(train.loss_value(y + e, y, "abs"), np.abs(e + y - y))
-    assert np.array_equal(train.loss_slope(y + e, y, "abs"), np.where(e >= 0, 1.0, -1.0))
+    assert np.array_equal(L.loss_value(y + e, y, "abs"), np.abs(e + y - y))
+    assert np.array_equal(L.loss_slope(y + e, y, "abs"), np.where(e >= 0, 1.0, -1.0))
 
 
 def test_losses_are_in_the_class():
@@ -71,10 +79,10 @@ def test_losses_are_in_the_class():
     y = rng.uniform(-1, 1, 400)
     u, v = rng.uniform(-3, 3, (2, 400))
     for loss in ("abs", "smooth"):
-        lu, lv = train.loss_value(u, y, loss), train.loss_value(v, y, loss)
-        assert np.all(lu >= 0) and np.all(train.loss_value(y, y, loss) == 0)
+        lu, lv = L.loss_value(u, y, loss), L.loss_value(v, y, loss)
+        assert np.all(lu >= 0) and np.all(L.loss_value(y, y, loss) == 0)
         assert np.all(np.abs(lu - lv) <= np.abs(u - v) * (1 + 1e-12))
-        mid = train.loss_value((u + v) / 2, y, loss)
+        mid = L.loss_value((u + v) / 2, y, loss)
         assert np.all(mid <= (lu + lv) / 2 + 1e-12)
 
 
@@ -105,26 +113,28 @@ def _exact_forward(a, W, b, X):
 @pytest.mark.parametrize("force_parallel", [False, True])
 def test_forward_equals_exact(force_parallel, monkeypatch):
     if force_parallel:
-        monkeypatch.setattr(train, "PARALLEL_WORK", 0)
+        monkeypatch.setattr(threads, "PARALLEL_WORK", 0)
     a, W0, b, W = _net(45, 4, 0, move=2.0)
     X, _ = _data(6, 4, 0)
     # tile 8: several tiles per thread and a ragged last tile (45 = 5*8 + 5)
-    f, g = train.forward(a, W, b, X, grad=True, tile=8)
+    r = fwd.forward(a, W, b, X, grad=True, tile=8, layout="tiles")
+    f, g = r.f, r.f_grad
     fe, ge = _exact_forward(a, W, b, X)
     assert np.max(np.abs(f - np.array([float(v) for v in fe]))) < 1e-15
     assert np.max(np.abs(g - np.array([[float(v) for v in r] for r in ge]))) < 1e-15
-    f2, none = train.forward(a, W, b, X, grad=False, tile=8)
+    r2 = fwd.forward(a, W, b, X, grad=False, tile=8, layout="tiles")
+    f2, none = r2.f, r2.f_grad
     assert none is None and np.max(np.abs(f2 - f)) < 1e-15
 
 
 @pytest.mark.parametrize("force_parallel", [False, True])
 def test_gradient_equals_exact(force_parallel, monkeypatch):
-    # ∂L/∂W_r = (1/n) Σ_i ℓ'_i a_r 1{z_ri >= 0} x_i, exactly, for the abs loss
+    # ∂L/∂W_r = (1/n) Σ_i ℓ'_i a_r 1{z_ri > 0} x_i (relu'(0) := 0), exactly, for the abs loss
     if force_parallel:
-        monkeypatch.setattr(train, "PARALLEL_WORK", 0)
+        monkeypatch.setattr(threads, "PARALLEL_WORK", 0)
     a, W0, b, W = _net(21, 3, 1, move=1.0)
     X, y = _data(5, 3, 1)
-    L, G = train.loss_and_grad(a, W, b, X, y, tile=4)
+    Lv, G = A1.loss_and_grad(plain(a, W, b), X, y)
     fe, _ = _exact_forward(a, W, b, X)
     n = len(y)
     Ge = np.zeros_like(W)
@@ -132,19 +142,19 @@ def test_gradient_equals_exact(force_parallel, monkeypatch):
         s = Fraction(1 if fe[i] - Fraction(y[i]) >= 0 else -1, n)
         for r in range(W.shape[0]):
             z = sum((Fraction(w) * Fraction(v) for w, v in zip(W[r], x)), Fraction(b[r]))
-            if z >= 0:
+            if z > 0:
                 for k in range(3):
                     Ge[r, k] += float(s * Fraction(a[r]) * Fraction(x[k]))
     assert np.max(np.abs(G - Ge)) < 1e-16
     Le = sum(abs(v - Fraction(t)) for v, t in zip(fe, y)) / n
-    assert abs(L - float(Le)) < 1e-15
+    assert abs(Lv - float(Le)) < 1e-15
 
 
 def test_gradient_against_finite_differences():
     # the smooth loss is C^1 away from ReLU kinks: central differences along random directions
     a, W0, b, W = _net(300, 6, 2, move=3.0)
     X, y = _data(8, 6, 2)
-    L, G = train.loss_and_grad(a, W, b, X, y, loss="smooth", tau=0.05)
+    Lv, G = A1.loss_and_grad(plain(a, W, b), X, y, loss="smooth", tau=0.05)
     rng = np.random.default_rng(5)
     h = 1e-7
     for _ in range(5):
@@ -153,25 +163,25 @@ def test_gradient_against_finite_differences():
         assert np.array_equal(Zp > 0, Z > 0) and np.array_equal(Zm > 0, Z > 0), "a kink inside the stencil"
 
         def Ls(Wx):
-            f, _ = train.reference_forward(a, Wx, b, X)
-            return float(np.mean(train.loss_value(f, y, "smooth", 0.05)))
+            f = ref.f_value(plain(a, Wx, b), X)
+            return float(np.mean(L.loss_value(f, y, "smooth", 0.05)))
 
         fd = (Ls(W + h * V) - Ls(W - h * V)) / (2 * h)
         assert abs(fd - float(np.sum(G * V))) <= 1e-6 * max(1.0, abs(fd))
-    assert abs(L - Ls(W)) < 1e-15
+    assert abs(Lv - Ls(W)) < 1e-15
 
 
 def test_pseudo_network_gap_against_reference(parallel):
     a, W0, b, W = _net(70, 5, 3, move=4.0)
     X, _ = _data(9, 5, 3)
-    f, g = train.pseudo_gap(a, W0, b, W, X, tile=16)
+    f, g = A1.pseudo_gap(TwoLayerNet(a, W0, b, W), X)
     U = X @ W0.T + b
     g_ref = ((X @ (W - W0).T) * (U >= 0)) @ a
-    f_ref, _ = train.reference_forward(a, W, b, X)
+    f_ref = ref.f_value(plain(a, W, b), X)
     assert np.max(np.abs(f - f_ref)) < 1e-15 and np.max(np.abs(g - g_ref)) < 1e-15
     # at W = W0 the pseudo-network vanishes exactly and f is f_W0 (Section 5)
-    f0, g0 = train.pseudo_gap(a, W0, b, W0, X, tile=16)
-    assert np.all(g0 == 0.0) and np.max(np.abs(f0 - train.reference_forward(a, W0, b, X)[0])) < 1e-15
+    f0, g0 = A1.pseudo_gap(TwoLayerNet(a, W0, b, W0), X)
+    assert np.all(g0 == 0.0) and np.max(np.abs(f0 - ref.f_value(plain(a, W0, b), X))) < 1e-15
 
 
 # ---------------------------------------------------------------------------------------
@@ -182,15 +192,16 @@ def test_pseudo_network_gap_against_reference(parallel):
 @pytest.mark.parametrize("force_parallel,restarts,loss", [(False, 0, "abs"), (True, 2, "smooth"), (False, 3, "abs")])
 def test_fused_step_equals_numpy_step(force_parallel, restarts, loss, monkeypatch):
     if force_parallel:
-        monkeypatch.setattr(train, "PARALLEL_WORK", 0)
+        monkeypatch.setattr(threads, "PARALLEL_WORK", 0)
     a, W0, b, W = _net(600, 7, 4, move=2.0)
     X, y = _data(12, 7, 4)
-    adv = train.Adversary(rho=0.1, steps=6, restarts=restarts)
+    adv = L.Adversary(rho=0.1, steps=6, restarts=restarts)
     eta = 0.05 * 600 ** (-1 / 3)
     seed = np.random.SeedSequence(11)
-    att = train.adversary_points(a, W, b, X, y, adv, loss=loss, seed=seed)
-    Wn, drift = train.sgd_step(a, W0, b, W, att.points, att.f, y, eta, loss=loss)
-    Wr, att_r, drift_r = train.reference_step(a, W0, b, W, X, y, eta, adv, loss=loss, seed=np.random.SeedSequence(11))
+    net = TwoLayerNet(a, W0, b, W)
+    att = A1.adversary_points(net, X, y, adv, loss=loss, seed=seed)
+    Wn, drift = A1.sgd_step(net, att.points, att.f, y, eta, loss=loss)
+    Wr, att_r, drift_r = ref.algorithm1_step(net, X, y, eta, adv, loss=loss, seed=np.random.SeedSequence(11))
     assert np.max(np.abs(att.points - att_r.points)) < 1e-13
     assert np.max(np.abs(att.f - att_r.f)) < 1e-13
     assert np.max(np.abs(att.clean_f - att_r.clean_f)) < 1e-15
@@ -204,18 +215,18 @@ def test_adversary_is_rho_bounded_and_below_sound_bound():
     a, W0, b, W = _net(400, 6, 5, move=3.0)
     X, y = _data(10, 6, 5)
     rho = 0.15
-    att = train.adversary_points(a, W, b, X, y, train.Adversary(rho=rho, steps=10, restarts=2),
+    att = A1.adversary_points(plain(a, W, b), X, y, L.Adversary(rho=rho, steps=10, restarts=2),
                                  seed=np.random.SeedSequence(1))
     assert np.max(np.abs(np.linalg.norm(att.points, axis=1) - 1)) < 1e-15
     assert np.all(att.points[:, -1] == 0.5)
     assert np.all(np.linalg.norm(att.points - X, axis=1) <= rho * (1 + 1e-12))
     # it keeps its best point, and it starts at the data point
-    clean = train.loss_value(att.clean_f, y)
+    clean = L.loss_value(att.clean_f, y)
     assert np.all(att.loss >= clean)
-    again = train.loss_value(train.reference_forward(a, W, b, att.points)[0], y)
+    again = L.loss_value(ref.f_value(plain(a, W, b), att.points), y)
     assert np.max(np.abs(att.loss - again)) < 1e-15
     # a ρ-bounded adversary can never beat a sound upper bound of the worst case
-    ub = crown_bounds(a, W, b, X, y, rho)
+    ub = crown_bounds(plain(a, W, b), X, y, rho)
     assert np.all(att.loss <= ub)
     assert np.any(att.loss > clean + 1e-3)  # and it does attack
 
@@ -223,12 +234,12 @@ def test_adversary_is_rho_bounded_and_below_sound_bound():
 def test_apgd_adversary_option():
     a, W0, b, W = _net(200, 5, 6, move=2.0)
     X, y = _data(5, 5, 6)
-    att = train.adversary_points(a, W, b, X, y, train.Adversary(rho=0.1, steps=15, restarts=1, kind="apgd"),
+    att = A1.adversary_points(plain(a, W, b), X, y, L.Adversary(rho=0.1, steps=15, restarts=1, kind="apgd"),
                                  seed=np.random.SeedSequence(2))
     assert np.all(np.linalg.norm(att.points - X, axis=1) <= 0.1 * (1 + 1e-12))
-    assert np.all(att.loss >= train.loss_value(att.clean_f, y))
+    assert np.all(att.loss >= L.loss_value(att.clean_f, y))
     with pytest.raises(InputError, match="abs"):
-        train.adversary_points(a, W, b, X, y, train.Adversary(rho=0.1, kind="apgd"), loss="smooth")
+        A1.adversary_points(plain(a, W, b), X, y, L.Adversary(rho=0.1, kind="apgd"), loss="smooth")
 
 
 # ---------------------------------------------------------------------------------------
@@ -237,40 +248,39 @@ def test_apgd_adversary_option():
 
 
 def test_schedule_is_exact_and_capped():
-    s = train.schedule(Fraction(1, 10), 4096, 2)
+    s = A1.schedule(Fraction(1, 10), 4096, 2)
     assert s.T == 400 and s.T_theorem == 400.0 and s.R_train == 40.0
     assert abs(s.eta - 0.1 / 16) < 1e-17
-    assert train.schedule(Fraction(1, 10), 4096, 2, c_T=Fraction(1, 2)).T == 200
-    capped = train.schedule(Fraction(1, 10), 4096, 3, max_steps=50)
+    assert A1.schedule(Fraction(1, 10), 4096, 2, c_T=Fraction(1, 2)).T == 200
+    capped = A1.schedule(Fraction(1, 10), 4096, 3, max_steps=50)
     assert capped.T == 50 and capped.T_theorem == 900.0 and capped.capped
-    assert train.schedule(Fraction(1, 3), 8, 1).T == 9
+    assert A1.schedule(Fraction(1, 3), 8, 1).T == 9
     with pytest.raises(InputError, match="R >= 1"):
-        train.schedule(0.1, 100, Fraction(1, 2))
+        A1.schedule(0.1, 100, Fraction(1, 2))
     with pytest.raises(InputError, match="eps"):
-        train.schedule(1, 100)
+        A1.schedule(1, 100)
 
 
 def _small_run(max_steps=40, **kw):
     inst = synthetic(6, 5, Fraction(1, 20), Fraction(1, 2), Fraction(1, 5), 3)
-    net = network.initialise(256, 5, 3)
-    a, W0, b = net.a, net.W0, net.b
-    cfg = train.TrainConfig(eps=Fraction(1, 5), R=2, max_steps=max_steps, checkpoints=4, gap_points=32, **kw)
-    return inst, (a, W0, b), cfg
+    net = initialise(256, 5, 3)
+    cfg = A1.Algorithm1Config(eps=Fraction(1, 5), R=2, max_steps=max_steps, checkpoints=4, gap_points=32, **kw)
+    return inst, net, cfg
 
 
 def test_same_seed_same_result():
-    inst, (a, W0, b), cfg = _small_run(max_steps=15, attack_restarts=2, crown=False)
-    r1 = train.train(a, W0, b, inst.points, inst.labels, 0.05, cfg, seed=7)
-    r2 = train.train(a, W0, b, inst.points, inst.labels, 0.05, cfg, seed=7)
+    inst, net, cfg = _small_run(max_steps=15, attack_restarts=2, crown=False)
+    r1 = A1.train(net, inst.points, inst.labels, 0.05, cfg, seed=7)
+    r2 = A1.train(net, inst.points, inst.labels, 0.05, cfg, seed=7)
     assert np.array_equal(r1.L_A, r2.L_A) and np.array_equal(r1.W_best, r2.W_best) and np.array_equal(r1.gap, r2.gap)
-    r3 = train.train(a, W0, b, inst.points, inst.labels, 0.05, cfg, seed=8)
+    r3 = A1.train(net, inst.points, inst.labels, 0.05, cfg, seed=8)
     assert not np.array_equal(r1.L_A, r3.L_A)  # the restarts draw from the seed
 
 
 def test_drift_obeys_the_step_size_bound():
     # each row moves by <= eta |a_r| max ||x|| = c_eta eps m^{-2/3} per step (math-spec §7)
-    inst, (a, W0, b), cfg = _small_run(max_steps=30, crown=False)
-    r = train.train(a, W0, b, inst.points, inst.labels, 0.05, cfg, seed=1)
+    inst, net, cfg = _small_run(max_steps=30, crown=False)
+    r = A1.train(net, inst.points, inst.labels, 0.05, cfg, seed=1)
     t = np.arange(r.drift.size)
     assert np.all(r.drift <= t * float(cfg.eps) * (1 + 1e-9))
     assert r.drift[-1] > 0
@@ -280,21 +290,21 @@ def test_drift_obeys_the_step_size_bound():
 
 
 def test_ctrl_c_keeps_the_best_iterate():
-    inst, (a, W0, b), cfg = _small_run(max_steps=60, crown=False)
+    inst, net, cfg = _small_run(max_steps=60, crown=False)
     stop_at = 25
 
     def interrupt(st):
         if st.t == stop_at:
             raise KeyboardInterrupt
 
-    r = train.train(a, W0, b, inst.points, inst.labels, 0.05, cfg, seed=2, callback=interrupt)
+    r = A1.train(net, inst.points, inst.labels, 0.05, cfg, seed=2, callback=interrupt)
     assert r.interrupted and r.steps_done == stop_at
     assert r.t_best == 1 + int(np.argmin(r.L_A[1:])) and r.min_L_A == r.L_A[r.t_best]
     # W_best is the iterate W(t_best): replaying the same run for t_best steps ends there
-    replay = train.train(a, W0, b, inst.points, inst.labels, 0.05,
+    replay = A1.train(net, inst.points, inst.labels, 0.05,
                          dataclasses.replace(cfg, max_steps=r.t_best), seed=2)
     assert not replay.interrupted and np.array_equal(replay.W_last, r.W_best)
-    att = train.adversary_points(a, r.W_best, b, inst.points, inst.labels, train.Adversary(rho=0.05))
+    att = A1.adversary_points(TwoLayerNet(net.a, net.W0, net.b, r.W_best), inst.points, inst.labels, L.Adversary(rho=0.05))
     assert float(np.mean(att.loss)) == r.min_L_A
 
 
@@ -304,24 +314,24 @@ def test_ctrl_c_keeps_the_best_iterate():
 
 
 def test_untrained_network_violates_theorem_4_1():
-    inst, (a, W0, b), cfg = _small_run(max_steps=0, crown=False)
-    r = train.train(a, W0, b, inst.points, inst.labels, Fraction(1, 20), cfg, seed=0)
+    inst, net, cfg = _small_run(max_steps=0, crown=False)
+    r = A1.train(net, inst.points, inst.labels, Fraction(1, 20), cfg, seed=0)
     assert r.steps_done == 0 and r.t_best == 0
-    c = train.theorem_4_1_check(r, a, W0, b, inst.points, inst.labels, Fraction(1, 20), Fraction(1, 50), seed=0,
-                                time_budget=1.0, attack_restarts=1, attack_steps=10)
+    c = RT.theorem_4_1_check(r, net, inst.points, inst.labels, Fraction(1, 20), Fraction(1, 50), seed=0,
+                                effort=RT.Effort(1.0, 1, 10))
     assert c["label"] == "estimate" and c["verdict"] == "violated" and c["value"] > 1 / 50
 
 
 def test_inflated_average_violates_theorem_5_2():
-    inst, (a, W0, b), cfg = _small_run(max_steps=5, crown=False)
-    r = train.train(a, W0, b, inst.points, inst.labels, Fraction(1, 20), cfg, seed=0)
+    inst, net, cfg = _small_run(max_steps=5, crown=False)
+    r = A1.train(net, inst.points, inst.labels, Fraction(1, 20), cfg, seed=0)
     # plant: an average above L_A*(f_W0) + eps for sure (the loss of any point is <= |f| + 1)
     bad = dataclasses.replace(r, L_A=np.full_like(r.L_A, 5.0))
-    c = train.theorem_5_2_check(bad, a, W0, b, inst.points, inst.labels, Fraction(1, 20), Fraction(1, 5), seed=0,
-                                time_budget=1.0, attack_restarts=1, attack_steps=10)
+    c = RT.theorem_5_2_check(bad, net, inst.points, inst.labels, Fraction(1, 20), Fraction(1, 5), seed=0,
+                                effort=RT.Effort(1.0, 1, 10))
     assert c["label"] == "estimate" and c["verdict"] == "violated" and c["value"] > c["bound"]
-    good = train.theorem_5_2_check(r, a, W0, b, inst.points, inst.labels, Fraction(1, 20), Fraction(1, 5), seed=0,
-                                   time_budget=1.0, attack_restarts=1, attack_steps=10)
+    good = RT.theorem_5_2_check(r, net, inst.points, inst.labels, Fraction(1, 20), Fraction(1, 5), seed=0,
+                                   effort=RT.Effort(1.0, 1, 10))
     assert good["verdict"] == "observed" and good["value"] <= good["bound"]
     names = [row["name"] for row in good["details"]["comparators"]]
     assert names[0] == "W0" and all(row["within_R"] for row in good["details"]["comparators"])
@@ -340,10 +350,9 @@ REGRESSION = dict(n=10, d=8, rho=Fraction(1, 20), gamma=Fraction(1, 2), eps=Frac
 def test_regression_instance_reaches_eps():
     p = REGRESSION
     inst = synthetic(p["n"], p["d"], p["rho"], p["gamma"], p["eps"], p["seed"])
-    net = network.initialise(p["m"], p["d"], p["seed"])
-    a, W0, b = net.a, net.W0, net.b
-    cfg = train.TrainConfig(eps=p["eps"], R=p["R"], checkpoints=2, gap_points=64, crown=False)
-    r = train.train(a, W0, b, inst.points, inst.labels, p["rho"], cfg, seed=p["seed"])
+    net = initialise(p["m"], p["d"], p["seed"])
+    cfg = A1.Algorithm1Config(eps=p["eps"], R=p["R"], checkpoints=2, gap_points=64, crown=False)
+    r = A1.train(net, inst.points, inst.labels, p["rho"], cfg, seed=p["seed"])
     assert r.schedule.T == 400 and not r.schedule.capped and r.steps_done == 400
     # Theorem 4.1's claim at this width, against the training adversary
     assert r.min_L_A <= float(p["eps"]), r.min_L_A
@@ -351,8 +360,8 @@ def test_regression_instance_reaches_eps():
     assert r.L_A[0] > 3 * float(p["eps"])
     assert r.drift[-1] <= r.schedule.R_train
     # and the sound route: L_A*(f_W(t*)) <= upper <= eps, rounding accounted for
-    c = train.theorem_4_1_check(r, a, W0, b, inst.points, inst.labels, p["rho"], p["eps"], seed=p["seed"],
-                                time_budget=4.0, attack_restarts=2, attack_steps=40)
+    c = RT.theorem_4_1_check(r, net, inst.points, inst.labels, p["rho"], p["eps"], seed=p["seed"],
+                                effort=RT.Effort(4.0, 2, 40))
     assert c["label"] == "sound-bound" and c["verdict"] == "holds", c["details"]["reason"]
     assert Fraction(c["value"]) <= p["eps"]
     assert c["details"]["robust_loss_attack_best"] <= float(Fraction(c["value"]))
@@ -363,31 +372,38 @@ def test_regression_instance_reaches_eps():
 # ---------------------------------------------------------------------------------------
 
 
+def _save(path, a, W0, b, W) -> str:
+    data = certificate.network_witness(a, W0, b, W)
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _load(path, sha):
+    doc = {"objects": {"network": {"path": path.name, "sha256": sha}}}
+    return certificate.read_network_witness(doc, path.parent / "c.json")
+
+
 def test_witness_is_deterministic_and_checked(tmp_path):
     a, W0, b, W = _net(50, 4, 8, move=1.0)
-    h1 = train.save_witness(tmp_path / "w1.npz", a, W0, b, W)
-    h2 = train.save_witness(tmp_path / "w2.npz", a, W0, b, W)
+    h1 = _save(tmp_path / "w1.npz", a, W0, b, W)
+    h2 = _save(tmp_path / "w2.npz", a, W0, b, W)
     assert h1 == h2 == hashlib.sha256((tmp_path / "w1.npz").read_bytes()).hexdigest()
-    z = train.load_witness(tmp_path / "w1.npz", h1)
+    z = _load(tmp_path / "w1.npz", h1)
     assert np.array_equal(z["W"], W) and np.array_equal(z["a"], a)
     with np.load(tmp_path / "w1.npz") as plain:  # an ordinary .npz for numpy users
         assert np.array_equal(plain["W0"], W0)
     W2 = W.copy()
     W2[3, 1] = np.nextafter(W2[3, 1], 1.0)
-    assert train.save_witness(tmp_path / "w3.npz", a, W0, b, W2) != h1
-    with pytest.raises(InputError, match="SHA-256"):
-        train.load_witness(tmp_path / "w3.npz", h1)
+    assert _save(tmp_path / "w3.npz", a, W0, b, W2) != h1
+    with pytest.raises(InputError, match="sha256"):
+        _load(tmp_path / "w3.npz", h1)
 
 
 @pytest.mark.slow
 def test_command_writes_certificate_witness_and_curves(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    train.add_arguments(parser)
     out = tmp_path / "t.json"
-    args = parser.parse_args(["--gamma", "1", "--eps", "0.2", "--m", "512", "--n", "4", "--d", "5", "--R", "2",
-                              "--max-steps", "60", "--checkpoints", "3", "--bound-seconds", "2", "--quiet",
-                              "--out", str(out)])
-    rc = train.command(args)
+    rc = main(["train", "--gamma", "1", "--eps", "0.2", "--m", "512", "--n", "4", "--d", "5", "--R", "2",
+               "--max-steps", "60", "--checkpoints", "3", "--bound-seconds", "2", "--quiet", "--out", str(out)])
     assert rc == 0
     doc = json.loads(out.read_text())
     assert doc["sha256"] == hashlib.sha256(certificate.canonical_bytes(doc)).hexdigest()
@@ -397,7 +413,7 @@ def test_command_writes_certificate_witness_and_curves(tmp_path, capsys):
     assert net["sha256"] == hashlib.sha256((tmp_path / net["path"]).read_bytes()).hexdigest()
     c41 = doc["checks"][-1]
     assert c41["details"]["witness"]["sha256"] == net["sha256"]
-    z = train.load_witness(tmp_path / net["path"], net["sha256"])
+    z = _load(tmp_path / net["path"], net["sha256"])
     assert z["W"].shape == (512, 5)
     # the curves in the certificate are what the run measured, in the documented layout
     cv = doc["checks"][-2]["details"]["curves"]
@@ -411,12 +427,10 @@ def test_command_writes_certificate_witness_and_curves(tmp_path, capsys):
     assert "theorem-4.1" in capsys.readouterr().out
 
 
-def test_command_rejects_bad_input(tmp_path):
-    parser = argparse.ArgumentParser()
-    train.add_arguments(parser)
+def test_command_rejects_bad_input(tmp_path, capsys):
     for bad, what in ((["--eps", "1.5"], "--eps"), (["--R", "0.5"], "--R"), (["--c-eta", "0"], "--c-eta"),
-                      (["--out", str(tmp_path / "no" / "x.json")], "cannot write")):
-        base = ["--gamma", "1", "--eps", "0.2", "--m", "64", "--quiet"]
-        args = parser.parse_args(base + bad)
-        with pytest.raises(InputError, match=what):
-            train.command(args)
+                      (["--out", str(tmp_path / "no" / "x.json")], "does not exist")):
+        base = ["train", "--gamma", "1", "--eps", "0.2", "--m", "64", "--quiet"]
+        assert main(base + bad) == 2
+        err = capsys.readouterr().err
+        assert what in err and len(err.strip().splitlines()) == 1

@@ -1366,11 +1366,11 @@ def test_run_with_a_witness_file(tmp_path, net_case):
 
 
 def test_builder_theorem_5_3_check_verifies_and_is_sound(net_case):
-    # the real builder (advcert.bounds, IN THE TEST ONLY) on the same network: the verifier
+    # the real builder (advcert.checks.robust, IN THE TEST ONLY) on the same network: the verifier
     # accepts its leaves, and each stored bound is >= the 60-digit reference of its leaf
     import numpy as np
 
-    bounds = pytest.importorskip("advcert.bounds")
+    bounds = pytest.importorskip("advcert.checks.robust")
     doc, raw, _, net = net_case
     a, W0, b, W = make_net()
     d2 = fresh(doc)

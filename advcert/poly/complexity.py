@@ -7,7 +7,7 @@ math-spec §5 reads
     C(φ)    = c Σ_j (j + 1)^{1.75} |α_j|.
 
 The square root's scope and the j = 0 term are ambiguous in the extraction; the reading
-above is the one the explicit construction of h (``advcert.features``) produces
+above is the one the explicit construction of h (``advcert.measured.h``) produces
 (math-spec §12 item 9). ``c`` is a parameter, never a hidden default in formulas.
 
 At the paper's scale these numbers are 2^100 .. 2^700, far outside float64 for c^j with

@@ -594,7 +594,7 @@ def h_eval(feat: Features, a: np.ndarray, beta: np.ndarray, *, rtol: float = 1e-
     points whose error estimate exceeds the tolerance, or whose sign ω_i is undecided in
     float, are recomputed in Arb (at most ``max_fallback`` of them, else an error).
     ``float_eval(feat, a, beta) -> (values, err, unsure)`` replaces the numpy evaluator
-    (the network uses the compiled one in ``advcert.kernels``).
+    (the network uses the compiled one in ``advcert.kernels.hermite``).
     """
     vals, err, unsure = (float_eval or h_float)(feat, a, beta)
     scale = float(np.sqrt(np.mean(vals * vals))) if vals.size else 0.0

@@ -1,7 +1,7 @@
 """Sound upper bounds on the robust loss of a two-layer ReLU net (Theorem 5.3), from above.
 
 Theorem 5.3 claims L_{A*}(f_W) = (1/n) sum_i sup_{x~ in B_2(x_i, rho) ∩ X} |f_W(x~) - y_i| <= eps.
-An attack (:mod:`advcert.attack`) bounds each sup from below; this module bounds it from
+An attack (:mod:`advcert.measured.attacks`) bounds each sup from below; this module bounds it from
 above, so the true robust loss is bracketed and the gap reported.
 
 The bound is CROWN-style and closed-form. For f_W(x) = sum_r a_r relu(z_r(x)),
@@ -46,15 +46,16 @@ from fractions import Fraction
 
 import numpy as np
 from scipy.optimize import minimize
-from threadpoolctl import ThreadpoolController
 
 from advcert.errors import InputError
+from advcert.kernels.threads import blas_single_thread
+from advcert.measured import reference
+from advcert.measured.network import TwoLayerNet
 
 _U = 2.0**-53  # unit roundoff of binary64
 _F = 1.0 + 2.0**-40  # inflation of a radius computed in float (covers < 8000 roundings)
 _TINY = 2.0**-1000  # absorbs underflow in a radius
 _SQRT3 = math.sqrt(3.0)
-_POOLS = None  # a ThreadpoolController, made on first use (10 ms; limiting through it is 0.2 ms)
 
 # ---------------------------------------------------------------------------------------
 # float64 balls: (mid, rad) with the true value in [mid - rad, mid + rad]
@@ -374,32 +375,7 @@ class Relaxed:
     unstable: np.ndarray  # lo < 0 < hi
     slope: np.ndarray  # chord slope on unstable neurons (0 elsewhere)
     intercept: np.ndarray  # rigorous chord intercept on unstable neurons (0 elsewhere)
-
-
-def network_arrays(a, W, b, W0=None):
-    """Validate a two-layer network (Section 3.2) given as a (m,), W (m, d) with row r = W_r,
-    b (m,) and optionally W0 (m, d): contiguous float64, matching shapes, finite entries.
-    Returns (a, W, b, W0) or raises InputError naming the problem."""
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    W = np.ascontiguousarray(W, dtype=np.float64)
-    b = np.ascontiguousarray(b, dtype=np.float64)
-    if W.ndim != 2 or a.shape != (W.shape[0],) or b.shape != (W.shape[0],):
-        raise InputError(
-            f"network arrays have shapes a {a.shape}, W {W.shape}, b {b.shape}",
-            "pass a (m,), W (m, d) with row r = W_r, b (m,)",
-        )
-    if W0 is not None:
-        W0 = np.ascontiguousarray(W0, dtype=np.float64)
-        if W0.shape != W.shape:
-            raise InputError(f"W0 has shape {W0.shape} but W has {W.shape}", "pass the initial weights of the same network")
-    for name, arr in (("a", a), ("W", W), ("b", b), ("W0", W0)):
-        if arr is not None and not np.all(np.isfinite(arr)):
-            raise InputError(f"network array {name} has NaN or infinity", "check the network witness file")
-    return a, W, b, W0
-
-
-def _as_arrays(a, W, b):
-    return network_arrays(a, W, b)[:3]
+    source: TwoLayerNet  # the network the relaxation was made from
 
 
 def preactivation_bounds(W, b, dom: Domain) -> tuple[np.ndarray, np.ndarray]:
@@ -428,9 +404,9 @@ def _chord_arrays(lo, hi):
     return uns, np.where(uns, s, 0.0), np.where(uns, t, 0.0)
 
 
-def relax(a, W, b, x0, y, rho, *, domain: str = "cap") -> Relaxed:
-    """The net with its rigorous pre-activation ranges over B_2(x0, rho) (∩ X for 'cap')."""
-    a, W, b = _as_arrays(a, W, b)
+def relax(network: TwoLayerNet, x0, y, rho, *, domain: str = "cap") -> Relaxed:
+    """The net f_W of Section 3 with its rigorous pre-activation ranges over B_2(x0, rho) (∩ X for 'cap'), Thm 5.3."""
+    a, W, b = network.a, network.W, network.b
     dom = make_domain(np.asarray(x0, dtype=np.float64).reshape(1, -1), rho, domain)
     if dom.d != W.shape[1]:
         raise InputError(f"the point has d = {dom.d} but the network has d = {W.shape[1]}", "use the network built for these points")
@@ -438,7 +414,7 @@ def relax(a, W, b, x0, y, rho, *, domain: str = "cap") -> Relaxed:
     lo, hi = lo[0], hi[0]
     uns, slope, icpt = _chord_arrays(lo, hi)
     return Relaxed(a=a, W=W, b=b, dom=dom, y=float(y), lo=lo, hi=hi, active=lo >= 0.0, unstable=uns,
-                   slope=slope, intercept=icpt)
+                   slope=slope, intercept=icpt, source=network)
 
 
 # ---------------------------------------------------------------------------------------
@@ -601,7 +577,7 @@ class PointBound:
 
 
 def _loss_at(net: Relaxed, x: np.ndarray) -> float:
-    return float(abs(np.maximum(net.W @ x + net.b, 0.0) @ net.a - net.y))
+    return float(abs(reference.f_value(net.source, x) - net.y))
 
 
 def _score(net: Relaxed, sigma: int, split) -> np.ndarray:
@@ -611,150 +587,133 @@ def _score(net: Relaxed, sigma: int, split) -> np.ndarray:
     return s
 
 
-def point_bound(
-    a,
-    W,
-    b,
-    x0,
-    y,
-    rho,
-    *,
-    domain: str = "cap",
-    lower: float = 0.0,
-    rel_gap: float = 0.1,
-    abs_gap: float = 1e-9,
-    time_budget: float = 1.0,
-    max_nodes: int = 2000,
-    optimise: bool = True,
-) -> PointBound:
+@dataclass(frozen=True)
+class Budget:
+    """When the branch-and-bound of Theorem 5.3's bound stops: at upper <= max(lower (1 + rel_gap),
+    lower + abs_gap), or after ``time_budget`` seconds or ``max_nodes`` bound evaluations;
+    ``optimise`` runs alpha/beta-CROWN on a leaf whose inherited parameters miss the goal."""
+
+    rel_gap: float = 0.1
+    abs_gap: float = 1e-9
+    time_budget: float = 1.0
+    max_nodes: int = 2000
+    optimise: bool = True
+
+
+def point_bound(net: TwoLayerNet, x0, y, rho, *, domain: str = "cap", lower: float = 0.0,
+                budget: Budget = Budget()) -> PointBound:
     """Sound upper bound of sup_{x in B_2(x0, rho) (∩ X)} |f_W(x) - y| by alpha/beta-CROWN and BaB.
 
     Theorem 5.3's robust loss at one point, from above. ``lower`` is the best attack value
-    known (an estimate); branch-and-bound on unstable neurons runs until the upper bound
-    is <= max(lower * (1 + rel_gap), lower + abs_gap), or ``time_budget`` seconds or
-    ``max_nodes`` bound evaluations are spent. Leaves whose bound is already below the
-    best known value are not split further.
+    known (an estimate); branch-and-bound on unstable neurons runs until ``budget`` says stop.
+    Leaves whose bound is already below the best known value are not split further.
     """
-    # the many tiny BLAS calls inside L-BFGS-B are 3-4x slower with 2 BLAS threads on 2 cores
-    global _POOLS
-    if _POOLS is None:
-        _POOLS = ThreadpoolController()
-    with _POOLS.limit(limits=1, user_api="blas"):
-        return _point_bound(a, W, b, x0, y, rho, domain, lower, rel_gap, abs_gap, time_budget, max_nodes, optimise)
+    with blas_single_thread():
+        t0 = time.perf_counter()
+        rel = relax(net, x0, y, rho, domain=domain)
+        search = _Search(rel, domain == "cap", budget, float(lower), np.array(x0, dtype=np.float64, copy=True))
+        search.run(t0)
+        return search.result(t0, domain)
 
 
-def _point_bound(a, W, b, x0, y, rho, domain, lower, rel_gap, abs_gap, time_budget, max_nodes, optimise) -> PointBound:
-    t0 = time.perf_counter()
-    net = relax(a, W, b, x0, y, rho, domain=domain)
-    m = net.W.shape[0]
-    best = float(lower)
-    witness = np.array(x0, dtype=np.float64, copy=True)
-    a0 = crown_alpha(net)
-    zero = np.zeros(m)
-    nosplit = np.zeros(m, dtype=np.int8)
-    crown = max(side_bound_upper(net, s, nosplit, a0, zero) for s in (1, -1))
-    heap: list = []
-    done: list = []
-    nodes = 0
-    counter = 0
+class _Search:
+    # the mutable state of one branch-and-bound (a heap of open leaves, the best value found)
 
-    def consider(x):
-        nonlocal best, witness
-        if domain == "cap":
-            v = _loss_at(net, x)
-            if v > best:
-                best, witness = v, x.copy()
+    def __init__(self, net: Relaxed, on_cap: bool, budget: Budget, best: float, witness: np.ndarray) -> None:
+        m = net.W.shape[0]
+        self.net, self.on_cap, self.budget = net, on_cap, budget
+        self.best, self.witness = best, witness
+        self.a0 = crown_alpha(net)
+        self.zero = np.zeros(m)
+        self.nosplit = np.zeros(m, dtype=np.int8)
+        self.crown = max(side_bound_upper(net, s, self.nosplit, self.a0, self.zero) for s in (1, -1))
+        self.heap: list = []
+        self.done: list = []
+        self.nodes = 0
+        self.counter = 0
 
-    def target():
-        return max(best * (1.0 + rel_gap), best + abs_gap)
+    def consider(self, x) -> None:
+        if self.on_cap:
+            v = _loss_at(self.net, x)
+            if v > self.best:
+                self.best, self.witness = v, x.copy()
 
-    def evaluate(s, split, al, be, goal):
+    def target(self) -> float:
+        return max(self.best * (1.0 + self.budget.rel_gap), self.best + self.budget.abs_gap)
+
+    def evaluate(self, s, split, al, be, goal: float):
         # inherited parameters first: optimise only when they do not already reach the goal
-        nonlocal nodes
-        fb, xs = _side_bound_float(net, s, split, al, be)
-        nodes += 1
-        consider(xs)
-        if optimise and fb > goal():
-            al, be, fb2, xs = optimise_leaf(net, s, split, al, be)
-            consider(xs)
+        fb, xs = _side_bound_float(self.net, s, split, al, be)
+        self.nodes += 1
+        self.consider(xs)
+        if self.budget.optimise and fb > goal:
+            al, be, fb2, xs = optimise_leaf(self.net, s, split, al, be)
+            self.consider(xs)
             fb = min(fb, fb2)
         return al, be, fb
 
-    for s in (1, -1):
-        al, be, fb = evaluate(s, nosplit, a0.copy(), zero.copy(), target)
-        heapq.heappush(heap, (-fb, counter, s, nosplit.copy(), al, be))
-        counter += 1
+    def push(self, fb, s, split, al, be) -> None:
+        heapq.heappush(self.heap, (-fb, self.counter, s, split, al, be))
+        self.counter += 1
 
-    while heap:
-        negb, _, s, split, al, be = heap[0]
-        if -negb <= target() or time.perf_counter() - t0 > time_budget or nodes >= max_nodes:
-            break
-        heapq.heappop(heap)
-        if -negb <= best:
-            done.append((s, split, al, be))
-            continue
-        sc = _score(net, s, split)
-        r = int(np.argmax(sc))
-        if sc[r] < 0:
-            done.append((s, split, al, be))
-            continue
-        for side in (1, -1):
-            child = split.copy()
-            child[r] = side
-            al_c, be_c = al.copy(), be.copy()
-            be_c[r] = 0.0
-            al_c, be_c, fb = evaluate(s, child, al_c, be_c, lambda: best)
-            heapq.heappush(heap, (-fb, counter, s, child, al_c, be_c))
-            counter += 1
-    leaves = []
-    for item in [(s, sp, al, be) for (_, _, s, sp, al, be) in heap] + done:
-        s, sp, al, be = item
-        ub = side_bound_upper(net, s, sp, al, be)
-        ia, ib = _free_sets(net, s, sp)
-        leaves.append(
-            Leaf(
-                sigma=int(s),
-                splits=tuple((int(r), int(sp[r])) for r in np.flatnonzero(sp)),
-                alpha=tuple((int(r), float(al[r])) for r in ia),
-                beta=tuple((int(r), float(be[r])) for r in ib),
-                bound=ub,
-            )
-        )
-    upper = max(lf.bound for lf in leaves)
-    if crown < upper:
-        # the plain CROWN root (its own two leaves) happens to be tighter: report that one
-        leaves = [
-            Leaf(sigma=s, splits=(), alpha=tuple((int(r), float(a0[r])) for r in _free_sets(net, s, nosplit)[0]), beta=(),
-                 bound=side_bound_upper(net, s, nosplit, a0, zero))
-            for s in (1, -1)
-        ]
+    def run(self, t0: float) -> None:
+        for s in (1, -1):
+            al, be, fb = self.evaluate(s, self.nosplit, self.a0.copy(), self.zero.copy(), self.target())
+            self.push(fb, s, self.nosplit.copy(), al, be)
+        while self.heap:
+            negb, _, s, split, al, be = self.heap[0]
+            if (-negb <= self.target() or time.perf_counter() - t0 > self.budget.time_budget
+                    or self.nodes >= self.budget.max_nodes):
+                break
+            heapq.heappop(self.heap)
+            sc = _score(self.net, s, split)
+            r = int(np.argmax(sc))
+            if -negb <= self.best or sc[r] < 0:
+                self.done.append((s, split, al, be))
+                continue
+            for side in (1, -1):
+                child = split.copy()
+                child[r] = side
+                al_c, be_c = al.copy(), be.copy()
+                be_c[r] = 0.0
+                al_c, be_c, fb = self.evaluate(s, child, al_c, be_c, self.best)
+                self.push(fb, s, child, al_c, be_c)
+
+    def result(self, t0: float, domain: str) -> PointBound:
+        net = self.net
+        leaves = []
+        for s, sp, al, be in [(s, sp, al, be) for (_, _, s, sp, al, be) in self.heap] + self.done:
+            ia, ib = _free_sets(net, s, sp)
+            leaves.append(Leaf(sigma=int(s), splits=tuple((int(r), int(sp[r])) for r in np.flatnonzero(sp)),
+                               alpha=tuple((int(r), float(al[r])) for r in ia),
+                               beta=tuple((int(r), float(be[r])) for r in ib),
+                               bound=side_bound_upper(net, s, sp, al, be)))
         upper = max(lf.bound for lf in leaves)
-    return PointBound(
-        upper=upper,
-        crown=crown,
-        lower=best,
-        witness=witness,
-        leaves=tuple(leaves),
-        domain=domain,
-        nodes=nodes,
-        seconds=time.perf_counter() - t0,
-        complete=upper <= target(),
-    )
+        if self.crown < upper:
+            # the plain CROWN root (its own two leaves) happens to be tighter: report that one
+            leaves = [Leaf(sigma=s, splits=(),
+                           alpha=tuple((int(r), float(self.a0[r])) for r in _free_sets(net, s, self.nosplit)[0]),
+                           beta=(), bound=side_bound_upper(net, s, self.nosplit, self.a0, self.zero))
+                      for s in (1, -1)]
+            upper = max(lf.bound for lf in leaves)
+        return PointBound(upper=upper, crown=self.crown, lower=self.best, witness=self.witness,
+                          leaves=tuple(leaves), domain=domain, nodes=self.nodes,
+                          seconds=time.perf_counter() - t0, complete=upper <= self.target())
 
 
 # ---------------------------------------------------------------------------------------
-# many points, and the Theorem 5.3 check
+# many points
 # ---------------------------------------------------------------------------------------
 
 
-def crown_bounds(a, W, b, points, labels, rho, *, domain: str = "cap", chunk: int = 64) -> np.ndarray:
+def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", chunk: int = 64) -> np.ndarray:
     """Plain CROWN sound upper bounds of sup over each point's domain of |f_W - y_i| (Thm 5.3).
 
     No optimisation and no branching: O(m d) per point, batched over chunks of points
     (chunk x m temporaries, never N x m). Rounding is accounted for, so each entry is a
     sound-bound.
     """
-    a, W, b = _as_arrays(a, W, b)
+    a, W, b = net.a, net.W, net.b
     X = np.atleast_2d(np.asarray(points, dtype=np.float64))
     y = np.asarray(labels, dtype=np.float64)
     if X.shape[1] != W.shape[1]:
@@ -778,200 +737,3 @@ def crown_bounds(a, W, b, points, labels, rho, *, domain: str = "cap", chunk: in
             best = np.maximum(best, _bound_up(dom, W, b, K, E, sigma * yc))
         out[i0 : i0 + chunk] = best
     return out
-
-
-def robust_loss_bounds(
-    a,
-    W,
-    b,
-    points,
-    labels,
-    rho,
-    *,
-    domain: str = "cap",
-    lower=None,
-    rel_gap: float = 0.1,
-    time_budget: float = 10.0,
-    max_nodes: int = 2000,
-) -> list[PointBound]:
-    """:func:`point_bound` at every data point, sharing ``time_budget`` seconds (Theorem 5.3)."""
-    X = np.atleast_2d(np.asarray(points, dtype=np.float64))
-    y = np.asarray(labels, dtype=np.float64)
-    n = X.shape[0]
-    low = np.zeros(n) if lower is None else np.asarray(lower, dtype=np.float64)
-    t0 = time.perf_counter()
-    out = []
-    for i in range(n):
-        left = time_budget - (time.perf_counter() - t0)
-        out.append(
-            point_bound(
-                a, W, b, X[i], y[i], rho, domain=domain, lower=float(low[i]), rel_gap=rel_gap,
-                time_budget=max(left / (n - i), 0.0), max_nodes=max_nodes,
-            )
-        )
-    return out
-
-
-def _q(x: float) -> str:
-    # exact "p/q" of a binary64 number
-    f = Fraction(float(x))
-    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
-
-
-RECIPE = (
-    "For point i and side sigma in {+1,-1} (sigma*(f_W(x)-y_i)), every leaf's splits partition the "
-    "domain D_i (tree: each split neuron r cuts a node into z_r>=0 and z_r<=0). Per leaf: take any "
-    "lo_r <= inf_D z_r, hi_r >= sup_D z_r (z_r(x)=<W_r,x>+b_r); c_r=sigma*a_r. Multipliers k_r and "
-    "constants e_r: lo_r>=0: k=c; hi_r<=0: k=0; unstable and split +1: k=c+beta_r; split -1: "
-    "k=-beta_r; unstable, unsplit, c>0: any line s z+t >= relu on [lo,hi] (chord), k=c s, e=c t; "
-    "c<0: k=c alpha_r (alpha_r in [0,1] as given). Then sigma(f-y) <= sup_D <Lambda,x> + sum k_r b_r "
-    "+ sum e_r - sigma y, Lambda=sum k_r W_r. sup over the cap {x in X: ||x-x_i||<=rho} of <Lambda,x> "
-    "= Lambda_d/2 + sqrt(3)/2*M, M = sup{<Lambda',v>: ||v||=1, <v,p> >= kappa}, p=x_i[:d-1], "
-    "kappa=(3/4+||p||^2+(x_id-1/2)^2-rho^2)/sqrt(3); M=||Lambda'|| if <Lambda',p> >= kappa||Lambda'||, "
-    "else (t kappa + sqrt(P^2-kappa^2) sqrt(||Lambda'||^2 P^2 - t^2))/P^2 with t=<Lambda',p>, P=||p||. "
-    "On the ball: <Lambda,x_i> + rho||Lambda||. The leaf's bound must be <= its 'bound'; the point's "
-    "upper is the max over both sides' leaves; value = mean of the points' uppers."
-)
-
-
-def theorem_5_3_check(
-    a,
-    W,
-    b,
-    points,
-    labels,
-    rho,
-    eps,
-    *,
-    seed,
-    domain: str = "cap",
-    restarts: int = 8,
-    steps: int = 100,
-    random_points: int = 256,
-    rel_gap: float = 0.1,
-    time_budget: float = 30.0,
-    max_nodes: int = 2000,
-    include_leaves: bool = True,
-) -> dict:
-    """The certificate check ``theorem-5.3``: L_{A*}(f_W) <= eps, bracketed by attack and bound.
-
-    Theorem 5.3: L_{A*}(f_{W*}) = (1/n) sum_i sup_{x~ in B_2(x_i, rho) ∩ X} |f_{W*}(x~) - y_i| <= eps.
-    Below: the best of several attacks per point (:func:`advcert.attack.attack_network`,
-    improved by the relaxations' maximisers), an estimate. Above: the alpha/beta-CROWN
-    branch-and-bound bound per point (:func:`point_bound`), a sound-bound. Verdict:
-    ``holds`` (label sound-bound) when the mean upper bound is <= eps; otherwise an estimate
-    verdict: ``observed`` when the mean attack value is <= eps, ``vacuous`` when moreover
-    eps >= mean |y_i| (the zero function already meets it), ``violated`` when the mean
-    attack value exceeds eps. ``details`` holds what an independent verifier needs: the
-    domain, every leaf's splits, alpha and beta (exact binary64 as "p/q"), and the recipe.
-    """
-    from advcert.attack import attack_network  # the measured plane; bounds stay importable without it
-
-    t0 = time.perf_counter()
-    rho_q = Fraction(rho) if not isinstance(rho, float) else Fraction(rho)
-    eps_q = Fraction(eps) if not isinstance(eps, float) else Fraction(eps)
-    a, W, b = _as_arrays(a, W, b)
-    X = np.atleast_2d(np.asarray(points, dtype=np.float64))
-    y = np.asarray(labels, dtype=np.float64)
-    n = X.shape[0]
-    if n == 0:
-        raise InputError("no data points", "pass at least one point x_i with its label")
-    if y.shape != (n,):
-        raise InputError(f"{y.size} labels for {n} points", "pass one label per point")
-    r_up = rho_upper(rho_q)
-    atk = attack_network(
-        a, W, b, X, y, float(rho_q), seed=seed, restarts=restarts, steps=steps, random_points=random_points
-    )
-    t_att = time.perf_counter() - t0
-    pbs = robust_loss_bounds(
-        a, W, b, X, y, rho_q, domain=domain, lower=atk.values, rel_gap=rel_gap, time_budget=time_budget,
-        max_nodes=max_nodes,
-    )
-    per = []
-    att = np.empty(n)
-    ups = []
-    for i, pb in enumerate(pbs):
-        # the relaxations' maximisers are attack points too (on X, in the cap)
-        att[i] = max(atk.values[i], pb.lower) if domain == "cap" else atk.values[i]
-        ups.append(Fraction(pb.upper))
-        row = {
-            "attack": float(att[i]),
-            "attack_pgd": float(atk.pgd_values[i]),
-            "attack_random": float(atk.random_values[i]),
-            "gradient_masking": bool(atk.masking[i]),
-            "upper": _q(pb.upper),
-            "crown": _q(pb.crown),
-            "gap": float(pb.upper - att[i]),
-            "ratio": float(pb.upper / att[i]) if att[i] > 0 else None,
-            "nodes": pb.nodes,
-            "gap_target_met": bool(pb.complete),
-            "witness": [float(v) for v in (pb.witness if pb.lower >= atk.values[i] and domain == "cap" else atk.points[i])],
-        }
-        if include_leaves:
-            row["leaves"] = [
-                {
-                    "sigma": lf.sigma,
-                    "splits": [[r, s] for r, s in lf.splits],
-                    "alpha": [[r, _q(v)] for r, v in lf.alpha],
-                    "beta": [[r, _q(v)] for r, v in lf.beta],
-                    "bound": _q(lf.bound),
-                }
-                for lf in pb.leaves
-            ]
-        per.append(row)
-    upper = sum(ups, Fraction(0)) / n
-    attack_mean = float(np.mean(att))
-    mean_abs_y = Fraction(sum((Fraction(float(v)) for v in np.abs(y)), Fraction(0))) / n
-    if upper <= eps_q:
-        label, verdict, value = "sound-bound", "holds", _frac_str(upper)
-        reason = "the mean of the per-point sound upper bounds is <= eps"
-    elif attack_mean <= float(eps_q):
-        label, value = "estimate", attack_mean
-        if eps_q >= mean_abs_y:
-            verdict = "vacuous"
-            reason = "only the attack is <= eps, and eps >= mean |y_i|: the zero function already meets it"
-        else:
-            verdict = "observed"
-            reason = f"only the attack is <= eps; the sound upper bound {float(upper):.6g} is not"
-    else:
-        label, verdict, value = "estimate", "violated", attack_mean
-        reason = f"the attack found a robust loss {attack_mean:.6g} > eps"
-    return {
-        "id": "theorem-5.3",
-        "claim": "L_{A*}(f_W) = (1/n) sum_i sup_{x~ in B2(x_i,rho) ∩ X} |f_W(x~) - y_i| <= eps",
-        "relation": "<=",
-        "bound": _frac_str(eps_q),
-        "value": value,
-        "label": label,
-        "verdict": verdict,
-        "method": (
-            f"below: APGD-style projected ascent on both sides of |f-y| ({restarts}+1 starts x {steps} steps) + "
-            f"{random_points} random points per cap + the relaxations' maximisers (estimate); above: "
-            f"alpha/beta-CROWN over the {domain} with branch-and-bound on unstable neurons, float64 balls "
-            "with a-priori rounding bounds (sound-bound)"
-        ),
-        "seconds": time.perf_counter() - t0,
-        "details": {
-            "reason": reason,
-            "domain": domain,
-            "rho": _frac_str(rho_q),
-            "rho_used": _q(r_up),
-            "upper": _frac_str(upper),
-            "upper_float": float(upper),
-            "attack": attack_mean,
-            "gap": float(upper) - attack_mean,
-            "max_ratio": max((p["ratio"] for p in per if p["ratio"] is not None), default=None),
-            "attack_seconds": t_att,
-            "restarts": restarts,
-            "steps": steps,
-            "random_points": random_points,
-            "gradient_masking": int(np.sum(atk.masking)),
-            "rel_gap": rel_gap,
-            "recipe": RECIPE,
-            "per_point": per,
-        },
-    }
-
-
-def _frac_str(x: Fraction) -> str:
-    return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"

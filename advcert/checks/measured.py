@@ -1,0 +1,257 @@
+"""The records of Lemma 6.6, Lemma 6.5 and Theorem 5.1: the measured plane of the random features.
+
+:func:`random_feature_checks` returns the checks ``lemma-6.6``, ``lemma-6.5/radius``,
+``lemma-6.5``, ``theorem-5.1`` and ``theorem-5.1/chain`` in the format of
+docs/certificate.md, plus a ``constants`` dict, from the numbers of
+:func:`advcert.measured.coupling.measure`. Every check here is labelled ``estimate``, so its
+verdict is one of observed / violated / vacuous / infeasible (design.md §3):
+
+* observed: the measured value meets the claim at the width that ran;
+* violated: it does not, at a width where the theorem's hypotheses hold;
+* vacuous: the claimed bound is weaker than a trivial bound at this size;
+* infeasible: the measured value misses the claim and the theorem asks for a width (or an
+  arithmetic) no machine holds; the width is stated in log10.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from advcert.checks import check, constant, json_float
+from advcert.measured.coupling import QUAD_MAX_DEGREE, Coupling, Options, StepLike, log10_hoeffding_failure, measure
+from advcert.measured.h import Features
+from advcert.measured.network import PseudoNetwork
+from advcert.poly.complexity import log2_mid, log2_upper
+from advcert.rational import to_str
+
+
+@dataclass(frozen=True, eq=False)
+class RandomFeatureReport:
+    """The checks and constants of this part of the chain, and the objects behind them."""
+
+    checks: list[dict[str, Any]]
+    constants: dict[str, dict[str, Any]]
+    features: Features
+    pseudo: PseudoNetwork
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _check(id_: str, claim: str, relation: str, bound: Any, value: Any, verdict: str,
+           method: str, seconds: float, details: dict[str, Any]) -> dict[str, Any]:
+    return check(id_, claim, relation, bound, value, "estimate", method, seconds, details=details, verdict=verdict)
+
+
+
+def _lemma66_check(c: Coupling) -> dict[str, Any]:
+    l6 = c.lemma66
+    eps2, Cq, Cqe, feat, floor, quad, D = l6.eps2, l6.Cq, l6.Cqe, l6.features, l6.floor, l6.quad, len(l6.features.alpha) - 1
+    c_const = Fraction(c.options.c)
+    lemma66_details = {
+        "eps2": to_str(eps2),
+        "complexity_c": to_str(c_const),
+        "log2_C_q": float(log2_mid(Cq)),
+        "log2_C_q_eps2": float(log2_mid(Cqe)),
+        "B_t": to_str(feat.B_t),
+        "log2_C_h": float(feat.log2_C_h),
+        "log2_C_h_cramer": float(feat.log2_C_h_cramer),
+        "truncation_bound": to_str(feat.truncation_bound),
+        "p_error_bound": to_str(feat.p_error_bound),
+        "p_relative_bits": feat.target_bits,
+        "P_1_3": [float(p.mid()) for p in feat.P[1:4]],
+        "proved_note": ("by Mehler's formula (math-spec §5, checked by the tests) the error is "
+                        "<= truncation_bound + p_error_bound <= eps2; both are Arb upper bounds"),
+        "float_floor": json_float(floor),
+    }
+    if quad is not None:
+        lemma66_details.update({
+            "z_grid": [float(z) for z in quad.z],
+            "errors": [float(e) for e in quad.errors],
+            "quadrature_error": json_float(quad.quad_error),
+            "nodes": quad.nodes,
+        })
+        ok = quad.max_error <= float(eps2)
+        verdict66 = ("observed" if ok else "violated") if quad.resolved else "infeasible"
+        value66: Any = json_float(quad.max_error)
+        method66 = ("2-D Gauss-Legendre quadrature of E[1{B+β>=0} h(A, β)] split at the roots of "
+                    "He_{i-1}, refined twice; q(z) exact; no use of Mehler's formula")
+    else:
+        need_bits = int(math.ceil(math.log2(max(floor, 1e-300) / float(eps2)) + 53 + 10))
+        lemma66_details["infeasible_note"] = (
+            f"resolving eps2 = 2^{math.log2(float(eps2)):.1f} under terms of size 2^{math.log2(max(floor, 1e-300)) + 53:.1f} "
+            f"needs about {need_bits}-bit arithmetic over degree-{D} quadrature nodes; "
+            f"float64 quadrature is run only when its rounding floor is below eps2/100 and degree <= {QUAD_MAX_DEGREE}")
+        verdict66 = "infeasible"
+        value66 = json_float(float(feat.truncation_bound + feat.p_error_bound))
+        method66 = ("quadrature not run: float64 cannot resolve eps2 here (see infeasible_note); value = the "
+                    "construction's own bound, truncation_bound + p_error_bound, which rests on Mehler's formula")
+    return _check(
+        "lemma-6.6",
+        "max over a z-grid of |E[1{<u,x>+β>=0} h(<w*,u>, β)] - q(z)| <= eps2 (Lemma 6.6 for φ = q)",
+        "<=", json_float(float(eps2)), value66, verdict66, method66,
+        c.timings["features"] + c.timings["quadrature"], lemma66_details)
+
+
+def _radius_check(c: Coupling) -> dict[str, Any]:
+    n, pseudo, widths, feat, m = c.n, c.pseudo, c.widths, c.lemma66.features, c.m
+    R_meas = pseudo.radius
+    log2_R_thm = math.log2(2 * n) + float(feat.log2_C_h)
+    log2_R_meas = math.log2(R_meas) if R_meas > 0 else -1074.0
+    return _check(
+        "lemma-6.5/radius",
+        "log2(m^{2/3} ||W* - W0||_{2,inf}) <= log2(R), R = 2 n C_h (Lemma 6.5's radius)",
+        "<=", json_float(log2_R_thm), json_float(log2_R_meas),
+        "observed" if log2_R_meas <= log2_R_thm else "violated",
+        "W* sampled (float64 h, Arb fallback), max over neurons", c.timings["w_star"],
+        {"R_measured": json_float(R_meas), "log10_R_theorem": json_float(widths.log10_R),
+         "h_error_estimate": json_float(pseudo.h_err), "h_arb_fallback_fraction": json_float(pseudo.h_fallback),
+         "m": int(m)})
+
+
+def _lemma65_check(c: Coupling) -> dict[str, Any]:
+    n, d, m, eps, pseudo, widths, feat = c.n, c.d, c.m, c.eps, c.pseudo, c.widths, c.lemma66.features
+    results = {name: (s.points, s.sweep, s.fstar) for name, s in c.sets.items()}
+    err_sweep, err_fstar, cover, timings = c.err_sweep, c.err_fstar, c.cover, c.timings
+    per_set = {name: json_float(np.max(np.abs(r[1].g - r[2]))) for name, r in results.items()}
+    sup_gf = max(per_set.values())
+    eps3 = float(eps) / 3
+    m_ok = math.log10(m) >= widths.log10_m_required
+    if sup_gf <= eps3:
+        v65 = "observed"
+    else:
+        v65 = "violated" if m_ok else "infeasible"
+    hoeff = log10_hoeffding_failure(m, n, d, float(eps), float(feat.log2_C_h))
+    return _check(
+        "lemma-6.5",
+        "sup_X |g_{W*}(x) - f*(x)| <= eps/3 (Lemma 6.5); value = max over uniform, net and ascended points "
+        "(a LOWER bound of the sup)",
+        "<=", json_float(eps3), json_float(sup_gf), v65,
+        "fused numba sweep of g_{W*} (BLAS tiles) and f* (Chebyshev/Clenshaw form) at sampled points, "
+        "then projected ascent from the worst ones",
+        timings["sweep"] + timings["ascent"] / 2,
+        {
+            "per_point_set": per_set,
+            "points": {name: int(r[0].shape[0]) for name, r in results.items()},
+            "net_covering_radius": None if cover is None else json_float(cover),
+            "bias_bound_n_eps2": to_str(n * feat.eps2),
+            "float_error_g": json_float(err_sweep + pseudo.h_err),
+            "float_error_fstar": json_float(err_fstar),
+            "hoeffding_net_log10_failure_at_m": json_float(hoeff),
+            "hoeffding_note": ("proved part: P(sup over a m^-2-net of |g - E g| >= eps/9) <= 10^value; "
+                               ">= 0 means vacuous at this m"),
+            "log10_m_required": json_float(widths.log10_m_required),
+            "log10_m_hoeffding": json_float(widths.log10_m_hoeffding),
+            "log10_m_discretisation": json_float(widths.log10_m_discretisation),
+            "m": int(m),
+        })
+
+
+def _theorem51_checks(c: Coupling) -> list[dict[str, Any]]:
+    m, eps, pseudo, widths, options = c.m, c.eps, c.pseudo, c.widths, c.options
+    results = {name: (s.points, s.sweep, s.fstar) for name, s in c.sets.items()}
+    net0, R_meas, err_sweep, timings = pseudo.net, pseudo.radius, c.err_sweep, c.timings
+    eps3 = float(eps) / 3
+    sup_gf = max(json_float(np.max(np.abs(r[1].g - r[2]))) for r in results.values())
+    checks = []
+    per_set_fg = {name: json_float(np.max(np.abs(r[1].f - r[1].g))) for name, r in results.items()}
+    sup_fg = max(per_set_fg.values())
+    thm_pp = max(float(np.max(r[1].theorem51_bound(m))) for r in results.values())
+    mech_pp = max(float(np.max(r[1].mechanism_bound())) for r in results.values())
+    f0_max = max(float(np.max(np.abs(r[1].f0))) for r in results.values())
+    log10_bound51 = math.log10(options.C51) + 2 * math.log10(max(R_meas, 1e-300)) - math.log10(m) / 6
+    trivial = m ** (-1.0 / 3.0) * float(np.sum(np.linalg.norm(net0.W0, axis=1) + np.abs(net0.b) + np.abs(pseudo.c) / 2))
+    # beyond 1e300 the bound is reported as 1e300 (still far above the trivial bound);
+    # log10_bound_measured_R in the details has the exact size
+    bound51 = 10.0 ** min(log10_bound51, 300.0)
+    if bound51 >= trivial:
+        v51 = "vacuous"
+    else:
+        v51 = "observed" if sup_fg <= bound51 else "violated"
+    log10_bound51_thm = math.log10(options.C51) + 2 * widths.log10_R - math.log10(m) / 6
+    checks.append(_check(
+        "theorem-5.1",
+        "sup_X |f_{W*} - g_{W*}| <= C51 R²/m^{1/6} with R = m^{2/3}||W* - W0||_{2,inf} (Theorem 5.1 at the "
+        "measured radius); value = max over sampled and ascended points (a LOWER bound of the sup)",
+        "<=", json_float(bound51), json_float(sup_fg), v51,
+        "fused numba sweep of f_{W*} and g_{W*}, then projected ascent on |f - g|",
+        timings["sweep"] + timings["ascent"] / 2,
+        {
+            "per_point_set": per_set_fg,
+            "C51": json_float(options.C51),
+            "log10_bound_measured_R": json_float(log10_bound51),
+            "log10_bound_theorem_R": json_float(log10_bound51_thm),
+            "trivial_bound": json_float(trivial),
+            "trivial_note": "|f_W - g_W| <= m^{-1/3} Σ_r (||W0_r|| + |b_r| + |c_r|/2) on X, always",
+            "max_pointwise_theorem51_bound": json_float(thm_pp),
+            "max_pointwise_mechanism_bound": json_float(mech_pp),
+            "pointwise_note": ("at each evaluated x, |f - g| <= |f_W0(x)| + m^{-1/3} Σ_r (R m^{-2/3} - |u_r(x)|)_+ "
+                               "(math-spec §7) and <= |f_W0(x)| + Σ_r |a_r| (|Δ_r(x)| - |u_r(x)|)_+; "
+                               "these hold per point, their max over points is not a sup bound"),
+            "max_abs_f_W0": json_float(f0_max),
+            "float_error": json_float(err_sweep),
+        }))
+    v51c = "observed" if sup_fg <= eps3 else ("violated" if math.log10(m) >= widths.log10_m_thm51 else "infeasible")
+    w_plain = c.log10_m_thm51_plain
+    checks.append(_check(
+        "theorem-5.1/chain",
+        "sup_X |f_{W*} - g_{W*}| <= eps/3 (what Theorem 5.3's chain needs from Theorem 5.1); value as in "
+        "theorem-5.1",
+        "<=", json_float(eps3), json_float(sup_fg), v51c,
+        "as theorem-5.1", 0.0,
+        {"log10_m_needed": json_float(widths.log10_m_thm51),
+         "note": "width at which C51 (2 n C_h)²/m^{1/6} <= eps/3 with the theorem's R",
+         "log10_m_needed_eps2_plain": json_float(w_plain),
+         "plain_note": "the same with eps2 = eps/(9n), i.e. without Lemma 6.6's hypothesis eps2 < 1/C(q)",
+         "m": int(m),
+         "chain_sum_measured": json_float(sup_gf + sup_fg)}))
+    return checks
+
+
+def _constants(c: Coupling) -> dict[str, dict[str, Any]]:
+    l6, widths, options, m = c.lemma66, c.widths, c.options, c.m
+    w_plain = c.log10_m_thm51_plain
+    eps2, Cq, Cqe, feat, c_const, R_meas = l6.eps2, l6.Cq, l6.Cqe, l6.features, Fraction(c.options.c), c.pseudo.radius
+    return {
+        "eps2": constant(to_str(eps2), "exact", "Lemma 6.6 accuracy: min(eps/(9n), 1/(2 C(q))), a dyadic below"),
+        "complexity_c": constant(to_str(c_const), "exact", "the absolute constant c of C(φ, ε) and C(φ)"),
+        "log2_C_q": constant(to_str(log2_upper(Cq)), "sound-bound", "upper bound of log2 C(q) (Arb)"),
+        "log2_C_q_eps2": constant(to_str(log2_upper(Cqe)), "sound-bound", "upper bound of log2 C(q, eps2) (Arb)"),
+        # These three rest on the builder's Arb enclosures of P_i, which the independent
+        # verifier does not recompute; a number it cannot re-derive is reported as an estimate.
+        "h_B_t": constant(json_float(feat.B_t), "estimate", "truncation point of h (least 1/64-grid point whose proved "
+                                                  "truncation error fits the budget; proved by the builder only)"),
+        "log2_C_h": constant(json_float(feat.log2_C_h), "estimate",
+                           "log2 of the builder's proved upper bound of sup|h|, Σ(|α_i|/P_i) Ĥe_i(B_t) "
+                           "(Arb; not re-derived by the verifier)"),
+        "log2_C_h_cramer": constant(json_float(feat.log2_C_h_cramer), "estimate",
+                                  "same via Cramér's inequality (constant 1.086436 [R, Indritz 1961])"),
+        "log10_R_theorem": constant(json_float(widths.log10_R), "estimate", "log10(2 n C_h), float from the bound above"),
+        "log10_m_thm51": constant(json_float(widths.log10_m_thm51), "estimate",
+                                "width with C51 R²/m^{1/6} <= eps/3 at the theorem's R"),
+        "log10_m_hoeffding": constant(json_float(widths.log10_m_hoeffding), "estimate",
+                                    f"width where the Hoeffding + net bound fails w.p. <= {options.delta_fail}"),
+        "log10_m_required": constant(json_float(widths.log10_m_required), "estimate", "largest width of this chain"),
+        "log10_m_thm51_eps2_plain": constant(json_float(w_plain), "estimate",
+                                           "log10_m_thm51 with eps2 = eps/(9n), ignoring eps2 < 1/C(q)"),
+        "m": constant(str(int(m)), "exact", "the width that ran"),
+        "R_measured": constant(json_float(R_meas), "estimate", "m^{2/3} ||W* - W0||_{2,inf} of the sampled W*"),
+    }
+
+
+def random_feature_checks(points: np.ndarray, labels: np.ndarray, eps: Fraction, step: StepLike, *,
+                          m: int | None = None, seed: int = 0, options: Options = Options()) -> RandomFeatureReport:
+    """Lemma 6.6, Lemma 6.5 and Theorem 5.1 at width m: checks and constants (design.md §2).
+
+    ``points`` (n, d) on X, ``labels`` (n,) in [-1, 1], ``eps`` the target ε, ``step`` the
+    step polynomial q of Claim 6.3, ``m`` the width (default coupling.default_width).
+    """
+    c = measure(points, labels, eps, step, m=m, seed=seed, options=options)
+    checks = [_lemma66_check(c), _radius_check(c), _lemma65_check(c), *_theorem51_checks(c)]
+    return RandomFeatureReport(checks=checks, constants=_constants(c), features=c.lemma66.features, pseudo=c.pseudo,
+                               seconds=sum(c.timings.values()), timings=dict(c.timings))
+

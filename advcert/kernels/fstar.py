@@ -1,0 +1,79 @@
+"""The robust interpolant f* of Lemma 6.2, compiled: f*(x) = Σ_i y_i q(<x_i, x>) and its gradient.
+
+f* is evaluated through the Chebyshev form of p1 (Clenshaw in y = 1 - x², q(z) =
+(p1((z - α)/2) + 1)/2), never the monomial form; its float error is bounded in
+:func:`fstar_error_bound`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_U = 2.0**-53
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _fstar_kernel(X, Xd, y, cb, dcb, alpha, val, grad):  # pragma: no cover - compiled
+    N, d = X.shape
+    n = Xd.shape[0]
+    L = cb.shape[0]
+    Ld = dcb.shape[0]
+    for p in prange(N):
+        v = 0.0
+        for k in range(d):
+            grad[p, k] = 0.0
+        for i in range(n):
+            z = 0.0
+            for k in range(d):
+                z += Xd[i, k] * X[p, k]
+            xx = (z - alpha) / 2.0
+            yy = 1.0 - xx * xx
+            # Clenshaw for Q(yy) and Q'(yy)
+            b1 = 0.0
+            b2 = 0.0
+            for j in range(L - 1, 0, -1):
+                b0 = 2.0 * yy * b1 - b2 + cb[j]
+                b2 = b1
+                b1 = b0
+            Q = yy * b1 - b2 + cb[0]
+            b1 = 0.0
+            b2 = 0.0
+            for j in range(Ld - 1, 0, -1):
+                b0 = 2.0 * yy * b1 - b2 + dcb[j]
+                b2 = b1
+                b1 = b0
+            dQ = yy * b1 - b2 + dcb[0]
+            q = (xx * Q + 1.0) / 2.0
+            dq = (Q - 2.0 * xx * xx * dQ) / 4.0  # d/dz of (p1((z-α)/2) + 1)/2
+            v += y[i] * q
+            for k in range(d):
+                grad[p, k] += y[i] * dq * Xd[i, k]
+        val[p] = v
+
+
+def fstar(X: np.ndarray, Xd: np.ndarray, y: np.ndarray, cheb_b: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """f*(x) = Σ_i y_i q(<x_i, x>) and its gradient in R^d (Lemma 6.2), Chebyshev form."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    Xd = np.ascontiguousarray(Xd, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    cb = np.ascontiguousarray(cheb_b, dtype=np.float64)
+    dcb = np.polynomial.chebyshev.chebder(cb) if cb.size > 1 else np.zeros(1)
+    dcb = np.ascontiguousarray(dcb if dcb.size else np.zeros(1))
+    val = np.empty(X.shape[0])
+    grad = np.empty_like(X)
+    _fstar_kernel(X, Xd, y, cb, dcb, float(alpha), val, grad)
+    return val, grad
+
+
+def fstar_error_bound(cheb_b: np.ndarray, y: np.ndarray, d: int, degree: int, sup_p1: float = 1.0) -> float:
+    """Bound on the float error of :func:`fstar` (f* of Lemma 6.2) at points of X.
+
+    Clenshaw on [-1, 1]: |δQ| <= 2(L+1)² u Σ|b_j| (a generous form of the classical bound);
+    q = (x Q + 1)/2 with |x| <= 1 adds |δQ|/2 + 2u. The argument z = <x_i, x> has
+    |δz| <= (d+1) u (unit vectors), moved through |q'| <= D² sup|p1| / 4 (Markov on [-1, 1]).
+    """
+    L = len(cheb_b)
+    dq = 2 * (L + 1) ** 2 * _U * float(np.sum(np.abs(cheb_b)))
+    dz = (d + 1) * _U * degree**2 * sup_p1 / 4
+    return float(np.sum(np.abs(y))) * (dq / 2 + 2 * _U + dz)
