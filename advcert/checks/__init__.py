@@ -25,14 +25,19 @@ ESTIMATE_VERDICTS = ("observed", "violated", "vacuous", "infeasible")
 
 
 def check(id: str, claim: str, relation: str, bound, value, label: str, method: str, seconds: float,
-          details: dict | None = None, enclosure: tuple[Fraction, Fraction] | None = None,
-          verdict: str | None = None) -> dict:
+          details: dict | None = None, verdict: str | None = None) -> dict:
     """One check record (docs/certificate.md, "checks"); rigorous verdicts are decided here.
 
     For a rigorous ``label`` the bound and value must be exact (``int``, ``Fraction`` or a
     ``"p/q"`` string) and any ``verdict`` passed is ignored: ``holds`` iff value ``relation``
-    bound. An estimate needs its verdict from the caller, one of ``ESTIMATE_VERDICTS``.
+    bound. For ``enclosure`` the value is the pair (lo, hi) that encloses the quantity, and the
+    end that is compared is the conservative one (hi for ``<=``, lo for ``>=``). An estimate
+    needs its verdict from the caller, one of ``ESTIMATE_VERDICTS``.
     """
+    enclosure = None
+    if label == "enclosure":
+        enclosure = (Fraction(value[0]), Fraction(value[1]))
+        value = enclosure[1] if relation == "<=" else enclosure[0]
     if label in RIGOROUS_LABELS:
         ok = Fraction(value) <= Fraction(bound) if relation == "<=" else Fraction(value) >= Fraction(bound)
         verdict = "holds" if ok else "fails"

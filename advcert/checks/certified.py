@@ -33,12 +33,11 @@ def definition_3_4(sep, gamma: Fraction, seconds: float) -> list[dict]:
               details={"tau_plus": to_str(sep.tau_plus), "tau_minus": to_str(sep.tau_minus),
                        "last_coordinate_exact": sep.last_coordinate_exact}),
         check("definition-3.4", "the set is γ-separable at ρ: min_{i≠j} ‖x_i − x_j‖ = δ and γ ≤ δ(δ − 2ρ)",
-              ">=", gamma, sep.gamma_max_lo, "enclosure",
+              ">=", gamma, (sep.gamma_max_lo, sep.gamma_max_hi), "enclosure",
               "exact min of squared distances (float ranking, exact re-check); δ by integer square root", seconds,
               details={"delta_sq": to_str(sep.delta_sq), "pair": list(sep.pair),
                        "delta": {"lo": to_str(sep.delta_lo), "hi": to_str(sep.delta_hi)},
-                       "decided_exactly": sep.holds},
-              enclosure=(sep.gamma_max_lo, sep.gamma_max_hi)),
+                       "decided_exactly": sep.holds}),
     ]
 
 
@@ -55,15 +54,14 @@ def lemma_6_4(p1, enc: certify.SupEnclosure, eta: Fraction, eps1: Fraction, buil
         check("lemma-6.4/coefficients", "max_j |α_j| ≤ 2^{4D} with D the degree of p1",
               "<=", Fraction(2) ** (4 * p1.degree), max_coef, "exact", "exact comparison", 0.0,
               details={"log2_value": round(log2(max_coef), 3), "log2_bound": 4 * p1.degree}),
-        check("lemma-6.4", "sup_{x∈[η,1]} |p1(x) − 1| ≤ ε1 = ε/(3n)", "<=", eps1, hi, "enclosure",
+        check("lemma-6.4", "sup_{x∈[η,1]} |p1(x) − 1| ≤ ε1 = ε/(3n)", "<=", eps1, (lo, hi), "enclosure",
               f"Arb-ball branch and bound on Taylor-shifted forms ({enc.pieces} pieces, {enc.precision} bits)",
               build_seconds + enc.seconds,
               details={"interval": [to_str(eta), "1"], "witness": to_str(wit),
                        "a_priori": {"taylor": to_str(certify.round_up(p1.err_taylor, 10)),
                                     "compression": to_str(certify.round_up(p1.err_compress, 10)),
                                     "rounding": to_str(p1.rounding)},
-                       "build_seconds": round(build_seconds, 4), **(extra or {})},
-              enclosure=(lo, hi)),
+                       "build_seconds": round(build_seconds, 4), **(extra or {})}),
     ]
 
 
@@ -84,15 +82,13 @@ def claim_6_3_conclusions(q, iv, enc_in, enc_out, eps1: Fraction, method: str = 
     lo_in, e_in, w_in = enclosed(enc_in)
     lo_out, e_out, w_out = enclosed(enc_out)
     return [
-        check("claim-6.3/in", "sup_{z∈I_in} |q(z) − 1| ≤ ε1, I_in = [1 − ρ²/2 − τ⁻/2, 1 + τ⁺/2]", "<=", eps1, e_in,
+        check("claim-6.3/in", "sup_{z∈I_in} |q(z) − 1| ≤ ε1, I_in = [1 − ρ²/2 − τ⁻/2, 1 + τ⁺/2]", "<=", eps1, (lo_in, e_in),
               "enclosure", f"Arb-ball branch and bound ({enc_in.pieces} pieces){method}", enc_in.seconds,
-              details={"interval": [to_str(iv.inside[0]), to_str(iv.inside[1])], "witness": to_str(w_in)},
-              enclosure=(lo_in, e_in)),
+              details={"interval": [to_str(iv.inside[0]), to_str(iv.inside[1])], "witness": to_str(w_in)}),
         check("claim-6.3/out", "sup_{z∈I_out} |q(z)| ≤ ε1, I_out = [−1 − τ⁺/2, 1 − (δ_lo − ρ)²/2 + τ⁺/2]", "<=", eps1,
-              e_out, "enclosure", f"Arb-ball branch and bound ({enc_out.pieces} pieces){method}", enc_out.seconds,
+              (lo_out, e_out), "enclosure", f"Arb-ball branch and bound ({enc_out.pieces} pieces){method}", enc_out.seconds,
               details={"interval": [to_str(iv.outside[0]), to_str(iv.outside[1])], "witness": to_str(w_out),
-                       "delta_lo": to_str(iv.delta_lo)},
-              enclosure=(lo_out, e_out)),
+                       "delta_lo": to_str(iv.delta_lo)}),
     ]
 
 

@@ -21,6 +21,8 @@ bounded number of times, then an error says so. Lemma 6.4's p1 and Claim 6.3's �
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import time
 from dataclasses import dataclass
@@ -136,10 +138,22 @@ def _to_dyadic_poly(q: np.ndarray, bits: int) -> fmpq_poly:
     return fmpq_poly([fmpq(int(round(float(v) * scale)), scale) for v in q])
 
 
-def lp_step_polynomial(inside: Sequence[Fraction], outside: Sequence[Fraction], eps1: Fraction, *,
-                       c: Fraction | int = 2, max_degree: int = 16, theta: float = 0.05, points: int = 2000,
-                       tries: int = 4, grid_bits: int = GRID_BITS, tie: float = 1e-3,
-                       weights: Callable[[int], np.ndarray] | None = None) -> LPStep:
+@dataclass(frozen=True)
+class LPOptions:
+    """How the LP for Claim 6.3's q is set up and retried (see :func:`lp_step_polynomial`)."""
+
+    c: Fraction | int = 2
+    max_degree: int = 16
+    theta: float = 0.05
+    points: int = 2000
+    tries: int = 4
+    grid_bits: int = GRID_BITS
+    tie: float = 1e-3
+    weights: Callable[[int], np.ndarray] | None = None
+
+
+def lp_step_polynomial(inside: Sequence[Fraction], outside: Sequence[Fraction], eps1: Fraction,
+                       options: LPOptions | None = None, **overrides) -> LPStep:
     """Claim 6.3's q of least Lemma 6.6 cost C(q) on the given I_in, I_out, certified exactly.
 
     The LP cost falls slowly but steadily with the degree (on the headline's intervals
@@ -149,7 +163,11 @@ def lp_step_polynomial(inside: Sequence[Fraction], outside: Sequence[Fraction], 
 
     ``theta`` is the relative slack of the LP constraints ((1 - θ) ε1), ``points`` the grid size
     on I_out (I_in gets points/8), ``tie`` the relative cost difference below which the lower
-    degree wins. On a failed certificate θ and the grid double (at most ``tries`` rounds)."""
+    degree wins. On a failed certificate θ and the grid double (at most ``tries`` rounds).
+    These are the fields of :class:`LPOptions`; any may be given by keyword."""
+    opt = dataclasses.replace(options or LPOptions(), **overrides)
+    c, max_degree, theta, points = opt.c, opt.max_degree, opt.theta, opt.points
+    tries, grid_bits, tie, weights = opt.tries, opt.grid_bits, opt.tie, opt.weights
     t0 = time.perf_counter()
     inside = (Fraction(inside[0]), Fraction(inside[1]))
     outside = (Fraction(outside[0]), Fraction(outside[1]))
