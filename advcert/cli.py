@@ -398,7 +398,7 @@ def _cmd_report(args) -> int:
 
     doc = certificate.read(args.file)
     out = args.out or os.path.splitext(args.file)[0] + "." + args.format
-    write_report(doc, out, fmt=args.format)
+    write_report(doc, out, args.format)
     if not args.quiet:
         print(f"advcert: wrote {out}")
     return 0

@@ -10,10 +10,11 @@ Numbers are shown with their labels; an estimate is never printed as if it held
 (docs/verdicts.md).
 """
 
+from advcert.report.html import render_html, render_md, write_report
 from advcert.report.plots import figures, is_training, plot, plot_certificate, plot_training
 from advcert.report.table import print_sandwich, print_table, rows, show
 from advcert.report.words import estimate_notes, fmt, headline, robust_interval, source_name, widths
 
 __all__ = ["estimate_notes", "figures", "fmt", "headline", "is_training", "plot", "plot_certificate", "plot_training",
            "print_sandwich", "print_table", "robust_interval", "rows", "show",
-           "source_name", "widths"]
+           "render_html", "render_md", "source_name", "widths", "write_report"]
