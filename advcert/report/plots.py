@@ -104,7 +104,9 @@ def draw_certified(fig, doc: dict) -> None:
     x = np.linspace(0.0, 1.0, 6000)
     ax1.semilogy(x, np.maximum(np.abs(p1(x) - 1.0), _FLOOR), lw=0.8, label="|p1(x) − 1| (float64 drawing)")
     ax1.axvspan(0.0, eta, color="0.85", lw=0, label="|x| < η: no claim")
-    ax1.axvline(eta, color="tab:purple", lw=1, label=f"η = {fmt(doc['parameters']['eta'])}")
+    eta_s = str(doc["parameters"]["eta"])
+    eta_s = f"{eta_s} = {eta:.4g}" if len(eta_s) < 12 and "/" in eta_s else f"{eta:.4g}"
+    ax1.axvline(eta, color="tab:purple", lw=1, label=f"η = {eta_s}")
     _certified_hi(ax1, checks.get("lemma-6.4"), eps1, eta, 1.0, "tab:green", top=3.0)
     ax1.set(xlabel="x", ylabel="|p1(x) − 1|  (log)",
             title=f"Lemma 6.4: sign polynomial p1, degree {doc['objects']['p1']['degree']}, on [η, 1]")
