@@ -260,11 +260,11 @@ def test_markdown_report_escapes_and_embeds(head, tmp_path):
 
 
 def test_report_cli_writes_atomically_and_refuses_missing_folder(tmp_path, capsys):
-    out = tmp_path / "r.md"
+    out = tmp_path / "page"  # no markdown suffix: the citation test would read the name as a document
     assert main(["report", str(HERE / "train-regression.json"), "--format", "md", "--out", str(out)]) == 0
     assert f"wrote {out}" in capsys.readouterr().out
     assert out.read_text().startswith("# advcert certificate")
-    assert [p.name for p in tmp_path.iterdir()] == ["r.md"]  # no temporary file left
+    assert [p.name for p in tmp_path.iterdir()] == ["page"]  # no temporary file left
     assert main(["report", str(HERE / "headline.json"), "--out", str(tmp_path / "no" / "r.html")]) == 2
     assert "does not exist" in capsys.readouterr().err
 

@@ -258,6 +258,26 @@ def headline(doc: dict) -> list[str]:
     return [ln for ln in lines if ln]
 
 
+def infeasible_kind(c: dict) -> str | None:
+    """Which of the two senses of ``infeasible`` a record carries (docs/verdicts.md).
+
+    ``"width"``: the theorem needs a width the run did not have (``log10_width_required`` or a
+    ``log10_m_*`` in its details), so it does not apply; ``"precision"``: the claim cannot be
+    resolved in the arithmetic that ran (``infeasible_note``, Lemma 6.6's ε2 under float64).
+    """
+    if c.get("verdict") != "infeasible":
+        return None
+    det = c.get("details") or {}
+    if det.get("infeasible_note"):
+        return "precision"
+    if any(isinstance(det.get(k), (int, float)) for k in _WIDTH_KEYS):
+        return "width"
+    return None
+
+
+_KIND_WORDS = {"width": "the theorem does not apply at this width", "precision": "not resolved at this precision"}
+
+
 def estimate_notes(doc: dict) -> list[tuple[str, str, str]]:
     """Why each estimate says what it says: (check id, verdict, note) from its ``details``.
 
@@ -269,7 +289,8 @@ def estimate_notes(doc: dict) -> list[tuple[str, str, str]]:
         if c.get("label") != "estimate":
             continue
         det = c.get("details") or {}
-        bits = []
+        kind = infeasible_kind(c)
+        bits = [_KIND_WORDS[kind]] if kind else []
         if det.get("reason"):
             bits.append(str(det["reason"]))
         need = next((det[k] for k in _WIDTH_KEYS if isinstance(det.get(k), (int, float))
@@ -282,9 +303,8 @@ def estimate_notes(doc: dict) -> list[tuple[str, str, str]]:
             bits.append(f"width needed 10^{need:.1f}{run_s}")
         if det.get("infeasible_note"):
             bits.append(str(det["infeasible_note"]))
-        if c.get("verdict") == "vacuous":
-            bits.append("the claimed bound is weaker than the trivial bound"
-                        + (f" {det['trivial_note']}" if det.get("trivial_note") else ""))
+        if c.get("verdict") == "vacuous" and det.get("trivial_note"):
+            bits.append(f"the claimed bound is weaker than the trivial bound {det['trivial_note']}")
         if bits:
             out.append((c["id"], str(c.get("verdict")), "; ".join(bits)))
     return out
