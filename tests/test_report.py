@@ -278,3 +278,18 @@ def test_report_html_provenance_and_escaping(head):
     assert "&quot;&gt;&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
     assert json.dumps(head["producer"]["cpu"])[1:-1] in page
     assert "Content-Security-Policy" in page and "<script" not in page
+
+
+def test_the_vocabulary_is_the_certificates_own(head):
+    from advcert.checks import ESTIMATE_VERDICTS
+    from advcert.report.html import VERDICTS
+    from advcert.report.words import infeasible_kind
+
+    assert VERDICTS == ("holds", "fails", *ESTIMATE_VERDICTS)
+    doc = (ROOT / "docs" / "verdicts.md").read_text()
+    for w in VERDICTS:
+        assert f"**`{w}`**" in doc, w  # each word defined once, in bold
+    for w in ("safe", "unsafe", "unknown"):
+        assert f"`{w}`" in doc
+    kinds = {c["id"]: infeasible_kind(c) for c in head["checks"]}
+    assert kinds["lemma-6.6"] == "precision" and kinds["theorem-5.3"] == "width" and kinds["lemma-6.4"] is None

@@ -49,6 +49,12 @@ def _pyplot():
     return plt
 
 
+def _ticks(n: int):
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(n)
+
+
 def _png(fig) -> bytes:
     plt = _pyplot()
     buf = io.BytesIO()
@@ -138,6 +144,8 @@ def draw_certified(fig, doc: dict) -> None:
                     label=f"{name} (float64 drawing)")
         _certified_hi(ax, checks[cid], eps1, lo, hi, color, top=10 * eps1)
         ax.set_xlim(lo, hi)
+        ax.xaxis.set_major_locator(_ticks(4))  # I_in is ~1e-3 wide: few ticks, or their labels collide
+        ax.ticklabel_format(axis="x", useOffset=False)
         ax.set(xlabel=f"z ∈ [{lo:.6g}, {hi:.6g}]", ylabel=f"{name.split(' on ')[0]}  (log)",
                title=f"Claim 6.3: {name}")
         ax.legend(fontsize=7, loc="lower left")
