@@ -199,12 +199,27 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("file")
     v.add_argument("--estimates", action="store_true", help="also re-run the estimates from their seeds")
 
-    s = sub.add_parser("show", help="print a table of a certificate's checks")
+    s = sub.add_parser("show", help="print the headline in words, then a table of a certificate's checks",
+                       description="The headline (what holds at paper scale, the width that ran against the width "
+                                   "the theorems need, the robust-loss interval), the checks verdict first, why each "
+                                   "estimate says what it says, the constants. Verdicts: docs/verdicts.md.")
     s.add_argument("file")
+    s.add_argument("--wide", action="store_true", help="claims and notes in full, enclosures with both ends")
+    s.add_argument("--quiet", action="store_true", help="accepted for uniformity (show writes no progress)")
 
-    pl = sub.add_parser("plot", help="draw p1, q and the certified bounds from a certificate")
+    pl = sub.add_parser("plot", help="draw a certificate: the certified and measured planes, or training curves")
     pl.add_argument("file")
     pl.add_argument("--out", help="PNG path (default: the certificate's name with .png)")
+    pl.add_argument("--wide", action="store_true", help="a wider figure")
+    pl.add_argument("--quiet", action="store_true", help="do not print the path written")
+
+    rp = sub.add_parser("report", help="one self-contained HTML or Markdown page of a certificate",
+                        description="The headline, the figures (embedded), the checks with labels and verdicts, "
+                                    "the constants and the provenance, in one file with no external resource.")
+    rp.add_argument("file")
+    rp.add_argument("--format", choices=("html", "md"), default="html", help="page format (default html)")
+    rp.add_argument("--out", help="output path (default: the certificate's name with .html or .md)")
+    rp.add_argument("--quiet", action="store_true", help="do not print the path written")
 
     _add_separation_parser(sub)
     att = sub.add_parser("attack", help="re-run the robust-loss sandwich (Theorem 5.3) on a certificate's network",
@@ -384,20 +399,33 @@ def _cmd_verify(args) -> int:
 
 def _cmd_show(args) -> int:
     from advcert import certificate
-    from advcert.report import print_table
+    from advcert.report import show
 
-    print_table(certificate.read(args.file), stream=sys.stdout)
+    show(certificate.read(args.file), stream=sys.stdout, wide=args.wide)
     return 0
 
 
 def _cmd_plot(args) -> int:
     from advcert import certificate
-    from advcert.report import plot_certificate
+    from advcert.report import plot
 
     doc = certificate.read(args.file)
     out = args.out or os.path.splitext(args.file)[0] + ".png"
-    plot_certificate(doc, out)
-    print(f"advcert: wrote {out}")
+    plot(doc, out, wide=args.wide)
+    if not args.quiet:
+        print(f"advcert: wrote {out}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from advcert import certificate
+    from advcert.report import write_report
+
+    doc = certificate.read(args.file)
+    out = args.out or os.path.splitext(args.file)[0] + "." + args.format
+    write_report(doc, out, args.format)
+    if not args.quiet:
+        print(f"advcert: wrote {out}")
     return 0
 
 
@@ -462,6 +490,7 @@ _HANDLERS = {
     "verify": lambda a, argv: _cmd_verify(a),
     "show": lambda a, argv: _cmd_show(a),
     "plot": lambda a, argv: _cmd_plot(a),
+    "report": lambda a, argv: _cmd_report(a),
     "attack": lambda a, argv: _cmd_attack(a),
     "separation": lambda a, argv: _cmd_separation(a),
     "diff": lambda a, argv: _cmd_diff(a),
