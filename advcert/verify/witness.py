@@ -30,7 +30,7 @@ from flint import fmpq
 from .context import RIGOROUS_LABELS, _Ctx
 from .numbers import _short
 from .reading import read_regular
-from .report import Refused, _Fail
+from .report import Refused, _Fail, terminal_safe
 
 NETWORK_CHECKS = ("theorem-5.3", "theorem-4.1")
 """Checks whose rigorous form is a claim about the network of objects.network."""
@@ -258,8 +258,8 @@ def _part_network(ctx: _Ctx) -> str:
         raw, shown, why = _witness_file(ctx.base or Path.cwd(), rel, limit)
         if raw is None:
             if needed:
-                raise _MissingWitness(f"the network witness {_short(shown)} {why}, and {needed[0]} needs it", _WITNESS_FIX)
-            return f"network witness {_short(shown)} {why}; no rigorous check needs it"
+                raise _MissingWitness(f"the network witness {terminal_safe(shown, 200)} {why}, and {needed[0]} needs it", _WITNESS_FIX)
+            return f"network witness {terminal_safe(shown, 200)} {why}; no rigorous check needs it"
     if len(raw) > limit:
         raise _Fail(f"the network witness has {len(raw)} bytes; four float64 arrays of m = {m}, d = {d} need at most {limit}")
     got = hashlib.sha256(raw).hexdigest()
