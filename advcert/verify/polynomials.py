@@ -14,6 +14,7 @@ from flint import fmpq, fmpq_poly, fmpz_poly
 
 from .context import _Ctx, _check_estimate, _enclosure, _expect, _rigorous_numbers, _settle
 from .descartes import prove_sup_abs
+from .domains import make_domain
 from .numbers import _fmt, _log2, _number, _rat
 from .report import Refused, _Fail
 
@@ -187,6 +188,13 @@ def _check_q_out(ctx: _Ctx, c: dict) -> str:
 
 def _check_lemma_6_2(ctx: _Ctx, c: dict) -> str:
     inst = ctx.need("inst")
+    # the sup is over B2(x_j, rho) ∩ X, which the paper's x_j ∈ X always meets; an empty
+    # cap (rho below x_j's rounding distance from X) would make any bound "hold"
+    empty = [j for j, x in enumerate(inst["points"]) if make_domain("cap", x, inst["rho"]).empty]
+    if empty:
+        raise _Fail(f"the perturbation set B2(x_{empty[0]}, rho) ∩ X is empty ({len(empty)} of {inst['n']} points lie off X "
+                    f"by more than rho = {_fmt(inst['rho'])}), so the sup over it says nothing: the contract needs every cap "
+                    "non-empty")
     ends = {}
     for key in ("claim-6.3/in", "claim-6.3/out"):
         other = ctx.checks.get(key)
