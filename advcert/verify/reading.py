@@ -124,6 +124,8 @@ def _check_readable(doc) -> None:
             f"certificate format version {_short(v)} is not supported (this verifier reads version {VERSION})",
             "verify it with the advcert release that wrote it, or rebuild it with this release's `advcert build`",
         )
+    if _too_deep(doc):  # a document handed in directly has not been through load()
+        raise Unreadable(f"the document nests deeper than {MAX_DEPTH} levels", "pass a certificate written by `advcert build`")
     errors = list(_validator().iter_errors(doc))
     if errors:
         err = jsonschema.exceptions.best_match(errors)

@@ -6,7 +6,10 @@ stored best iterate).
 The certificate supplies only each leaf's splits, alpha and beta; the split trees are
 checked to cover every sign pattern, and every leaf's bound is recomputed with this
 package's own ranges and chords in exact rationals (where the builder uses float64 balls),
-so a stored bound is accepted only when the re-derived one is no larger.
+so a stored bound is accepted only when the re-derived one is no larger. Every cap must be
+non-empty (the paper's x_i lies in its own perturbation set); theorem-4.1 also proves the
+drift m^(2/3) ||W - W0||_{2,inf} <= R^2/eps of an Algorithm 1 iterate from the witness.
+The work is bounded (leaves, leaves · m · (d+1), n · m · (d+1)) before a leaf is read.
 """
 
 from __future__ import annotations

@@ -3,9 +3,12 @@ two-layer ReLU net f_W(x) = sum_r a_r relu(<W_r, x> + b_r) of Section 3, read fr
 with the standard library only (zipfile, and the .npy header by ast.literal_eval), every
 entry as its exact binary64 value.
 
-A witness that does not hash to objects.network.sha256 or cannot be read fails (exit 1);
-a missing one that a rigorous check (Theorem 5.3, Theorem 4.1) needs makes the certificate
-unverifiable (exit 2).
+The witness is hostile input: its path must stay inside the certificate's folder, the file
+must be a regular file no larger than four float64 arrays of m, d need, and the archive
+exactly four stored members whose declared sizes fit their arrays, all checked before a
+member is read. A witness that breaks this, does not hash to objects.network.sha256 or
+cannot be read fails (exit 1); a missing one that a rigorous check (Theorem 5.3, Theorem
+4.1) needs, or a width beyond the budget, makes the certificate unverifiable (exit 2).
 """
 
 from __future__ import annotations
