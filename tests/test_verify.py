@@ -156,7 +156,7 @@ def make_certificate(points, labels, *, rho, gamma, eps, k=None, p1=None, sups_f
         if verdict is None:
             ok = (F(value) <= F(bound)) if rel == "<=" else (F(value) >= F(bound))
             verdict = "holds" if ok else "fails"
-        c = {"id": id_, "claim": f"claim of {id_}", "relation": rel, "bound": bound, "value": value,
+        c = {"id": id_, "claim": V.CLAIMS[id_], "relation": rel, "bound": bound, "value": value,
              "label": label, "verdict": verdict, "method": "test helper (Fractions)", "seconds": 0.001,
              "details": details or {}}
         if enclosure is not None:
@@ -238,8 +238,9 @@ def check_of(doc, id_):
 
 
 def rejected_by_math(doc) -> V.Report:
-    """Verify a re-hashed document; it must be rejected, and not by the hash."""
-    rep = V.verify_document(rehash(doc))
+    """Verify a re-hashed document; it must be rejected, and not by the hash (every check is
+    re-derived, for the diagnostics; a failed part still ends the run)."""
+    rep = V.verify_document(rehash(doc), stop_at_first_failure=False)
     assert not rep.ok
     assert not rep.first_failure.startswith("sha256"), rep.first_failure
     return rep
@@ -973,7 +974,7 @@ def net_case():
     base = make_certificate(**NET_INST)
     raw = npz_bytes({"a": a, "W0": W0, "b": b, "W": W})
     mean = sum(F(p["upper"]) for p in per) / 3
-    chk = {"id": "theorem-5.3", "claim": "L_A*(f_W) <= eps", "relation": "<=", "bound": base["instance"]["eps"],
+    chk = {"id": "theorem-5.3", "claim": V.CLAIMS["theorem-5.3"], "relation": "<=", "bound": base["instance"]["eps"],
            "value": rs(mean), "label": "sound-bound", "verdict": "holds" if mean <= F(9, 10) else "fails",
            "method": "hand-made, 60-digit reference", "seconds": 0.1,
            "details": {"domain": "cap", "rho": "1/20", "rho_used": rs(F(0.05)), "upper": rs(mean), "per_point": per,
@@ -1166,7 +1167,7 @@ def test_swapped_W_rows_are_caught_by_the_mathematics(net_case):
     ("fortran", "Fortran order"),
     ("bigendian", "dtype '>f8'"),
     ("shape", "shape (59, 3)"),
-    ("missing", "no member W.npy"),
+    ("missing", "has 3 zip members"),
     ("nan", "NaN or infinity"),
 ])
 def test_bad_witness_arrays_are_rejected(net_case, kind, needle):
@@ -1318,13 +1319,65 @@ def test_rigorous_theorem_5_3_without_network_is_rejected(net_case):
     assert "objects.network" in verify_net(d2, raw).first_failure
 
 
-def test_theorem_4_1_uses_the_same_re_derivation(net_case):
-    doc, raw, _, _ = net_case
+def drift_details(doc, W0, W, R=None):
+    """details.schedule and details.drift_best of a sound theorem-4.1 check for the witness
+    (W0, W): the drift m^(2/3) ||W - W0||_{2,inf} and a radius R with R^2/eps above it."""
+    import numpy as np
+
+    m = W.shape[0]
+    drift = float(np.max(np.linalg.norm(W - W0, axis=1))) * m ** (2.0 / 3.0)
+    eps = F(doc["instance"]["eps"])
+    R = max(1.0, math.sqrt(drift * float(eps)) * 1.01) if R is None else R
+    return {"schedule": {"R": R, "R_train": float(F(R) ** 2 / eps), "m": m}, "drift_best": drift}
+
+
+def theorem_4_1_of(doc):
+    """doc with its theorem-5.3 check restated as a sound theorem-4.1 check (same witness)."""
+    a, W0, b, W = make_net()
     d2 = fresh(doc)
     c = check_of(d2, "theorem-5.3")
     d2["checks"].remove(c)
     sha = d2["objects"]["network"]["sha256"]
-    c41 = dict(c, id="theorem-4.1", details={"robust": c["details"], "witness": {"file": "net.npz", "sha256": sha}})
+    c41 = dict(c, id="theorem-4.1", claim=V.CLAIMS["theorem-4.1"],
+               details={"robust": c["details"], "witness": {"file": "net.npz", "sha256": sha}, **drift_details(doc, W0, W)})
+    d2["checks"].append(c41)
+    return d2, c41
+
+
+def test_theorem_4_1_bounds_the_drift_from_W0(net_case):
+    import numpy as np
+
+    doc, raw, _, _ = net_case
+    d2, c41 = theorem_4_1_of(doc)
+    assert verify_net(d2, raw).ok
+    a, W0, b, W = make_net()
+    # W0 := W (drift 0) and W0 := 0: the reported drift no longer matches the witness
+    for W0x in (W, np.zeros_like(W0)):
+        d3, raw3 = _rewitness(d2, {"a": a, "W0": W0x, "b": b, "W": W})
+        check_of(d3, "theorem-4.1")["details"]["witness"]["sha256"] = d3["objects"]["network"]["sha256"]
+        fail = verify_net(d3, raw3).first_failure
+        assert fail.startswith("theorem-4.1:") and ("drift_best" in fail or "exceeds R_train" in fail), fail
+    # a radius whose R^2/eps is below the true drift: the iterate left Algorithm 1's ball
+    drift = c41["details"]["drift_best"]
+    R = math.sqrt(drift * float(F(doc["instance"]["eps"]))) * 0.99
+    if R >= 1:
+        c41["details"].update(drift_details(doc, W0, W, R=R))
+        assert "exceeds R_train" in verify_net(d2, raw).first_failure
+    c41["details"]["schedule"]["R"] = 0.5
+    assert "R >= 1" in verify_net(d2, raw).first_failure
+    del c41["details"]["schedule"]
+    assert "details.schedule.R" in verify_net(d2, raw).first_failure
+
+
+def test_theorem_4_1_uses_the_same_re_derivation(net_case):
+    doc, raw, _, _ = net_case
+    a, W0, b, W = make_net()
+    d2 = fresh(doc)
+    c = check_of(d2, "theorem-5.3")
+    d2["checks"].remove(c)
+    sha = d2["objects"]["network"]["sha256"]
+    c41 = dict(c, id="theorem-4.1", claim=V.CLAIMS["theorem-4.1"],
+               details={"robust": c["details"], "witness": {"file": "net.npz", "sha256": sha}, **drift_details(doc, W0, W)})
     d2["checks"].append(c41)
     assert verify_net(d2, raw).ok
     c41["details"]["witness"]["sha256"] = "0" * 64
@@ -1338,16 +1391,20 @@ def test_theorem_4_1_uses_the_same_re_derivation(net_case):
 def test_measured_plane_checks_keep_chain_order(net_case):
     doc, raw, _, _ = net_case
     d2 = fresh(doc)
-    est = {"claim": "c", "relation": "<=", "bound": 0.1, "value": 0.05, "label": "estimate", "verdict": "observed",
-           "method": "m", "seconds": 0.0, "details": {}}
-    d2["checks"].append(dict(est, id="theorem-5.2"))
-    d2["checks"].insert(len(d2["checks"]) - 2, dict(est, id="lemma-6.6"))
+    base = {"relation": "<=", "bound": 0.1, "value": 0.05, "label": "estimate", "verdict": "observed",
+            "method": "m", "seconds": 0.0, "details": {}}
+
+    def est_of(**kw):
+        return {**base, "claim": V.CLAIMS.get(kw.get("id"), "c"), **kw}
+
+    d2["checks"].append(est_of(id="theorem-5.2"))
+    d2["checks"].insert(len(d2["checks"]) - 2, est_of(id="lemma-6.6"))
     assert verify_net(d2, raw).ok
-    d2["checks"].insert(len(d2["checks"]) - 2, dict(est, id="lemma-6.5"))
-    d2["checks"].append(dict(est, id="theorem-5.1"))
+    d2["checks"].insert(len(d2["checks"]) - 2, est_of(id="lemma-6.5"))
+    d2["checks"].append(est_of(id="theorem-5.1"))
     assert "chain order" in verify_net(d2, raw).first_failure
     d2 = fresh(doc)
-    d2["checks"].insert(-1, dict(est, id="lemma-6.5", label="sound-bound", verdict="holds", value="1/20", bound="1/10"))
+    d2["checks"].insert(-1, est_of(id="lemma-6.5", label="sound-bound", verdict="holds", value="1/20", bound="1/10"))
     assert "estimate by the contract" in verify_net(d2, raw).first_failure
 
 

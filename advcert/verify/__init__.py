@@ -14,7 +14,8 @@ constants are proved in Arb.
 
 The modules, in the order they depend on each other:
 
-* :mod:`.report` — results, the report, the two refusals (exit statuses 1 and 2);
+* :mod:`.report` — results, the report, the refusals (exit statuses 1 and 2), and
+  :func:`terminal_safe`, the one gate between the file's strings and a terminal;
 * :mod:`.numbers` — the contract's number formats, read exactly;
 * :mod:`.context` — the values every check shares and the verdict rules;
 * :mod:`.reading` — JSON, format, version, schema, the canonical hash;
@@ -35,19 +36,27 @@ Exit codes of :func:`run`: 0 every check re-derived and agrees and the hash matc
 
 from __future__ import annotations
 
-from .checks import KNOWN_CHECKS, REQUIRED_CHECKS
+from .checks import CLAIMS, KNOWN_CHECKS, MAX_CHECKS, REQUIRED_CHECKS
 from .constants import BOUNDED_CONSTANTS, KNOWN_CONSTANTS
 from .context import ESTIMATE_VERDICTS, RIGOROUS_LABELS, RIGOROUS_VERDICTS
 from .descartes import MAX_DEPTH, MAX_NODES, prove_sup_abs
 from .document import run, verify_document
 from .domains import Domain, _common, cap_sup_up, linear_sup_up, make_domain, preactivation_ranges
-from .reading import FORMAT, SCHEMA_PATH, VERSION, canonical_sha256, load
-from .report import CheckResult, Report, Unreadable, _Fail
+from .reading import FORMAT, MAX_CERTIFICATE_BYTES, SCHEMA_PATH, VERSION, canonical_sha256, load, read_regular
+from .report import CheckResult, Refused, Report, Unreadable, _Fail, terminal_safe
 from .robust import Leaf, _parse_leaf, leaf_bounds, split_tree_gap
-from .witness import NETWORK_CHECKS, Network, read_npy, read_witness
+from .witness import MAX_ENTRIES, NETWORK_CHECKS, Network, read_npy, read_witness, witness_limit
 
 __all__ = [
     "BOUNDED_CONSTANTS",
+    "CLAIMS",
+    "MAX_CERTIFICATE_BYTES",
+    "MAX_CHECKS",
+    "MAX_ENTRIES",
+    "Refused",
+    "read_regular",
+    "terminal_safe",
+    "witness_limit",
     "CheckResult",
     "Domain",
     "ESTIMATE_VERDICTS",

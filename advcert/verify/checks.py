@@ -22,7 +22,8 @@ from .polynomials import (
     _check_q_in,
     _check_q_out,
 )
-from .report import _Fail
+from .numbers import _short
+from .report import Refused, _Fail
 from .robust import _check_theorem_4_1, _check_theorem_5_3
 
 
@@ -37,6 +38,70 @@ class _Spec:
     rederive: Callable[[_Ctx, dict], str] | None
     required: bool = True
     estimate: Callable[[_Ctx, dict], str] | None = None
+
+
+# The contract's statement of each known check id (docs/certificate.md, "Claims"): the claim
+# text a certificate shows next to a verdict is held to it, so the words cannot say more than
+# what is re-derived (rewriting lemma-6.2's to "<= eps/1000" is a rejection).
+CLAIMS: dict[str, str] = {
+    'definition-3.4/on-X': (
+        "every stored point has x_d = 1/2 exactly and |‖x_i‖² − 1| ≤ 2^-40 (the rounding τ is carried into Lemma 6.2)"
+    ),
+    'definition-3.4': (
+        "the set is γ-separable at ρ: min_{i≠j} ‖x_i − x_j‖ = δ and γ ≤ δ(δ − 2ρ)"
+    ),
+    'lemma-6.4/odd': (
+        "p1 is odd: it has no non-zero even coefficient, so [−1, −η] follows from [η, 1]"
+    ),
+    'lemma-6.4/coefficients': (
+        "max_j |α_j| ≤ 2^{4D} with D the degree of p1"
+    ),
+    'lemma-6.4': (
+        "sup_{x∈[η,1]} |p1(x) − 1| ≤ ε1 = ε/(3n)"
+    ),
+    'claim-6.3/definition': (
+        "q(z) = (p1((z − α)/2) + 1)/2 coefficient by coefficient"
+    ),
+    'claim-6.3/coefficients': (
+        "max_j |q_j| ≤ 2^{6D−1}/(1−α) + 1/2 (the paper's bound, D = deg p1)"
+    ),
+    'claim-6.3/in': (
+        "sup_{z∈I_in} |q(z) − 1| ≤ ε1, I_in = [1 − ρ²/2 − τ⁻/2, 1 + τ⁺/2]"
+    ),
+    'claim-6.3/out': (
+        "sup_{z∈I_out} |q(z)| ≤ ε1, I_out = [−1 − τ⁺/2, 1 − (δ_lo − ρ)²/2 + τ⁺/2]"
+    ),
+    'lemma-6.2': (
+        "sup_j sup_{x̃∈B2(x_j,ρ)∩X} |f*(x̃) − y_j| ≤ ε/3, via max_j (|y_j| e_in + Σ_{i≠j} |y_i| e_out)"
+    ),
+    'lemma-6.2/attack': (
+        "best projected-ascent value of |f*(x̃) − y_j| over the caps (a lower bound of the sup; must not exceed lemma-6.2's value)"
+    ),
+    'lemma-6.6': (
+        "max over a z-grid of |E[1{<u,x>+β>=0} h(<w*,u>, β)] - q(z)| <= eps2 (Lemma 6.6 for φ = q)"
+    ),
+    'lemma-6.5/radius': (
+        "log2(m^{2/3} ||W* - W0||_{2,inf}) <= log2(R), R = 2 n C_h (Lemma 6.5's radius)"
+    ),
+    'lemma-6.5': (
+        "sup_X |g_{W*}(x) - f*(x)| <= eps/3 (Lemma 6.5); value = max over uniform, net and ascended points (a LOWER bound of the sup)"
+    ),
+    'theorem-5.1': (
+        "sup_X |f_{W*} - g_{W*}| <= C51 R²/m^{1/6} with R = m^{2/3}||W* - W0||_{2,inf} (Theorem 5.1 at the measured radius); value = max over sampled and ascended points (a LOWER bound of the sup)"
+    ),
+    'theorem-5.1/chain': (
+        "sup_X |f_{W*} - g_{W*}| <= eps/3 (what Theorem 5.3's chain needs from Theorem 5.1); value as in theorem-5.1"
+    ),
+    'theorem-5.3': (
+        "L_{A*}(f_W) = (1/n) sum_i sup_{x~ in B2(x_i,rho) ∩ X} |f_W(x~) - y_i| <= eps"
+    ),
+    'theorem-5.2': (
+        "(1/T) Σ_{t<T} L_A(f_{W(t)}) ≤ L_{A*}(f_{W*}) + ε for every W* with ‖W* − W0‖_{2,∞} ≤ R/m^{2/3} (Algorithm 1 with η = c_η ε m^{-1/3}, T = min(c_T R²/ε², budget)); tested on the listed comparators"
+    ),
+    'theorem-4.1': (
+        "min_{t∈[T]} L_A(f_{W(t)}) ≤ ε for Algorithm 1's adversary A; sound route: L_{A*}(f_{W(t*)}) ≤ upper ≤ ε for the stored best iterate t* (any ρ-bounded A has L_A ≤ L_{A*})"
+    ),
+}
 
 
 _EST = ("estimate",)
@@ -73,7 +138,13 @@ plane's are optional, but those present keep this order."""
 REQUIRED_CHECKS = tuple(k for k, spec in KNOWN_CHECKS.items() if spec.required)
 
 
+MAX_CHECKS = 256
+"""Budget: the most checks in a certificate (format version 1 knows 19 ids)."""
+
+
 def _part_check_list(ctx: _Ctx) -> str:
+    if len(ctx.doc["checks"]) > MAX_CHECKS:
+        raise Refused(f"{len(ctx.doc['checks'])} checks, beyond this verifier's budget of {MAX_CHECKS}", "see docs/certificate.md, Budgets")
     seen: dict[str, int] = {}
     for c in ctx.doc["checks"]:
         seen[c["id"]] = seen.get(c["id"], 0) + 1
@@ -85,6 +156,10 @@ def _part_check_list(ctx: _Ctx) -> str:
             raise _Fail(
                 f"cannot re-derive check {c['id']} (label {c['label']}); this verifier knows: {', '.join(KNOWN_CHECKS)}"
             )
+    for c in ctx.doc["checks"]:
+        if c["id"] in CLAIMS and c["claim"] != CLAIMS[c["id"]]:
+            raise _Fail(f"check {c['id']}: the claim text {_short(c['claim'])} is not the contract's statement of "
+                        f"{c['id']} ({_short(CLAIMS[c['id']])}, docs/certificate.md, Claims)")
     missing = [k for k in REQUIRED_CHECKS if k not in seen]
     if missing:
         raise _Fail(f"check {missing[0]} is missing (format version 1 requires {', '.join(REQUIRED_CHECKS)})")
@@ -94,7 +169,7 @@ def _part_check_list(ctx: _Ctx) -> str:
         k = next(i for i, (a, b) in enumerate(zip(known, order)) if a != b)
         raise _Fail(f"the checks are not in chain order: {known[k]} comes where {order[k]} belongs")
     ctx.checks = {c["id"]: c for c in ctx.doc["checks"]}
-    return f"{len(ctx.doc['checks'])} checks, in chain order, all known or estimates"
+    return f"{len(ctx.doc['checks'])} checks, in chain order, all known or estimates, claims as the contract states them"
 
 
 def _run_check(ctx: _Ctx, c: dict) -> str:

@@ -18,6 +18,11 @@ from .numbers import _fmt
 # up and the check FAILS as "not proved" (never as "holds").
 MAX_DEPTH = 80
 MAX_NODES = 20000
+WORK_UNITS = 1 << 32
+"""Budget of one :func:`prove_sup_abs` call, in word operations of the Taylor shifts: a node
+of degree D with B-bit coefficients costs about (D+1)^2 (B + 64)/64 (about two nanoseconds
+each), so one sup-norm proof stops within seconds whatever the degree and the size of the
+coefficients; past it the proof gives up and the check FAILS as "not proved"."""
 
 _SHIFT = fmpz_poly([1, 1])
 
@@ -38,7 +43,7 @@ def _variations(coeffs) -> tuple[int, int]:
     return v, first
 
 
-def _nonnegative_01(G: fmpz_poly) -> tuple[str | None, fmpq, fmpq, int]:
+def _nonnegative_01(G: fmpz_poly, work: list[int] | None = None) -> tuple[str | None, fmpq, fmpq, int]:
     """Prove G(s) >= 0 on [0, 1] (G > 0 on (0, 1) except at bisection points).
 
     Descartes' rule on (1+t)^D G(1/(1+t)) bounds the number of roots in (0, 1): zero
@@ -56,6 +61,7 @@ def _nonnegative_01(G: fmpz_poly) -> tuple[str | None, fmpq, fmpq, int]:
         return "negative", zero, zero, 0
     if sum(cs) < 0:
         return "negative", one, one, 0
+    work = [WORK_UNITS] if work is None else work
     stack = [(G, 0, 0)]
     nodes = 0
     while stack:
@@ -66,6 +72,10 @@ def _nonnegative_01(G: fmpz_poly) -> tuple[str | None, fmpq, fmpq, int]:
             return "nodes", k * w, (k + 1) * w, nodes
         cs = G.coeffs()
         D = len(cs) - 1
+        bits = max(int(abs(cs[0])).bit_length(), int(abs(cs[-1])).bit_length(), int(abs(cs[D // 2])).bit_length()) if cs else 0
+        work[0] -= (D + 1) ** 2 * (bits + D + 64) // 64
+        if work[0] < 0:
+            return "work", k * w, (k + 1) * w, nodes
         if D <= 0:
             if cs and cs[0] < 0:
                 return "negative", k * w, (k + 1) * w, nodes
@@ -106,11 +116,11 @@ def _dyadic_hull(a: fmpq, b: fmpq, bits: int = 64) -> tuple[fmpq, fmpq]:
     return lo, hi
 
 
-def _prove_on(P: fmpq_poly, c: fmpq, U: fmpq, a: fmpq, b: fmpq) -> tuple[str | None, fmpq, fmpq, int, int]:
+def _prove_on(P: fmpq_poly, c: fmpq, U: fmpq, a: fmpq, b: fmpq, work: list[int] | None = None) -> tuple[str | None, fmpq, fmpq, int, int]:
     H = P(fmpq_poly([a, b - a]))
     total = 0
     for sign, g in ((1, fmpq_poly([U + c]) - H), (-1, fmpq_poly([U - c]) + H)):
-        reason, s_lo, s_hi, nodes = _nonnegative_01(g.numer())
+        reason, s_lo, s_hi, nodes = _nonnegative_01(g.numer(), work)
         total += nodes
         if reason is not None:
             return reason, a + (b - a) * s_lo, a + (b - a) * s_hi, sign, total
@@ -137,13 +147,16 @@ def prove_sup_abs(P: fmpq_poly, c: fmpq, U: fmpq, a: fmpq, b: fmpq, name: str, v
     if a > b:
         return f"the interval [{_fmt(a)}, {_fmt(b)}] is empty", 0
     total = 0
+    work = [WORK_UNITS]
     ha, hb = _dyadic_hull(a, b)
     if ha.q < a.q or hb.q < b.q:
-        reason, *_, nodes = _prove_on(P, c, U, ha, hb)
+        reason, *_, nodes = _prove_on(P, c, U, ha, hb, work)
         total += nodes
         if reason is None:
             return None, total
-    reason, x_lo, x_hi, sign, nodes = _prove_on(P, c, U, a, b)
+    if work[0] < 0:
+        work[0] = WORK_UNITS // 4  # the hull ran out: [a, b] itself gets a last quarter
+    reason, x_lo, x_hi, sign, nodes = _prove_on(P, c, U, a, b, work)
     total += nodes
     if reason is None:
         return None, total
@@ -152,7 +165,7 @@ def prove_sup_abs(P: fmpq_poly, c: fmpq, U: fmpq, a: fmpq, b: fmpq, name: str, v
         return f"{cmp} at {var} = {_fmt(x_lo)}", total
     if reason in ("negative", "root"):
         return f"{cmp} somewhere in [{_fmt(x_lo)}, {_fmt(x_hi)}]", total
-    limit = f"depth {MAX_DEPTH}" if reason == "depth" else f"{MAX_NODES} sub-intervals"
+    limit = {"depth": f"depth {MAX_DEPTH}", "work": f"work budget of {WORK_UNITS} units"}.get(reason, f"{MAX_NODES} sub-intervals")
     return (
         f"could not prove |{shown}| <= {_fmt(U)}: the Descartes bisection gave up "
         f"({limit}) near {var} in [{_fmt(x_lo)}, {_fmt(x_hi)}]", total

@@ -23,8 +23,8 @@ from .context import _Ctx
 from .instance import _part_instance, _part_parameters
 from .polynomials import _part_objects
 from .reading import _check_readable, _part_sha256, load
-from .report import CheckResult, Report, Unreadable, _Fail
-from .witness import _MissingWitness, _part_network
+from .report import CheckResult, Report, Unreadable, _Fail, terminal_safe
+from .witness import _part_network
 
 _PARTS: tuple[tuple[str, Callable[[_Ctx], str]], ...] = (
     ("sha256", _part_sha256),
@@ -37,10 +37,13 @@ _PARTS: tuple[tuple[str, Callable[[_Ctx], str]], ...] = (
 )
 
 
-_ERRORS = (_Fail, ArithmeticError, ValueError, TypeError, KeyError, IndexError, RecursionError)
+# Anything else a re-derivation raises on a hostile document fails that part (fail closed):
+# a certificate is verified only when every re-derivation returns.
+_ERRORS = (_Fail, ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError,
+           MemoryError)
 
 
-def verify_document(doc: dict, *, stop_at_first_failure: bool = False, base: str | Path | None = None,
+def verify_document(doc: dict, *, stop_at_first_failure: bool = True, base: str | Path | None = None,
                     witness: bytes | None = None) -> Report:
     """Re-derive every claim of a certificate document (docs/certificate.md).
 
@@ -53,7 +56,15 @@ def verify_document(doc: dict, *, stop_at_first_failure: bool = False, base: str
 
     ``base`` is the folder that objects.network.path is relative to (default: the current
     folder); ``witness`` gives the witness's bytes instead of reading that file. A
-    rigorous check whose witness is missing makes the report unreadable (exit status 2).
+    rigorous check whose witness is missing, or work beyond the budgets of
+    docs/certificate.md, makes the report unreadable (exit status 2).
+
+    The first failed part (hash, instance, parameters, objects, network, constants, the
+    check list) always ends the run: nothing is re-derived from a document that is not the
+    one its hash seals or whose parts do not hold, so a small forged file costs no more than
+    its first failure. ``stop_at_first_failure`` (default) also ends it at the first failed
+    check; False re-derives the remaining checks too, for diagnostics. Every message in the
+    report is terminal-safe (:func:`advcert.verify.report.terminal_safe`).
     """
     try:
         _check_readable(doc)
@@ -67,36 +78,38 @@ def _verify(doc: dict, stop_at_first_failure: bool, base: Path | None = None, wi
     ctx = _Ctx(doc, base, witness)
     results: list[CheckResult] = []
     first: str | None = None
-    missing: _MissingWitness | None = None
+    refused = False
 
     def record(ident: str, fn, label=None) -> None:
-        nonlocal first, missing
+        nonlocal first, refused
         t0 = time.perf_counter()
         try:
             msg, status = fn(), None
-        except _MissingWitness as e:
-            # exit 2 when nothing failed before: the certificate cannot be checked at all
+        except Unreadable as e:
+            # a missing witness or a budget refusal: the certificate cannot be checked (exit 2)
             msg, status = f"{e.problem}; fix: {e.fix}", "failed"
-            ctx.failed.add(ident)
-            if first is None:
-                missing = e
-                first = f"{ident}: {msg}"
+            refused = first is None
         except _ERRORS as e:
-            msg = str(e) if isinstance(e, _Fail) else f"{type(e).__name__}: {e}"
+            if isinstance(e, _Fail):
+                msg = str(e)
+            elif isinstance(e, MemoryError):
+                msg = "ran out of memory re-deriving it"
+            else:
+                msg = f"{type(e).__name__}: {e}"
             status = "failed"
-            ctx.failed.add(ident)
-            if first is None:
-                first = f"{ident}: {msg}"
+        msg = " ".join(terminal_safe(msg).split())
         if status is None:
             status = "estimate" if label == "estimate" else "re-derived"
+        else:
+            ctx.failed.add(ident)
+            if first is None:
+                first = f"{terminal_safe(ident, 80)}: {msg}"
         results.append(CheckResult(ident, status, msg, time.perf_counter() - t0, label))
 
     for ident, fn in _PARTS:
         record(ident, lambda fn=fn: fn(ctx))
-        if missing is not None:
-            return Report(False, tuple(results), first, readable=False)
-        if first is not None and stop_at_first_failure:
-            return Report(False, tuple(results), first)
+        if first is not None:
+            return Report(False, tuple(results), first, readable=not refused)
     # Contract order (the document's own order once the check list holds), so that
     # lemma-6.2 sees whether its enclosures were proved and the attack sees the
     # certified bound.
@@ -104,9 +117,9 @@ def _verify(doc: dict, stop_at_first_failure: bool, base: Path | None = None, wi
     ranked = sorted(doc["checks"], key=lambda c: order.index(c["id"]) if c["id"] in KNOWN_CHECKS else len(order))
     for c in ranked:
         record(c["id"], lambda c=c: _run_check(ctx, c), c["label"])
-        if first is not None and stop_at_first_failure:
+        if first is not None and (stop_at_first_failure or refused):
             break
-    return Report(first is None, tuple(results), first)
+    return Report(first is None, tuple(results), first, readable=not refused)
 
 
 def run(path, stream: TextIO | None = None, err: TextIO | None = None, estimates: bool = False) -> int:
@@ -122,26 +135,37 @@ def run(path, stream: TextIO | None = None, err: TextIO | None = None, estimates
     stream = sys.stdout if stream is None else stream
     err = sys.stderr if err is None else err
     t0 = time.perf_counter()
+    shown = terminal_safe(str(path), 300)
     try:
         doc = load(path)
         _check_readable(doc)
+        report = _verify(doc, stop_at_first_failure=True, base=Path(path).resolve().parent)
     except Unreadable as e:
-        print(" ".join(f"verify: cannot read {path}: {e.problem}; fix: {e.fix}".split()), file=err)
+        _say(err, f"verify: cannot read {shown}: {e.problem}; fix: {e.fix}")
         return 2
-    report = _verify(doc, stop_at_first_failure=False, base=Path(path).resolve().parent)
+    except (MemoryError, RecursionError) as e:
+        what = "ran out of memory" if isinstance(e, MemoryError) else "nests too deeply"
+        _say(err, f"verify: cannot read {shown}: it {what}; fix: pass a certificate written by `advcert build`")
+        return 2
     if not report.readable:
-        print(" ".join(f"verify: cannot verify {path}: {report.first_failure}".split()), file=err)
+        _say(err, f"verify: cannot verify {shown}: {report.first_failure}")
         return 2
     if not report.ok:
-        one_line = " ".join(report.first_failure.split())
-        print(f"verify: FAIL {one_line}", file=err)
+        _say(err, f"verify: FAIL {report.first_failure}")
         return 1
     for r in report.results:
         what = "estimate, not re-run" if r.status == "estimate" else "re-derived"
         label = r.label or "-"
-        print(f"  {r.id:<24} {label:<12} {what:<21} {r.seconds:7.3f} s  {r.message if r.status != 'estimate' else ''}".rstrip(), file=stream)
+        _say(stream, f"  {r.id:<24} {label:<12} {what:<21} {r.seconds:7.3f} s  {r.message if r.status != 'estimate' else ''}".rstrip(), False)
         if estimates and r.status == "estimate":
-            print(f"  {'':<24} {'':<12} {r.id}: re-run by advcert.rerun, outside the verifier", file=stream)
+            _say(stream, f"  {'':<24} {'':<12} {r.id}: re-run by advcert.rerun, outside the verifier", False)
     n = len(doc["checks"])
-    print(f"verify: OK ({n} checks, {time.perf_counter() - t0:.2f} s)", file=stream)
+    _say(stream, f"verify: OK ({n} checks, {time.perf_counter() - t0:.2f} s)")
     return 0
+
+
+def _say(stream: TextIO, line: str, collapse: bool = True) -> None:
+    """Print one line, terminal-safe: every character a terminal could act on becomes an
+    escape (:func:`terminal_safe`); with ``collapse``, whitespace runs (newlines included)
+    first become one space."""
+    print(terminal_safe(" ".join(line.split()) if collapse else line), file=stream)

@@ -12,9 +12,11 @@ from flint import fmpq
 
 from .context import _Ctx, _enclosure, _expect, _rigorous_numbers, _settle
 from .numbers import _dyadic, _fmt, _rat, _short
-from .report import _Fail
+from .report import Refused, _Fail
 
 _TAU_BOUND = fmpq(1, 2**40)
+MAX_PAIR_WORK = 1 << 27
+"""Budget: n (n - 1)/2 · d, the coordinate operations of the exact minimum distance delta."""
 
 
 def _part_instance(ctx: _Ctx) -> str:
@@ -25,6 +27,9 @@ def _part_instance(ctx: _Ctx) -> str:
         raise _Fail(f"instance.points has {len(pts)} rows but n = {n}")
     if len(ys) != n:
         raise _Fail(f"instance.labels has {len(ys)} entries but n = {n}")
+    if n * (n - 1) // 2 * d > MAX_PAIR_WORK:
+        raise Refused(f"n = {n}, d = {d}: the exact minimum distance takes n(n-1)/2 d = {n * (n - 1) // 2 * d} operations, "
+                      f"beyond this verifier's budget of {MAX_PAIR_WORK}", "see docs/certificate.md, Budgets")
     if inst["entropy"] != str(inst["seed"]):
         raise _Fail(
             f"instance.entropy = {_short(inst['entropy'])} is not SeedSequence({inst['seed']}).entropy = '{inst['seed']}'"

@@ -17,6 +17,11 @@ from .report import _Fail
 
 _RATIONAL = re.compile(r"^(0|-?[1-9][0-9]*)(/[1-9][0-9]*)?$")
 
+MAX_RATIONAL_CHARS = 1 << 16
+"""Budget (docs/certificate.md, "Budgets"): the longest rational string read, in characters.
+A coefficient of p1 at the degree budget has about 5,000 digits; a string past this is
+refused before it is parsed, so no field can make one number cost minutes."""
+
 
 def _fmt(x) -> str:
     """A rational for a message: exact when short, else ~decimal or ~2^log2."""
@@ -42,6 +47,8 @@ def _log2(x: fmpq) -> float:
 
 def _rat(s, where: str) -> fmpq:
     """Parse an exact rational string of the contract: ``"p/q"`` or ``"p"``, lowest terms."""
+    if isinstance(s, str) and len(s) > MAX_RATIONAL_CHARS:
+        raise _Fail(f"{where}: a rational of {len(s)} characters, beyond this verifier's budget of {MAX_RATIONAL_CHARS}")
     if not isinstance(s, str) or not _RATIONAL.match(s):
         raise _Fail(f"{where}: expected an exact rational string 'p/q', got {_short(s)}")
     x = fmpq(s)
@@ -70,7 +77,21 @@ def _number(v, where: str) -> fmpq | None:
 
 
 def _short(v) -> str:
-    s = json.dumps(v) if not isinstance(v, str) else repr(v)
+    """A value of the file for a message: at most 40 characters, escaped (repr / JSON with
+    ASCII escapes), so no control character of the file reaches a message."""
+    if isinstance(v, str):
+        s = repr(v[:60])
+    elif isinstance(v, (list, dict)):
+        s = "[...]" if isinstance(v, list) else "{...}"
+        if len(v) <= 8:
+            try:
+                s = json.dumps(v)
+            except (ValueError, TypeError, RecursionError):
+                pass
+    else:
+        s = json.dumps(v) if v is None or isinstance(v, (bool, int, float)) else repr(v)
+        if isinstance(v, int) and not isinstance(v, bool) and len(s) > 40:
+            s = s[:37] + "..."
     return s if len(s) <= 40 else s[:37] + "..."
 
 

@@ -14,11 +14,19 @@ from flint import fmpq, fmpq_poly, fmpz_poly
 
 from .context import _Ctx, _check_estimate, _enclosure, _expect, _rigorous_numbers, _settle
 from .descartes import prove_sup_abs
+from .domains import make_domain
 from .numbers import _fmt, _log2, _number, _rat
-from .report import _Fail
+from .report import Refused, _Fail
+
+
+MAX_DEGREE = 2048
+"""Budget: the highest degree of p1 and q read (the builder's default limit is 1001)."""
 
 
 def _poly(obj: dict, where: str) -> fmpq_poly:
+    if len(obj["coefficients"]) - 1 > MAX_DEGREE:
+        raise Refused(f"{where} has {len(obj['coefficients'])} coefficients, beyond this verifier's degree budget of {MAX_DEGREE}",
+                      "see docs/certificate.md, Budgets")
     cs = [_rat(c, f"{where}.coefficients[{j}]") for j, c in enumerate(obj["coefficients"])]
     if obj["degree"] != len(cs) - 1:
         raise _Fail(f"{where}.degree = {obj['degree']} but there are {len(cs)} coefficients")
@@ -51,6 +59,8 @@ def _part_objects(ctx: _Ctx) -> str:
     qa = _rat(obj["q"]["alpha"], "objects.q.alpha")
     if qa != par["alpha"]:
         raise _Fail(f"objects.q.alpha = {_fmt(qa)}, but parameters.alpha = {_fmt(par['alpha'])}")
+    if len(obj["p1"]["chebyshev_y"]) > MAX_DEGREE + 1:
+        raise _Fail(f"objects.p1.chebyshev_y has {len(obj['p1']['chebyshev_y'])} entries, more than p1's degree allows")
     b = [_rat(c, f"objects.p1.chebyshev_y[{j}]") for j, c in enumerate(obj["p1"]["chebyshev_y"])]
     ref = fmpq_poly([0, 1]) * _chebyshev_to_monomial(b)(fmpq_poly([1, 0, -1]))
     if ref != p1:
@@ -178,6 +188,13 @@ def _check_q_out(ctx: _Ctx, c: dict) -> str:
 
 def _check_lemma_6_2(ctx: _Ctx, c: dict) -> str:
     inst = ctx.need("inst")
+    # the sup is over B2(x_j, rho) ∩ X, which the paper's x_j ∈ X always meets; an empty
+    # cap (rho below x_j's rounding distance from X) would make any bound "hold"
+    empty = [j for j, x in enumerate(inst["points"]) if make_domain("cap", x, inst["rho"]).empty]
+    if empty:
+        raise _Fail(f"the perturbation set B2(x_{empty[0]}, rho) ∩ X is empty ({len(empty)} of {inst['n']} points lie off X "
+                    f"by more than rho = {_fmt(inst['rho'])}), so the sup over it says nothing: the contract needs every cap "
+                    "non-empty")
     ends = {}
     for key in ("claim-6.3/in", "claim-6.3/out"):
         other = ctx.checks.get(key)

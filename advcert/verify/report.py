@@ -11,6 +11,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_LINE = 2000
+"""The longest line the checker prints (characters): a message quoting the file is cut there."""
+
+
+def terminal_safe(text, limit: int | None = MAX_LINE) -> str:
+    """``text`` with every character a terminal could act on written as an escape.
+
+    The one gate between the certificate (hostile input, docs/certificate.md, "The
+    certificate is untrusted input") and a terminal: control characters (C0, DEL, C1, so
+    ESC and every ANSI sequence), line and paragraph separators and the invisible format
+    characters (bidirectional overrides, zero-width marks) become ``\\xNN``, ``\\uNNNN``
+    or ``\\UNNNNNNNN``, so a field of the file can never move the cursor, clear the screen,
+    start a new line or print a fake ``verify: OK``. Printable text, mathematical symbols
+    included, is kept. Idempotent (its output is printable). ``limit`` cuts the result.
+    """
+    s = text if isinstance(text, str) else str(text)
+    if not s.isprintable():
+        out = []
+        for ch in s:
+            if ch.isprintable():
+                out.append(ch)
+            else:
+                o = ord(ch)
+                out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}")
+        s = "".join(out)
+    if limit is not None and len(s) > limit:
+        s = s[:limit - 3] + "..."
+    return s
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -53,6 +82,11 @@ class Unreadable(ValueError):
         self.problem = problem
         self.fix = fix
         super().__init__(f"{problem}; {fix}")
+
+
+class Refused(Unreadable):
+    """The certificate asks for more work than this verifier's budget (docs/certificate.md,
+    "Budgets"), or a rigorous check's witness is missing: it cannot be verified (exit 2)."""
 
 
 class _Fail(Exception):

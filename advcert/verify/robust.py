@@ -6,7 +6,10 @@ stored best iterate).
 The certificate supplies only each leaf's splits, alpha and beta; the split trees are
 checked to cover every sign pattern, and every leaf's bound is recomputed with this
 package's own ranges and chords in exact rationals (where the builder uses float64 balls),
-so a stored bound is accepted only when the re-derived one is no larger.
+so a stored bound is accepted only when the re-derived one is no larger. Every cap must be
+non-empty (the paper's x_i lies in its own perturbation set); theorem-4.1 also proves the
+drift m^(2/3) ||W - W0||_{2,inf} <= R^2/eps of an Algorithm 1 iterate from the witness.
+The work is bounded (leaves, leaves · m · (d+1), n · m · (d+1)) before a leaf is read.
 """
 
 from __future__ import annotations
@@ -15,13 +18,21 @@ import math
 from dataclasses import dataclass
 from itertools import repeat
 
-from flint import fmpq, fmpq_mat
+from flint import arb, fmpq, fmpq_mat
 
+from .constants import _arb_precision
 from .context import _Ctx, _expect, _rigorous_numbers, _settle
 from .domains import _GRID_BITS, Domain, linear_sup_up, make_domain, preactivation_ranges
-from .numbers import _fmt, _rat, _short
-from .report import _Fail
+from .numbers import _fmt, _number, _rat, _short
+from .report import Refused, _Fail
 from .witness import Network
+
+MAX_LEAVES = 1 << 20
+"""Budget: the most leaves of one Theorem 5.3 bound, over all points."""
+MAX_LEAF_WORK = 1 << 28
+"""Budget: (number of leaves) · m · (d + 1), the size of the leaves' exact products."""
+MAX_RANGE_WORK = 1 << 27
+"""Budget: n · m · (d + 1), the exact pre-activation ranges of every point."""
 
 
 @dataclass(frozen=True)
@@ -143,11 +154,21 @@ def _robust_loss(ctx: _Ctx, c: dict, det: dict, where: str) -> tuple[fmpq, str]:
     per = det["per_point"]
     if len(per) != n:
         raise _Fail(f"{where}.per_point has {len(per)} entries, n = {n}")
-    uppers, n_leaves, n_empty = [], 0, 0
+    for i, pp in enumerate(per):
+        if not isinstance(pp, dict) or "upper" not in pp or not isinstance(pp.get("leaves"), list):
+            raise _Fail(f"{where}.per_point[{i}] needs 'upper' and a list 'leaves'")
+    _within_budget(sum(len(pp["leaves"]) for pp in per), n, m, net.d, where)
+    # The paper's sets B2(x_i, rho) ∩ X contain x_i; the stored x_i are off X by rounding,
+    # and a cap that this leaves empty would make its sup -inf and any bound "hold".
+    doms = [make_domain(kind, inst["points"][i], rho) for i in range(n)]
+    empty = [i for i, dom in enumerate(doms) if dom.empty]
+    if empty:
+        raise _Fail(f"{where}: the perturbation set B2(x_{empty[0]}, rho) ∩ X is empty ({len(empty)} of {n} points lie "
+                    f"off X by more than rho = {_fmt(rho)}), so its robust loss says nothing: the contract needs every cap "
+                    "non-empty")
+    uppers, n_leaves = [], 0
     for i, pp in enumerate(per):
         wp = f"{where}.per_point[{i}]"
-        if not isinstance(pp, dict) or "upper" not in pp or "leaves" not in pp:
-            raise _Fail(f"{wp} needs 'upper' and 'leaves'")
         upper = _rat(pp["upper"], f"{wp}.upper")
         if not isinstance(pp["leaves"], list):
             raise _Fail(f"{wp}.leaves is not a list")
@@ -162,10 +183,7 @@ def _robust_loss(ctx: _Ctx, c: dict, det: dict, where: str) -> tuple[fmpq, str]:
             raise _Fail(f"{wp}.upper = {_fmt(upper)} is below its largest leaf bound {_fmt(top)}")
         uppers.append(upper)
         n_leaves += len(leaves)
-        dom = make_domain(kind, inst["points"][i], rho)
-        if dom.empty:
-            n_empty += 1  # B_2(x_i, rho) ∩ X is empty: its sup is -inf, every bound holds
-            continue
+        dom = doms[i]
         got = leaf_bounds(net, dom, inst["labels"][i], leaves, f"{wp}.leaves")
         for j, (g, lf) in enumerate(zip(got, leaves)):
             if g > lf.bound:
@@ -175,9 +193,15 @@ def _robust_loss(ctx: _Ctx, c: dict, det: dict, where: str) -> tuple[fmpq, str]:
                 )
     mean = sum(uppers, fmpq(0)) / n
     note = f"{n_leaves} leaves re-derived over the {kind}s of {n} points"
-    if n_empty:
-        note += f" ({n_empty} empty caps)"
     return mean, note
+
+
+def _within_budget(leaves: int, n: int, m: int, d: int, where: str) -> None:
+    """Refuse, before any leaf is read, a bound whose re-derivation exceeds the budgets."""
+    for what, got, most in (("leaves", leaves, MAX_LEAVES), ("leaves · m · (d+1)", leaves * m * (d + 1), MAX_LEAF_WORK),
+                            ("n · m · (d+1)", n * m * (d + 1), MAX_RANGE_WORK)):
+        if got > most:
+            raise Refused(f"{where}: {what} = {got} is beyond this verifier's budget of {most}", "see docs/certificate.md, Budgets")
 
 
 def leaf_bounds(net: Network, dom: Domain, y: fmpq, leaves: list[Leaf], where: str = "leaves") -> list[fmpq]:
@@ -302,4 +326,59 @@ def _check_theorem_4_1(ctx: _Ctx, c: dict) -> str:
     net = ctx.need("network")
     if isinstance(wit, dict) and "sha256" in wit and wit["sha256"] != net.sha256:
         raise _Fail(f"details.witness.sha256 = {_short(wit['sha256'])} is not objects.network.sha256: the check is about another network")
-    return _robust_verdict(ctx, c, det["robust"], "details.robust", " of the stored iterate")
+    drift = _drift(ctx, det, net)
+    done = _robust_verdict(ctx, c, det["robust"], "details.robust", " of the stored iterate")
+    return f"{done}; {drift}"
+
+
+def _drift(ctx: _Ctx, det: dict, net: Network) -> str:
+    """Theorem 4.1 is about an iterate W = W(t*) of Algorithm 1 started at W0: every step moves
+    W_r by at most eta |a_r| = c_eta eps m^(-2/3), so m^(2/3) ||W - W0||_{2,inf} <= R_train = R^2/eps
+    (math-spec §7, R Theorem 5.2's radius >= 1). Proved exactly from the witness's binary64
+    W and W0 (squares compared, no square root); ``details.drift_best`` (a float for people)
+    must agree with the exact drift, which ties the stored W0 to the builder's report."""
+    sch = det.get("schedule")
+    if not isinstance(sch, dict) or "R" not in sch or "m" not in sch:
+        raise _Fail("details.schedule.R and details.schedule.m (Theorem 5.2's radius and the width) are missing: "
+                    "they bound the drift m^(2/3) ||W - W0||_{2,inf} <= R^2/eps of an Algorithm 1 iterate")
+    if type(sch["m"]) is not int or sch["m"] != net.m:
+        raise _Fail(f"details.schedule.m = {_short(sch['m'])}, but the witness has m = {net.m}")
+    R = _number(sch["R"], "details.schedule.R")
+    if R is None or not R >= 1:
+        raise _Fail(f"details.schedule.R = {_short(sch['R'])}; Theorem 5.2 takes R >= 1")
+    eps = ctx.need("inst")["eps"]
+    R_train = R * R / eps
+    stored = _number(sch.get("R_train"), "details.schedule.R_train")
+    if stored is None or abs(stored - R_train) > R_train / 2**50:
+        raise _Fail(f"details.schedule.R_train = {_short(sch.get('R_train'))}, but R^2/eps = {_fmt(R_train)}")
+    # exact max_r ||W_r - W0_r||^2 = S / L^2 over one power-of-two denominator L
+    L = max(net.Du, net.D0)
+    ku, k0 = L // net.Du, L // net.D0
+    S = 0
+    for Wr, W0r in zip(net.Wi, net.W0i):
+        t = 0
+        for w, w0 in zip(Wr, W0r):
+            e = w * ku - w0 * k0
+            t += e * e
+        if t > S:
+            S = t
+    m = net.m
+    Rn, Rd = int(R_train.p), int(R_train.q)
+    # m^(2/3) sqrt(S)/L <= Rn/Rd  <=>  m^4 S^3 Rd^6 <= Rn^6 L^6 (both sides >= 0)
+    holds = m**4 * S**3 * Rd**6 <= Rn**6 * L**6
+    with _arb_precision():
+        exact = arb(m) ** arb(fmpq(2, 3)) * arb(fmpq(S, L * L)).sqrt()
+    shown = exact.mid().str(8, radius=False)
+    if not holds:
+        raise _Fail(f"the drift m^(2/3) ||W - W0||_{{2,inf}} = {shown} of the witness exceeds R_train = R^2/eps = "
+                    f"{_fmt(R_train)}: W is not an iterate of Algorithm 1 started at the stored W0")
+    db = det.get("drift_best")
+    if isinstance(db, bool) or not isinstance(db, (int, float)):
+        raise _Fail("details.drift_best (m^(2/3) ||W - W0||_{2,inf} of the stored iterate, a float) is missing")
+    with _arb_precision():
+        close = abs(arb(db) - exact) <= arb(2.0**-30) * (exact + arb(2.0**-1000))
+    if not close:
+        raise _Fail(f"details.drift_best = {_short(db)}, but the witness's W and W0 give m^(2/3) ||W - W0||_{{2,inf}} = {shown}: "
+                    "the stored W0 is not the initialisation the certificate reports")
+    return f"drift {shown} <= R_train = {_fmt(R_train)}"
+
