@@ -334,9 +334,11 @@ def test_attack_command_rejects_a_certificate_whose_sound_bound_is_beaten(tmp_pa
 
 
 def test_attack_command_input_errors(tmp_path, capsys):
-    for path, what in ((_write_cert(tmp_path, sha="0" * 64), "sha256"),
-                       (_write_cert(tmp_path, network=False), "no network witness"),
-                       (tmp_path / "missing.json", "does not exist")):
+    for i, (kw, what) in enumerate(((dict(sha="0" * 64), "sha256"), (dict(network=False), "no network witness"),
+                                    (None, "does not exist"))):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        path = _write_cert(folder, **kw) if kw is not None else folder / "missing.json"
         assert _run([str(path)]) == 2
         err = capsys.readouterr().err
         assert what in err and len(err.strip().splitlines()) == 1
