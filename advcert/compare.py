@@ -9,7 +9,8 @@
   compared like estimates and the report says so.
 
 Volatile fields (``created``, every ``seconds``, ``producer``'s provenance) are ignored
-(docs/certificate.md, "Volatile fields").
+(docs/certificate.md, "Volatile fields"), and so is the witness's file name: two certificates
+written under different names compare by the witness's hash.
 """
 
 from __future__ import annotations
@@ -41,10 +42,14 @@ class Comparison:
         return not any(d.fails for d in self.differences)
 
 
+#: names of files beside the certificate: where a result is stored, not what it is
+_FILE_NAMES = ("path", "file")
+
+
 def _strip(x):
-    """A value without its volatile parts (wall times)."""
+    """A value without its volatile parts (wall times) and without the witness's file name."""
     if isinstance(x, dict):
-        return {k: _strip(v) for k, v in x.items() if not k.endswith("seconds") and k != "seconds"}
+        return {k: _strip(v) for k, v in x.items() if not k.endswith("seconds") and k not in _FILE_NAMES}
     if isinstance(x, list):
         return [_strip(v) for v in x]
     return x
@@ -85,7 +90,7 @@ def compare(a: dict, b: dict, *, rtol: float = 1e-6) -> Comparison:
             pb = {k: v for k, v in (pb or {}).items() if k != "network"}
         if pa != pb:
             out.append(Difference(part, "differs (a rigorous part)", True))
-    net_a = (a.get("objects") or {}).get("network") or {}
+    net_a = (a.get("objects") or {}).get("network") or {}  # compared by hash, whatever its file name
     net_b = (b.get("objects") or {}).get("network") or {}
     same_witness = net_a.get("sha256") == net_b.get("sha256")
     if not same_witness:

@@ -136,6 +136,8 @@ def theorem_5_3_check(a, W, b, points, labels, rho, eps, *, seed, config: Sandwi
             "random_points": cfg.random_points,
             "gradient_masking": int(np.sum(atk.masking)),
             "rel_gap": cfg.rel_gap,
+            "node_budget": "nominal seconds turned into a node count by a fixed cost model (deterministic)",
+            "time_capped": sum(bool(pb.time_capped) for pb in br.bounds),
             "recipe": RECIPE,
             "per_point": per,
         })

@@ -80,7 +80,7 @@ def _schedule_details(sch: Schedule, config: Algorithm1Config, result: TrainResu
         "loss": config.loss,
         "tau": config.tau if config.loss == "smooth" else None,
         "adversary": {"kind": config.adversary, "steps": config.attack_steps, "restarts": config.attack_restarts},
-        "seconds_training": result.seconds,
+        "training_seconds": result.seconds,
     }
 
 

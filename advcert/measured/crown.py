@@ -574,6 +574,7 @@ class PointBound:
     nodes: int
     seconds: float
     complete: bool
+    time_capped: bool = False
 
 
 def _loss_at(net: Relaxed, x: np.ndarray) -> float:
@@ -590,14 +591,29 @@ def _score(net: Relaxed, sigma: int, split) -> np.ndarray:
 @dataclass(frozen=True)
 class Budget:
     """When the branch-and-bound of Theorem 5.3's bound stops: at upper <= max(lower (1 + rel_gap),
-    lower + abs_gap), or after ``time_budget`` seconds or ``max_nodes`` bound evaluations;
-    ``optimise`` runs alpha/beta-CROWN on a leaf whose inherited parameters miss the goal."""
+    lower + abs_gap), or after ``max_nodes`` bound evaluations — a count, so the same input gives
+    the same leaves on any machine; ``time_budget`` (seconds, None: none) is only a safety cap,
+    and a bound stopped by it says so (``PointBound.time_capped``). ``optimise`` runs
+    alpha/beta-CROWN on a leaf whose inherited parameters miss the goal."""
 
     rel_gap: float = 0.1
     abs_gap: float = 1e-9
-    time_budget: float = 1.0
+    time_budget: float | None = None
     max_nodes: int = 2000
     optimise: bool = True
+
+
+#: a node's cost model, fixed so that a budget in seconds becomes the same node count everywhere:
+#: about 5 ms of overhead (leaf optimisation) plus m·(d+2) multiply-adds at 3e6 per ms
+_NODE_OVERHEAD_S = 5e-3
+_NODE_RATE = 3e9
+
+
+def nodes_for_seconds(seconds: float, m: int, d: int) -> int:
+    """The node budget that a nominal ``seconds`` of branch and bound buys at width m in R^d
+    (a deterministic cost model measured on this project's machines; at least 2: both roots)."""
+    per_node = _NODE_OVERHEAD_S + m * (d + 2) / _NODE_RATE
+    return max(2, int(float(seconds) / per_node))
 
 
 def point_bound(net: TwoLayerNet, x0, y, rho, *, domain: str = "cap", lower: float = 0.0,
@@ -631,6 +647,7 @@ class _Search:
         self.done: list = []
         self.nodes = 0
         self.counter = 0
+        self.time_capped = False
 
     def consider(self, x) -> None:
         if self.on_cap:
@@ -662,8 +679,10 @@ class _Search:
             self.push(fb, s, self.nosplit.copy(), al, be)
         while self.heap:
             negb, _, s, split, al, be = self.heap[0]
-            if (-negb <= self.target() or time.perf_counter() - t0 > self.budget.time_budget
-                    or self.nodes >= self.budget.max_nodes):
+            if -negb <= self.target() or self.nodes >= self.budget.max_nodes:
+                break
+            if self.budget.time_budget is not None and time.perf_counter() - t0 > self.budget.time_budget:
+                self.time_capped = True
                 break
             heapq.heappop(self.heap)
             sc = _score(self.net, s, split)
@@ -698,7 +717,8 @@ class _Search:
             upper = max(lf.bound for lf in leaves)
         return PointBound(upper=upper, crown=self.crown, lower=self.best, witness=self.witness,
                           leaves=tuple(leaves), domain=domain, nodes=self.nodes,
-                          seconds=time.perf_counter() - t0, complete=upper <= self.target())
+                          seconds=time.perf_counter() - t0, complete=upper <= self.target(),
+                          time_capped=self.time_capped)
 
 
 # ---------------------------------------------------------------------------------------
