@@ -8,3 +8,38 @@ validated; the slow references they are tested against are in
 nothing, so that :mod:`advcert.kernels.threads` (the BLAS limiter) stays usable without
 loading numba.
 """
+
+import os
+import tempfile
+
+
+def _writable_dir(path: str) -> bool:
+    """True when ``path`` is (or can be made) a folder this process may write."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return False
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+
+
+def numba_cache_dir(package_dir: str, home: str | None, env: dict) -> str | None:
+    """The folder numba should cache compiled kernels in, or None when its own choice works.
+
+    numba caches next to the sources (``__pycache__``) or in the user's cache folder; with a
+    read-only install and a read-only HOME it has neither and refuses to compile, so every
+    command (``verify`` included) would fail. Then a private temporary folder is used: the
+    kernels compile on each run, but they run.
+    """
+    if env.get("NUMBA_CACHE_DIR"):
+        return None
+    if _writable_dir(os.path.join(package_dir, "__pycache__")):
+        return None
+    if home and _writable_dir(os.path.join(env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "numba")):
+        return None
+    return tempfile.mkdtemp(prefix="advcert-numba-")
+
+
+# numba reads NUMBA_CACHE_DIR once, when it is first imported: decide before any kernel module does
+_CACHE = numba_cache_dir(os.path.dirname(os.path.abspath(__file__)), os.path.expanduser("~") or None, os.environ)
+if _CACHE is not None:
+    os.environ["NUMBA_CACHE_DIR"] = _CACHE
