@@ -7,10 +7,16 @@
   advcert separation --data digits        δ_i histogram (Figure 1), largest γ, points to drop
   advcert train --gamma G --eps E --m M    Algorithm 1, with theorem-4.1 and theorem-5.2 checks
   advcert attack FILE                      re-run the robust-loss sandwich on a certificate's network
+  advcert report FILE                      one self-contained HTML (or Markdown) page of it
   advcert diff A B                         compare two certificates (rigorous parts identical)
   advcert selftest                         a ~1 s check that the install works
 
 Numbers are read exactly from their decimal strings (0.1 means 1/10).
+
+Verdicts (docs/verdicts.md): a rigorous check (exact, enclosure, sound-bound) says holds or
+fails; an estimate says observed (met at this width), violated (missed where the theorem
+applies), vacuous (met, but a trivial function meets it too) or infeasible (the theorem does
+not apply at this width, or the arithmetic cannot resolve it; the width needed is stated).
 """
 
 from __future__ import annotations
@@ -107,8 +113,9 @@ def _add_instance_args(p: argparse.ArgumentParser, *, data: bool = True) -> None
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--R", default="1", help="Theorem 5.2's radius R >= 1 (default 1): T = c_T R²/ε², R_train = R²/ε")
-    p.add_argument("--max-steps", type=_int("--max-steps", 0), default=1000,
-                   help="step budget: T = min(c_T R²/ε², this) (default 1000)")
+    p.add_argument("--max-steps", type=_int("--max-steps", 1), default=1000,
+                   help="caps the theorem's number of steps: T = min(c_T R²/ε², this) (default 1000; the "
+                        "certificate records both)")
     p.add_argument("--loss", choices=("abs", "smooth"), default="abs",
                    help="ℓ = |ŷ−y| (abs, default) or √((ŷ−y)²+τ²)−τ (smooth)")
     p.add_argument("--tau", default="0.01", help="τ of the smooth loss (default 0.01)")
@@ -348,12 +355,14 @@ def _cmd_build(args, argv) -> int:
     from advcert import certificate
 
     certificate.write_with_witness(out, built.doc, built.witness, witness_name)
-    if not args.quiet:
-        from advcert.report import print_table
-
-        print_table(built.doc, stream=sys.stderr)
     summary, status = _rigorous_summary(built.doc)
     print(f"advcert: wrote {out} ({len(built.doc['checks'])} checks; rigorous: {summary})")
+    if not args.quiet:
+        from advcert.report import headline
+
+        for line in headline(built.doc):
+            print(f"  {line}")
+        print(f"  (advcert show {out} for every check; advcert verify {out} to re-check it independently)")
     return status
 
 
@@ -375,7 +384,11 @@ def _run_train(args, argv, m: int) -> int:
     c52, c41 = built.doc["checks"][-2], built.doc["checks"][-1]
     det = c41["details"]
     summary, status = _rigorous_summary(built.doc)
-    print(f"advcert: wrote {out}, {npz.name}, {png.name}; theorem-4.1: {c41['verdict']} ({c41['label']}, "
+    sch = det["schedule"]
+    ran = (f"interrupted after {sch['steps_done']} of {sch['T_budget']} steps" if sch["interrupted"] else
+           f"{sch['steps_done']} steps" + (f" (T capped by --max-steps; the theorem's T is {sch['T_theorem']:.4g})"
+                                           if sch["capped"] else ""))
+    print(f"advcert: wrote {out}, {npz.name}, {png.name}; {ran}; theorem-4.1: {c41['verdict']} ({c41['label']}, "
           f"min_t L_A = {det['min_L_A']:.4g} at t = {det['t_best']}); theorem-5.2: {c52['verdict']}; "
           f"rigorous: {summary}")
     return status

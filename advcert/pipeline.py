@@ -115,6 +115,10 @@ def train_certificate(config: TrainConfig, *, instance: Instance | None = None, 
                "network": "f_W with W = W_best"}
         c41 = theorem_4_1_check(result, net0, inst.points, inst.labels, inst.rho, inst.eps, seed=config.seed,
                                 witness=wit, effort=Effort(budget, 8, 100))
+        # Theorems 5.2 and 4.1 apply from Theorem 5.1's width at the training radius on: below it a miss
+        # does not refute them (the same rule and word as build's theorem-5.3)
+        need = c41["details"]["schedule"]["log10_m_theorem_5_1_at_R_train"]
+        c52, c41 = (below_theorem_width(c, need, config.m) for c in (c52, c41))
     doc = document(chain, config, argv, checks=[c52, c41], network=net)
     return Built(doc=doc, witness=witness)
 
@@ -143,6 +147,9 @@ def attack_certificate(doc: dict, arrays: dict, *, seed=None, domain: str = "cap
     sq = seed if seed is not None else seeds.seed_sequence(int(inst.get("seed", 0)), "attack")
     chk = theorem_5_3_check(arrays["a"], W, arrays["b"], X, y, rho, eps, seed=sq, domain=domain, restarts=restarts,
                             steps=steps, random_points=random_points, rel_gap=rel_gap, time_budget=time_budget)
+    # the same verdict rule as the build: below the theorem's width a miss is infeasible, not violated
+    need = ((doc.get("constants") or {}).get("log10_m_required") or {}).get("value")
+    chk = below_theorem_width(chk, need if isinstance(need, float | int) else None, W.shape[0])
     return chk, contradictions(doc, chk)
 
 

@@ -94,3 +94,15 @@ def test_two_identical_train_runs_give_the_same_certificate(tmp_path):
     assert _volatile_free(a) == _volatile_free(b)
     assert (outs[0].parent / "t.npz").read_bytes() == (outs[1].parent / "t.npz").read_bytes()
     assert compare(a, b, rtol=0).ok
+
+
+def test_build_and_attack_use_the_same_verdict_word_for_the_same_network(tmp_path, capsys):
+    """Far below the theorem's width a missed robust loss is 'infeasible' in every command."""
+    out = tmp_path / "h.json"
+    assert main(["build", "--gamma", "0.5", "--eps", "0.1", "--m", "256", "--sandwich-budget", "0.5", "--quiet",
+                 "--out", str(out)]) == 0
+    built = {c["id"]: c for c in json.loads(out.read_text())["checks"]}["theorem-5.3"]
+    capsys.readouterr()
+    assert main(["attack", str(out), "--restarts", "1", "--steps", "10", "--time-budget", "0.5", "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert built["verdict"] == again["verdict"] == "infeasible"

@@ -87,7 +87,8 @@ def below_theorem_width(record: dict, log10_needed: float | None, m: int) -> dic
     if log10_needed is None or not log10_needed > math.log10(m):
         return record
     out = dict(record, verdict="infeasible")
+    was = record["details"].get("reason")
     out["details"] = dict(record["details"], log10_width_required=log10_needed, log10_width_run=round(math.log10(m), 3),
-                          reason="the theorem needs m >= M0 (log10 M0 in log10_width_required); "
-                                 "at the width that ran it makes no claim, and W* is far from a robust fit")
+                          reason=f"the theorem applies from m >= 10^{log10_needed:.1f} on (log10_width_required); at "
+                                 f"m = 10^{math.log10(m):.1f} it makes no claim" + (f"; measured: {was}" if was else ""))
     return out
