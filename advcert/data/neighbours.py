@@ -42,6 +42,7 @@ from numbers import Rational
 import numpy as np
 
 from advcert.errors import InputError
+from advcert.kernels.threads import blas_single_thread
 from advcert.rational import parse_number, sqrt_bounds, to_str
 
 _U = 2.0**-53
@@ -191,7 +192,7 @@ class _Locator:
         xt = np.ascontiguousarray(-2.0 * self.xs.T) if b < n else None
         # For small d the blocks are memory-bound and a second BLAS thread only contends
         # (measured 3-10x slower on a busy 2-core machine); large d is flop-bound.
-        limit = _blas_single_thread() if d <= _SINGLE_THREAD_MAX_D else contextlib.nullcontext()
+        limit = blas_single_thread() if d <= _SINGLE_THREAD_MAX_D else contextlib.nullcontext()
         with limit:
             for r0 in range(0, n, b):
                 r1 = min(n, r0 + b)
@@ -209,17 +210,6 @@ class _Locator:
 
 
 _SINGLE_THREAD_MAX_D = 256
-_CONTROLLER = None  # built once: scanning the loaded BLAS libraries costs ~1.6 ms per call
-
-
-# TODO(layout): move to advcert.kernels.threads
-def _blas_single_thread():
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
 
 
 def check_points(x) -> np.ndarray:
