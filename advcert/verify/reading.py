@@ -100,7 +100,6 @@ def canonical_sha256(doc: dict) -> str:
 
 
 _SCHEMA_VALIDATOR: jsonschema.Draft202012Validator | None = None
-_SCHEMA: dict | None = None
 
 
 def _validator() -> jsonschema.Draft202012Validator:
@@ -109,8 +108,6 @@ def _validator() -> jsonschema.Draft202012Validator:
         schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
         jsonschema.Draft202012Validator.check_schema(schema)
         _SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(schema)
-        global _SCHEMA
-        _SCHEMA = schema
     return _SCHEMA_VALIDATOR
 
 
@@ -119,9 +116,9 @@ def _route_note(err) -> str | None:
     schema's top-level ``allOf`` (the route conditional, docs/certificate.md "Routes"), or
     None for any other error: why a key is required or must be absent on that route."""
     where = list(err.absolute_schema_path)
-    if where[:1] != ["allOf"] or _SCHEMA is None:
+    if where[:1] != ["allOf"]:
         return None
-    node, note = _SCHEMA, None
+    node, note = _validator().schema, None
     for k in where:
         if not isinstance(node, (dict, list)):
             break
