@@ -382,6 +382,22 @@ def test_deleted_check_is_rejected(good, id_):
     assert rep.first_failure.startswith("checks:") and id_ in rep.first_failure and "missing" in rep.first_failure
 
 
+def test_a_composed_certificate_may_not_claim_route_lp(good):
+    # route lp (docs/certificate.md, "Routes") forbids p1 and its parameters: a certificate
+    # composed from p1 that says route "lp" is a schema violation naming the first of them
+    doc = fresh(good)
+    doc["parameters"]["route"] = "lp"
+    rep = V.verify_document(rehash(doc))
+    assert rep.exit_code == 2 and "schema violation at objects/p1: p1 must be absent" in rep.first_failure
+
+
+def test_a_composed_certificate_needs_every_foundation_check(good):
+    # without a route every foundation check is required, the p1 ones included
+    assert V.REQUIRED_CHECKS_BY_ROUTE[None] == V.REQUIRED_CHECKS
+    assert set(V.P1_CHECKS) <= set(V.REQUIRED_CHECKS)
+    assert V.verify_document(good).ok
+
+
 def test_duplicated_check_is_rejected(good):
     doc = fresh(good)
     doc["checks"].append(copy.deepcopy(doc["checks"][0]))

@@ -20,8 +20,8 @@ The modules, in the order they depend on each other:
 * :mod:`.context` — the values every check shares and the verdict rules;
 * :mod:`.reading` — JSON, format, version, schema, the canonical hash;
 * :mod:`.descartes` — the exact sup-norm prover (Lemma 6.4, Claim 6.3);
-* :mod:`.instance` — the data set, the parameters, Definition 3.4;
-* :mod:`.polynomials` — p1 (Lemma 6.4), q (Claim 6.3), f* (Lemma 6.2);
+* :mod:`.instance` — the data set, the parameters (and the route that built q), Definition 3.4;
+* :mod:`.polynomials` — p1 (Lemma 6.4; absent on route lp), q (Claim 6.3), f* (Lemma 6.2);
 * :mod:`.constants` — Lemma 6.6's constants in Arb, D_used, m;
 * :mod:`.witness` — the network witness, read with the standard library;
 * :mod:`.domains` — the caps and balls of Theorem 5.3, linear sups on them;
@@ -36,7 +36,8 @@ Exit codes of :func:`run`: 0 every check re-derived and agrees and the hash matc
 
 from __future__ import annotations
 
-from .checks import CLAIMS, KNOWN_CHECKS, MAX_CHECKS, REQUIRED_CHECKS
+from .checks import CLAIMS, KNOWN_CHECKS, MAX_CHECKS, P1_CHECKS, REQUIRED_CHECKS, REQUIRED_CHECKS_BY_ROUTE
+from .instance import ROUTES
 from .constants import BOUNDED_CONSTANTS, KNOWN_CONSTANTS
 from .context import ESTIMATE_VERDICTS, RIGOROUS_LABELS, RIGOROUS_VERDICTS
 from .descartes import MAX_DEPTH, MAX_NODES, prove_sup_abs
@@ -68,7 +69,10 @@ __all__ = [
     "MAX_NODES",
     "NETWORK_CHECKS",
     "Network",
+    "P1_CHECKS",
     "REQUIRED_CHECKS",
+    "REQUIRED_CHECKS_BY_ROUTE",
+    "ROUTES",
     "RIGOROUS_LABELS",
     "RIGOROUS_VERDICTS",
     "Report",

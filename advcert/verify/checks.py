@@ -1,6 +1,6 @@
-"""The checks of format version 1 (docs/certificate.md, "Checks", "The foundation checks"
-and "The measured-plane checks"): each id's labels, relation and re-derivation, the
-required ones, the chain order, and the rules every check obeys before its own
+"""The checks of format version 1 (docs/certificate.md, "Checks", "The foundation checks",
+"Routes" and "The measured-plane checks"): each id's labels, relation and re-derivation, the
+required ones of each route, the chain order, and the rules every check obeys before its own
 re-derivation runs.
 """
 
@@ -131,11 +131,28 @@ KNOWN_CHECKS: dict[str, _Spec] = {
     "theorem-4.1": _Spec(_SOUND_OR_EST, "<=", _check_theorem_4_1, required=False),
 }
 """The checks of format version 1 in chain order (docs/certificate.md, "The foundation
-checks" and "The measured plane"). The foundation checks are required; the measured
-plane's are optional, but those present keep this order."""
+checks" and "The measured plane"). The foundation checks are required (on route lp all but
+P1_CHECKS, which are then forbidden); the measured plane's are optional, but those present
+keep this order."""
 
 
 REQUIRED_CHECKS = tuple(k for k, spec in KNOWN_CHECKS.items() if spec.required)
+"""The required checks of a certificate without parameters.route: q composed from Lemma 6.4's
+sign polynomial p1 as in Claim 6.3 (the paper's and the minimax constructions)."""
+
+
+P1_CHECKS = ("lemma-6.4/odd", "lemma-6.4/coefficients", "lemma-6.4", "claim-6.3/definition", "claim-6.3/coefficients")
+"""The checks about p1 and q's composition from it: route lp has no p1, so a route-lp
+certificate may not carry them (docs/certificate.md, "Routes")."""
+
+
+REQUIRED_CHECKS_BY_ROUTE: dict[str | None, tuple[str, ...]] = {
+    None: REQUIRED_CHECKS,
+    "lp": tuple(k for k in REQUIRED_CHECKS if k not in P1_CHECKS),
+}
+"""The required checks of each value of parameters.route (None: absent). Route lp, q built
+directly by a linear program, keeps Definition 3.4, claim-6.3/in and /out (the same exact
+proofs on the stored q), lemma-6.2 and its attack."""
 
 
 MAX_CHECKS = 256
@@ -151,6 +168,11 @@ def _part_check_list(ctx: _Ctx) -> str:
     dup = [k for k, m in seen.items() if m > 1]
     if dup:
         raise _Fail(f"check {dup[0]} appears {seen[dup[0]]} times")
+    if ctx.route == "lp":
+        stray = [c["id"] for c in ctx.doc["checks"] if c["id"] in P1_CHECKS]
+        if stray:
+            raise _Fail(f"check {stray[0]} is about Lemma 6.4's p1, which a route-lp certificate does not have "
+                        f"(route lp omits {', '.join(P1_CHECKS)})")
     for c in ctx.doc["checks"]:
         if c["id"] not in KNOWN_CHECKS and c["label"] in RIGOROUS_LABELS:
             raise _Fail(
@@ -160,9 +182,11 @@ def _part_check_list(ctx: _Ctx) -> str:
         if c["id"] in CLAIMS and c["claim"] != CLAIMS[c["id"]]:
             raise _Fail(f"check {c['id']}: the claim text {_short(c['claim'])} is not the contract's statement of "
                         f"{c['id']} ({_short(CLAIMS[c['id']])}, docs/certificate.md, Claims)")
-    missing = [k for k in REQUIRED_CHECKS if k not in seen]
+    required = REQUIRED_CHECKS_BY_ROUTE[ctx.route]
+    missing = [k for k in required if k not in seen]
     if missing:
-        raise _Fail(f"check {missing[0]} is missing (format version 1 requires {', '.join(REQUIRED_CHECKS)})")
+        on = " on route lp" if ctx.route == "lp" else ""
+        raise _Fail(f"check {missing[0]} is missing (format version 1 requires {', '.join(required)}{on})")
     known = [c["id"] for c in ctx.doc["checks"] if c["id"] in KNOWN_CHECKS]
     order = [k for k in KNOWN_CHECKS if k in seen]
     if known != order:

@@ -3,8 +3,8 @@
 Lemma 6.6's complexity constants C(q) and C(q, eps2) of the step polynomial q are proved
 in Arb ball arithmetic (flint, 192 bits) against their claimed log2 upper bounds, with
 eps2 in (0, min(eps/(9n), 1/(2 C(q)))] (math-spec §5's reading of Lemma 6.6); D_used and
-log2_coef_bound_p1 (Lemma 6.4's coefficient bound 2^{4D}) are re-derived from p1, and m
-from objects.network. A rigorous constant this module does not know is rejected.
+log2_coef_bound_p1 (Lemma 6.4's coefficient bound 2^{4D}) are re-derived from p1 (on route lp,
+D_used from q, and log2_coef_bound_p1 must be absent), and m from objects.network. A rigorous constant this module does not know is rejected.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from .report import _Fail
 
 
 def _const_d_used(ctx: _Ctx) -> fmpq:
+    if ctx.route == "lp":
+        return fmpq(ctx.need("q").degree())
     return fmpq(ctx.need("p1").degree())
 
 
@@ -140,7 +142,7 @@ KNOWN_CONSTANTS: dict[str, Callable[[_Ctx], fmpq]] = {
     "m": _const_m,
 }
 """Constants with a rigorous label that this verifier re-derives: D_used is the degree of
-p1 (= the degree of q); log2_coef_bound_p1 = 4 D_used, the exponent of Lemma 6.4's
+p1 (= the degree of q; on route lp, the degree of q); log2_coef_bound_p1 = 4 D_used, the exponent of Lemma 6.4's
 coefficient bound 2^{4D}; m = objects.network.m, the rows of the witness (checked by the
 network part). A rigorous constant not listed here is rejected, like an unknown rigorous
 check: a label that nobody checks would vouch for nothing."""
@@ -148,6 +150,8 @@ check: a label that nobody checks would vouch for nothing."""
 
 def _part_constants(ctx: _Ctx) -> str:
     consts = ctx.doc["constants"]
+    if ctx.route == "lp" and "log2_coef_bound_p1" in consts:
+        raise _Fail("constants.log2_coef_bound_p1 is Lemma 6.4's bound for p1, which route lp does not have: it must be absent")
     for name, c in consts.items():
         if c["label"] == "estimate":
             if isinstance(c["value"], float) and not math.isfinite(c["value"]):
@@ -171,7 +175,7 @@ def _part_constants(ctx: _Ctx) -> str:
         want = rederive(ctx)
         if got != want:
             raise _Fail(f"constants.{name}.value = {_fmt(got)}, but it re-derives to {_fmt(want)}")
-    if ctx.need("q").degree() != ctx.need("p1").degree():
+    if ctx.route != "lp" and ctx.need("q").degree() != ctx.need("p1").degree():
         raise _Fail(f"q has degree {ctx.q.degree()}, p1 has degree {ctx.p1.degree()}: D_used is not the degree of both")
     rig = sum(1 for c in consts.values() if c["label"] != "estimate")
     return f"{rig} rigorous constants re-derived, {len(consts) - rig} estimates reported"

@@ -29,6 +29,9 @@ class _Ctx:
         self.failed: set[str] = set()
         self.inst: dict | None = None
         self.params: dict | None = None
+        # parameters.route: None (q composed from the sign polynomial p1, Claim 6.3) or
+        # "lp" (q built directly; no p1), set by the parameters part
+        self.route: str | None = None
         self.p1: fmpq_poly | None = None
         self.q: fmpq_poly | None = None
         self.checks: dict[str, dict] = {}

@@ -85,13 +85,32 @@ def _part_instance(ctx: _Ctx) -> str:
     return f"n = {n}, d = {d}, points read as exact binary64 values"
 
 
+ROUTES = (None, "lp")
+"""The values of parameters.route (docs/certificate.md, "Routes"): absent (None), q composed
+from Lemma 6.4's sign polynomial p1 as in Claim 6.3; "lp", q built directly (no p1)."""
+
+P1_PARAMETERS = ("alpha", "taylor_k", "cheb_d")
+"""The parameters of Lemma 6.4's construction and of Claim 6.3's composition, absent on route lp."""
+
+
 def _part_parameters(ctx: _Ctx) -> str:
     inst = ctx.need("inst")
     par = ctx.doc["parameters"]
+    route = par.get("route")
+    if route not in ROUTES:
+        raise _Fail(f"parameters.route = {_short(route)}, but format version 1 knows only \"lp\" (or no route)")
+    ctx.route = route
     eps1 = inst["eps"] / (3 * inst["n"])
     eta = inst["gamma"] / 8
-    alpha = 1 - inst["rho"] ** 2 / 2 - 2 * eta
-    for key, want in (("eps1", eps1), ("eta", eta), ("alpha", alpha)):
+    if route == "lp":
+        stray = [k for k in P1_PARAMETERS if k in par]
+        if stray:
+            raise _Fail(f"parameters.{stray[0]} is a parameter of Lemma 6.4's p1, which route lp does not use: it must be absent")
+        checked = (("eps1", eps1), ("eta", eta))
+    else:
+        alpha = 1 - inst["rho"] ** 2 / 2 - 2 * eta
+        checked = (("eps1", eps1), ("eta", eta), ("alpha", alpha))
+    for key, want in checked:
         got = _rat(par[key], f"parameters.{key}")
         if got != want:
             raise _Fail(f"parameters.{key} = {_fmt(got)}, but the instance gives {_fmt(want)}")
@@ -99,6 +118,9 @@ def _part_parameters(ctx: _Ctx) -> str:
         raise _Fail(f"eta = {_fmt(eta)} is not in (0, 1)")
     if not 0 < eps1 < 1:
         raise _Fail(f"eps1 = {_fmt(eps1)} is not in (0, 1)")
+    if route == "lp":
+        ctx.params = {"eps1": eps1, "eta": eta}
+        return f"route lp (q built directly, no p1): eps1 = {_fmt(eps1)}, eta = {_fmt(eta)}"
     ctx.params = {"eps1": eps1, "eta": eta, "alpha": alpha,
                   "taylor_k": par["taylor_k"], "cheb_d": par["cheb_d"]}
     return f"eps1 = {_fmt(eps1)}, eta = {_fmt(eta)}, alpha = {_fmt(alpha)}"

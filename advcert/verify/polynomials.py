@@ -1,9 +1,10 @@
 """The certified plane's polynomials and their checks: the sign polynomial p1 of Lemma 6.4,
 the step polynomial q of Claim 6.3, and Lemma 6.2's bound on the robust interpolant f*
-(docs/certificate.md, "objects" and "The foundation checks").
+(docs/certificate.md, "objects", "Routes" and "The foundation checks").
 
 p1's Chebyshev form is expanded with the integer recurrence and compared with its
-monomial form; q is recomputed from p1; every sup-norm enclosure is proved by
+monomial form; q is recomputed from p1 (on route lp there is no p1: q is read as stored,
+and only claim-6.3/in and /out speak of it); every sup-norm enclosure is proved by
 :func:`advcert.verify.descartes.prove_sup_abs`. lemma-6.2/attack (an estimate) is checked
 against the certified upper bound of lemma-6.2.
 """
@@ -51,6 +52,14 @@ def _chebyshev_to_monomial(b: list[fmpq]) -> fmpq_poly:
 def _part_objects(ctx: _Ctx) -> str:
     par = ctx.need("params")
     obj = ctx.doc["objects"]
+    if ctx.route == "lp":
+        # q was built directly (docs/certificate.md, "Routes"): there is no p1 to compose it
+        # from, and claim-6.3/in and /out are proved on the stored q alone
+        for present, where in (("p1" in obj, "objects.p1"), ("alpha" in obj["q"], "objects.q.alpha")):
+            if present:
+                raise _Fail(f"{where} is Lemma 6.4's (or its composition's), which route lp does not use: it must be absent")
+        ctx.q = _poly(obj["q"], "objects.q")
+        return f"route lp: q of degree {obj['q']['degree']} built directly (no p1)"
     ctx.p1 = p1 = _poly(obj["p1"], "objects.p1")
     ctx.q = _poly(obj["q"], "objects.q")
     D = obj["p1"]["degree"]

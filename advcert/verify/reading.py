@@ -111,6 +111,26 @@ def _validator() -> jsonschema.Draft202012Validator:
     return _SCHEMA_VALIDATOR
 
 
+def _route_note(err) -> str | None:
+    """The description of the innermost subschema on the failed error's way through the
+    schema's top-level ``allOf`` (the route conditional, docs/certificate.md "Routes"), or
+    None for any other error: why a key is required or must be absent on that route."""
+    where = list(err.absolute_schema_path)
+    if where[:1] != ["allOf"]:
+        return None
+    node, note = _validator().schema, None
+    for k in where:
+        if not isinstance(node, (dict, list)):
+            break
+        if isinstance(node, dict) and isinstance(node.get("description"), str):
+            note = node["description"]
+        try:
+            node = node[k]
+        except (KeyError, IndexError, TypeError):
+            break
+    return note
+
+
 def _check_readable(doc) -> None:
     """Format, version and schema; raises :class:`Unreadable`."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -128,13 +148,22 @@ def _check_readable(doc) -> None:
         raise Unreadable(f"the document nests deeper than {MAX_DEPTH} levels", "pass a certificate written by `advcert build`")
     errors = list(_validator().iter_errors(doc))
     if errors:
-        err = jsonschema.exceptions.best_match(errors)
+        # a structural error (an unknown route among them) is reported before what the route
+        # conditional asks of the others; of the conditional's, the first in the schema's
+        # order (objects before parameters: a missing p1 before its parameters)
+        structural = [e for e in errors if list(e.absolute_schema_path)[:1] != ["allOf"]]
+        err = jsonschema.exceptions.best_match(structural) if structural else errors[0]
         path = terminal_safe("/".join(str(p) for p in err.absolute_path) or "(top level)", 200)
         if list(err.absolute_path)[-3:] == ["objects", "network", "path"]:
             msg = (f"{_short(err.instance)} is not a path relative to the certificate's folder (no leading /, "
                    "no '.' or '..' component, no backslash or control character, at most 1024 characters)")
+        elif err.validator == "not" and err.validator_value == {} and err.absolute_path:
+            msg = f"{terminal_safe(str(err.absolute_path[-1]), 80)} must be absent"
         else:
             msg = terminal_safe(err.message.replace("\n", " "), 160)
+        note = _route_note(err)
+        if note:
+            msg += f" ({terminal_safe(note, 300)})"
         raise Unreadable(f"schema violation at {path}: {msg}", f"the file does not follow format version 1 (docs/certificate.md); {_REBUILD}")
 
 
