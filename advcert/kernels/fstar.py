@@ -1,8 +1,10 @@
 """The robust interpolant f* of Lemma 6.2, compiled: f*(x) = Σ_i y_i q(<x_i, x>) and its gradient.
 
-f* is evaluated through the Chebyshev form of p1 (Clenshaw in y = 1 - x², q(z) =
-(p1((z - α)/2) + 1)/2), never the monomial form; its float error is bounded in
-:func:`fstar_error_bound`.
+f* is evaluated through a Chebyshev form, never the monomial one: for the paper's q, that of
+p1 (Clenshaw in y = 1 - x², q(z) = (p1((z - α)/2) + 1)/2; :func:`fstar`); for a q built directly
+or from the minimax p1 (``advcert.poly.zform``), q's own Chebyshev coefficients in z
+(:func:`fstar_z`). Their float errors are bounded in :func:`fstar_error_bound` and
+:func:`fstar_z_error_bound`.
 """
 
 from __future__ import annotations
@@ -50,6 +52,66 @@ def _fstar_kernel(X, Xd, y, cb, dcb, alpha, val, grad):  # pragma: no cover - co
             for k in range(d):
                 grad[p, k] += y[i] * dq * Xd[i, k]
         val[p] = v
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _fstar_z_kernel(X, Xd, y, a, da, val, grad):  # pragma: no cover - compiled
+    N, d = X.shape
+    n = Xd.shape[0]
+    L = a.shape[0]
+    Ld = da.shape[0]
+    for p in prange(N):
+        v = 0.0
+        for k in range(d):
+            grad[p, k] = 0.0
+        for i in range(n):
+            z = 0.0
+            for k in range(d):
+                z += Xd[i, k] * X[p, k]
+            b1 = 0.0
+            b2 = 0.0
+            for j in range(L - 1, 0, -1):
+                b0 = 2.0 * z * b1 - b2 + a[j]
+                b2 = b1
+                b1 = b0
+            q = z * b1 - b2 + a[0]
+            b1 = 0.0
+            b2 = 0.0
+            for j in range(Ld - 1, 0, -1):
+                b0 = 2.0 * z * b1 - b2 + da[j]
+                b2 = b1
+                b1 = b0
+            dq = z * b1 - b2 + da[0]
+            v += y[i] * q
+            for k in range(d):
+                grad[p, k] += y[i] * dq * Xd[i, k]
+        val[p] = v
+
+
+def fstar_z(X: np.ndarray, Xd: np.ndarray, y: np.ndarray, cheb_z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """f*(x) = Σ_i y_i q(<x_i, x>) and its gradient (Lemma 6.2), q = Σ_j a_j T_j(z) (Clenshaw in z)."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    Xd = np.ascontiguousarray(Xd, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    a = np.ascontiguousarray(cheb_z, dtype=np.float64)
+    da = np.polynomial.chebyshev.chebder(a) if a.size > 1 else np.zeros(1)
+    da = np.ascontiguousarray(da if da.size else np.zeros(1))
+    val = np.empty(X.shape[0])
+    grad = np.empty_like(X)
+    _fstar_z_kernel(X, Xd, y, a, da, val, grad)
+    return val, grad
+
+
+def fstar_z_error_bound(cheb_z: np.ndarray, y: np.ndarray, d: int, degree: int, sup_q: float = 1.0) -> float:
+    """Bound on the float error of :func:`fstar_z` at points of X (Lemma 6.2's f*, an estimate's allowance).
+
+    Clenshaw on [-1, 1]: |δq| <= 2(L+1)² u Σ|a_j|; the argument's |δz| <= (d+1) u moves q by at most
+    D² sup|q| (Markov on [-1, 1]).
+    """
+    L = len(cheb_z)
+    dq = 2 * (L + 1) ** 2 * _U * float(np.sum(np.abs(cheb_z)))
+    dz = (d + 1) * _U * degree**2 * sup_q
+    return float(np.sum(np.abs(y))) * (dq + dz)
 
 
 def fstar(X: np.ndarray, Xd: np.ndarray, y: np.ndarray, cheb_b: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:

@@ -30,11 +30,25 @@ from advcert.poly.complexity import complexity, complexity_eps, eps2_for_lemma65
 
 
 class StepLike(Protocol):
-    """What this module needs of ``advcert.poly.step.StepPolynomial`` (Claim 6.3)."""
+    """What this module needs of a step polynomial of Claim 6.3: its exact coefficients, and either
+    p1's Chebyshev form with α (``advcert.poly.step.StepPolynomial``) or q's own z-Chebyshev form
+    ``cheb_z`` (``advcert.poly.zform.ZStep``, the minimax and LP routes)."""
 
     coefficients: tuple[Fraction, ...]
-    alpha: Fraction
-    cheb_b: np.ndarray
+
+
+def _fstar(Z, X, y, step: StepLike):
+    # f* through the float form the step polynomial has (Lemma 6.2; kernels.fstar)
+    if hasattr(step, "cheb_z"):
+        return fstar.fstar_z(Z, X, y, step.cheb_z)
+    return fstar.fstar(Z, X, y, step.cheb_b, float(step.alpha))
+
+
+def _fstar_error(step: StepLike, y, d: int, D: int) -> float:
+    if hasattr(step, "cheb_z"):
+        return fstar.fstar_z_error_bound(step.cheb_z, y, d, D)
+    sign = getattr(step, "sign", None)
+    return fstar.fstar_error_bound(step.cheb_b, y, d, D, 1.0 + float(getattr(sign, "a_priori_error", Fraction(1, 10))))
 
 
 #: largest degree for which the Lemma 6.6 quadrature is attempted: the t-integral splits
@@ -271,7 +285,7 @@ class PointSet:
 
 
 def _evaluate(P: sweep.Packed, Xs, X, y, step: StepLike, R: float) -> PointSet:
-    fs, _ = fstar.fstar(Xs, X, y, step.cheb_b, float(step.alpha))
+    fs, _ = _fstar(Xs, X, y, step)
     return PointSet(points=Xs, sweep=sweep.sweep(P, Xs, R=R), fstar=fs)
 
 
@@ -279,7 +293,7 @@ def _ascent_objectives(net: TwoLayerNet, X, y, step: StepLike):
     # |g - f*| and |f - g| with their x-gradients (Lemma 6.5 and Theorem 5.1 errors)
     def both(Z):
         r = forward.forward(net.a, net.W, net.b, Z, W0=net.W0, D=net.D, g=True, grad=True)
-        return r, fstar.fstar(Z, X, y, step.cheb_b, float(step.alpha))
+        return r, _fstar(Z, X, y, step)
 
     def obj_gf(Z, idx):
         r, (fs, gfs) = both(Z)
@@ -396,9 +410,7 @@ def measure(points, labels, eps, step: StepLike, *, m: int | None = None, seed: 
     t0 = time.perf_counter()
     sets["ascent"] = _evaluate(P, ascended_points(wnet, X, y, step, sets, options, s_asc), X, y, step, pseudo.radius)
     timings["ascent"] = time.perf_counter() - t0
-    sign = getattr(step, "sign", None)
-    err_fstar = fstar.fstar_error_bound(step.cheb_b, y, d, D,
-                                        1.0 + float(getattr(sign, "a_priori_error", Fraction(1, 10))))
+    err_fstar = _fstar_error(step, y, d, D)
     return Coupling(n=n, d=d, m=m, eps=eps, options=options, lemma66=l66, pseudo=pseudo, widths=widths, sets=sets,
                     cover=cover, err_sweep=sweep.sweep_error_bound(P), err_fstar=err_fstar,
                     log10_m_thm51_plain=plain_width(l66, n, d, eps, options, widths), timings=timings)
