@@ -370,3 +370,31 @@ def test_net_covering_radius(d, count):
     dist, _ = cKDTree(pts).query(probe)
     assert np.max(dist) <= radius
     assert np.max(dist) >= radius / 3  # the stated radius is not wildly loose
+
+
+def test_fstar_z_kernel_matches_exact_rationals():
+    """kernels.fstar.fstar_z (q in its own z-Chebyshev form: minimax and LP routes) against f* evaluated
+    exactly from q's rational coefficients, value and gradient (Lemma 6.2)."""
+    from fractions import Fraction
+
+    from flint import fmpq, fmpq_poly
+
+    from advcert.kernels.fstar import fstar_z, fstar_z_error_bound
+    from advcert.poly.zform import cheb_z
+
+    rng = np.random.default_rng(11)
+    coeffs = [Fraction(int(v), 64) for v in rng.integers(-64, 64, size=13)]
+    poly = fmpq_poly([fmpq(c.numerator, c.denominator) for c in coeffs])
+    d, n = 4, 3
+    Xd = sphere.sample_uniform(rng, n, d)
+    y = np.array([1.0, -0.5, 0.25])
+    X = sphere.sample_uniform(rng, 20, d)
+    val, grad = fstar_z(X, Xd, y, cheb_z(poly))
+    dq = [j * c for j, c in enumerate(coeffs)][1:]
+    tol = fstar_z_error_bound(cheb_z(poly), y, d, 12, float(sum(abs(c) for c in coeffs)))
+    for p in range(X.shape[0]):
+        zs = [Fraction(float(v)) for v in Xd @ X[p]]
+        ref_v = sum(Fraction(float(yi)) * sum(c * z**j for j, c in enumerate(coeffs)) for yi, z in zip(y, zs))
+        assert abs(float(ref_v) - val[p]) <= tol + 1e-12
+        ref_g = sum(float(yi) * float(sum(c * z**j for j, c in enumerate(dq))) * Xd[i] for i, (yi, z) in enumerate(zip(y, zs)))
+        assert np.allclose(grad[p], ref_g, rtol=1e-9, atol=1e-9)
