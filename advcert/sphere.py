@@ -52,11 +52,23 @@ def sample_uniform(rng: np.random.Generator, count: int, d: int) -> np.ndarray:
     return lift(g)
 
 
+#: how much the attacks' caps are shrunk (radians, in v-coordinates): a point placed at this angle in
+#: binary64 lies inside B_2(z, rho) ∩ X exactly, whatever the rounding of its few operations (~1e-16)
+CAP_MARGIN = 2.0**-48
+
+
 def cap_angle(rho: float) -> float:
-    """Geodesic radius in v-coordinates of B_2(z, rho) ∩ X (pi when it is all of X)."""
+    """Geodesic radius in v-coordinates of the cap the attacks search, B_2(z, rho) ∩ X shrunk by
+    ``CAP_MARGIN`` (pi when the ball holds all of X; 0 when the cap is below the margin), so that every
+    point an attack evaluates is a point of Definition 3.2's perturbation set, even at tiny rho."""
     if rho >= math.sqrt(3.0):
         return math.pi
-    return 2.0 * math.asin(rho / math.sqrt(3.0))
+    return max(0.0, 2.0 * math.asin(rho / math.sqrt(3.0)) - CAP_MARGIN)
+
+
+def _inside(v: np.ndarray, c: np.ndarray, cos_t: float, sin_t: float) -> np.ndarray:
+    # chord test ||v - c||² <= 2(1 - cos t) = 2 sin² t / (1 + cos t): no cancellation at small caps
+    return np.sum((v - c) ** 2, axis=1) <= 2.0 * sin_t * sin_t / (1.0 + cos_t)
 
 
 def project_to_cap(x: np.ndarray, centre: np.ndarray, rho: float) -> np.ndarray:
@@ -73,9 +85,9 @@ def project_to_cap(x: np.ndarray, centre: np.ndarray, rho: float) -> np.ndarray:
     theta = cap_angle(rho)
     if theta >= math.pi:
         return lift(v)
-    cos_t = math.cos(theta)
+    cos_t, sin_t = math.cos(theta), math.sin(theta)
     dots = np.sum(v * c, axis=1)
-    outside = dots < cos_t
+    outside = ~_inside(v, c, cos_t, sin_t)
     if np.any(outside):
         w = v[outside] - dots[outside, None] * c[outside]
         wn = np.linalg.norm(w, axis=1, keepdims=True)
@@ -91,7 +103,7 @@ def project_to_cap(x: np.ndarray, centre: np.ndarray, rho: float) -> np.ndarray:
                 e[:, 1] = 1.0
             w[bad] = e
             wn[bad] = np.linalg.norm(e, axis=1, keepdims=True)
-        v[outside] = cos_t * c[outside] + math.sin(theta) * (w / wn)
+        v[outside] = cos_t * c[outside] + sin_t * (w / wn)
     return lift(v)
 
 

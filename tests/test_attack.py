@@ -342,3 +342,26 @@ def test_attack_command_input_errors(tmp_path, capsys):
         assert _run([str(path)]) == 2
         err = capsys.readouterr().err
         assert what in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("rho", [1e-8, 1e-6, 1e-3, 0.3])
+def test_every_attack_point_lies_in_the_perturbation_set_exactly(rho):
+    """Definition 3.2: an attack value is a value at a point of B_2(x_i, rho) ∩ X. At tiny rho the cap
+    projection used to land up to 2x outside (a value above the true sup); the exact distance of every
+    reported point, in rationals, must be <= rho (issue: trust, second round)."""
+    from fractions import Fraction
+
+    from advcert.measured.network import initialise
+    from advcert.measured.robust_loss import SandwichConfig, bracket
+
+    rng = np.random.default_rng(7)
+    net = initialise(48, 4, 3)
+    X = sphere.sample_uniform(rng, 4, 4)
+    y = np.array([0.3, -0.2, 0.1, 0.5])
+    br = bracket(net, X, y, Fraction(rho), seed=0,
+                 config=SandwichConfig(restarts=2, steps=15, random_points=32, time_budget=0.5))
+    r2 = Fraction(rho) ** 2
+    for pts in (br.witness, br.attack.points):
+        for i in range(4):
+            d2 = sum((Fraction(float(a)) - Fraction(float(b))) ** 2 for a, b in zip(pts[i], X[i]))
+            assert d2 <= r2, (i, float(d2) ** 0.5 / rho)

@@ -39,10 +39,13 @@ def _cap_row(x, cv, cos_t, sin_t, whole, out):  # pragma: no cover - compiled
         out[k] = 0.5
         return
     dot = 0.0
+    dist2 = 0.0
     for j in range(k):
         out[j] = x[j] / nrm
         dot += out[j] * cv[j]
-    if (not whole) and dot < cos_t:
+        dist2 += (out[j] - cv[j]) * (out[j] - cv[j])
+    # the chord test of sphere.project_to_cap: no cancellation at small caps
+    if (not whole) and dist2 > 2.0 * sin_t * sin_t / (1.0 + cos_t):
         wn = 0.0
         for j in range(k):
             out[j] -= dot * cv[j]

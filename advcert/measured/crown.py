@@ -47,6 +47,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.optimize import minimize
 
+from advcert import sphere
 from advcert.errors import InputError
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
@@ -627,7 +628,8 @@ def point_bound(net: TwoLayerNet, x0, y, rho, *, domain: str = "cap", lower: flo
     with blas_single_thread():
         t0 = time.perf_counter()
         rel = relax(net, x0, y, rho, domain=domain)
-        search = _Search(rel, domain == "cap", budget, float(lower), np.array(x0, dtype=np.float64, copy=True))
+        search = _Search(rel, domain == "cap", budget, float(lower), np.array(x0, dtype=np.float64, copy=True),
+                         float(rho))
         search.run(t0)
         return search.result(t0, domain)
 
@@ -635,10 +637,12 @@ def point_bound(net: TwoLayerNet, x0, y, rho, *, domain: str = "cap", lower: flo
 class _Search:
     # the mutable state of one branch-and-bound (a heap of open leaves, the best value found)
 
-    def __init__(self, net: Relaxed, on_cap: bool, budget: Budget, best: float, witness: np.ndarray) -> None:
+    def __init__(self, net: Relaxed, on_cap: bool, budget: Budget, best: float, witness: np.ndarray,
+                 rho_attack: float = 0.0) -> None:
         m = net.W.shape[0]
         self.net, self.on_cap, self.budget = net, on_cap, budget
         self.best, self.witness = best, witness
+        self.rho_attack = rho_attack
         self.a0 = crown_alpha(net)
         self.zero = np.zeros(m)
         self.nosplit = np.zeros(m, dtype=np.int8)
@@ -651,6 +655,9 @@ class _Search:
 
     def consider(self, x) -> None:
         if self.on_cap:
+            # a relaxation's maximiser is an attack point only once it is inside the perturbation set
+            # (at small rho the closed form lands just outside: Definition 3.2's set, not the bound's)
+            x = sphere.project_to_cap(x[None, :], self.net.dom.x0[:1], self.rho_attack)[0]
             v = _loss_at(self.net, x)
             if v > self.best:
                 self.best, self.witness = v, x.copy()

@@ -94,7 +94,8 @@ def bracket(net: TwoLayerNet, points, labels, rho, *, seed, config: SandwichConf
     cap = config.domain == "cap"
     # the relaxations' maximisers are attack points too (on X, in the cap)
     lower = np.array([max(atk.values[i], pb.lower) if cap else atk.values[i] for i, pb in enumerate(pbs)])
-    witness = np.array([pb.witness if (cap and pb.lower >= atk.values[i]) else atk.points[i]
+    # the relaxation's maximiser is the witness only where it beat the attack (else it is the centre)
+    witness = np.array([pb.witness if (cap and pb.lower > atk.values[i]) else atk.points[i]
                         for i, pb in enumerate(pbs)])
     return Bracket(attack=atk, bounds=tuple(pbs), lower=lower, witness=witness, attack_seconds=t_att,
                    rho_used=rho_upper(rho))
