@@ -39,6 +39,9 @@ _THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", 
 
 
 def _threads(workers: int) -> int:
+    """numba/BLAS threads per local worker: the cores shared out, unless NUMBA_NUM_THREADS is set."""
+    if os.environ.get("NUMBA_NUM_THREADS", "").isdigit():
+        return max(1, int(os.environ["NUMBA_NUM_THREADS"]))
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
