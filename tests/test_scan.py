@@ -126,7 +126,7 @@ def test_grid_law_exponents():
 def test_train_values_read_the_checks():
     doc = {"instance": {"eps": "1/10"}, "constants": {"D_used": {"value": "245"}},
            "checks": [{"id": "theorem-4.1", "value": "1/20", "bound": "1/10", "label": "sound-bound", "verdict": "holds",
-                       "details": {"min_L_A": 0.04, "drift_best": 3.0,
+                       "details": {"min_L_A": 0.04, "robust_loss_upper_best": "1/20", "drift_best": 3.0,
                                    "schedule": {"R_train": 10.0, "log10_m_theorem_5_1_at_R_train": 14.2,
                                                 "T_theorem": 400}}},
                       {"id": "theorem-5.2", "value": 0.2, "bound": 0.25, "label": "estimate", "verdict": "observed",

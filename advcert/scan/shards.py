@@ -24,7 +24,8 @@ from advcert.rational import to_str
 from advcert.scan.config import InstanceSpec, ScanConfig, TrainOptions, seed_values, spec_json
 
 FORMAT = "advcert-scan-shard"
-VERSION = 1
+#: bumped whenever a value is read differently from the certificates: older shard files are then redone
+VERSION = 2
 
 #: the value names each link measures, in the order of the proof
 VALUES = {
