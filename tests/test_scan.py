@@ -229,7 +229,7 @@ def _page_rows() -> list[tuple[str, list[str], list[str]]]:
             current = None
         elif not line.startswith("|"):
             header = None
-            if m := re.search(r"from `certificates/scans/([\w.-]+\.json)`", line):
+            if m := re.search(r"from `certificates/scans/([\w.-]+\.json)`", line, re.I):
                 current = m.group(1)
         elif current and not set(line) <= set("|-: "):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
