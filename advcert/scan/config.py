@@ -240,8 +240,10 @@ def to_json(cfg: ScanConfig) -> dict:
 
 
 def parse_scheduler(text: str) -> tuple[str, object]:
-    """``processes:N`` (a local process pool), ``local:N`` (a Dask LocalCluster) or ``tcp://HOST:PORT``."""
+    """``processes:N`` (a local process pool), ``inline``, ``local:N`` (a Dask LocalCluster) or ``tcp://HOST:PORT``."""
     s = str(text).strip()
+    if s == "inline":
+        return "inline", None
     for kind in ("processes", "local"):
         if s == kind or s.startswith(kind + ":"):
             n = s.partition(":")[2] or "1"
@@ -252,7 +254,7 @@ def parse_scheduler(text: str) -> tuple[str, object]:
     if re.match(r"^(tcp|tls)://[^\s:/]+:\d+$", s):
         return "address", s
     raise InputError(f"--scheduler {text!r} is not a scheduler",
-                     "use processes:N (default processes:1), local:N (Dask LocalCluster) or tcp://HOST:PORT")
+                     "use processes:N (default processes:1), inline, local:N (Dask LocalCluster) or tcp://HOST:PORT")
 
 
 def load_toml(path: str) -> dict:
