@@ -466,7 +466,8 @@ def _cmd_plot(args) -> int:
         from advcert.scan.plots import plot_scan
 
         plot_scan(merge.read(args.file), out)
-        print(f"advcert: wrote {out}")
+        if not args.quiet:
+            print(f"advcert: wrote {out}")
         return 0
     doc = certificate.read(args.file)
     plot(doc, out, wide=args.wide)
