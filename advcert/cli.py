@@ -7,6 +7,7 @@
   advcert separation --data digits        δ_i histogram (Figure 1), largest γ, points to drop
   advcert train --gamma G --eps E --m M    Algorithm 1, with theorem-4.1 and theorem-5.2 checks
   advcert attack FILE                      re-run the robust-loss sandwich on a certificate's network
+  advcert scan --instance small --m 2^10..2^16 --seeds 2   the width law: where each link starts to hold
   advcert report FILE                      one self-contained HTML (or Markdown) page of it
   advcert diff A B                         compare two certificates (rigorous parts identical)
   advcert selftest                         a ~1 s check that the install works
@@ -174,6 +175,41 @@ def _add_attack_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the theorem-5.3 check as JSON on stdout")
 
 
+def _add_scan_parser(sub) -> None:
+    """Options of ``advcert scan``: links × widths × seeds × instances, and where to run them (issue 12)."""
+    p = sub.add_parser("scan", help="measure each link over widths and seeds: the smallest working width and the law",
+                       description="Run the w-star (Lemma 6.5, Theorems 5.1 and 5.3) and train (Algorithm 1, Theorems "
+                                   "5.2 and 4.1) links over a grid of widths and seeds, one shard per task, and merge "
+                                   "them into DIR/scan.json: the smallest working width of each link, fitted laws "
+                                   "beside the theorem's rates and widths. A killed scan resumes where it stopped.")
+    p.add_argument("--config", metavar="FILE.toml", help="settings and [instances.NAME] tables (flags given override)")
+    p.add_argument("--instance", choices=("small", "synthetic", "data"), help="small: the two-point instance")
+    p.add_argument("--name", help="the instance's name in scan.json (default: its kind)")
+    for flag in ("--gamma", "--eps", "--rho", "--data", "--labels", "--lift"):
+        p.add_argument(flag, default=None)
+    for flag in ("--n", "--d", "--sample"):
+        p.add_argument(flag, type=_int(flag, 2), default=None)
+    p.add_argument("--instance-seed", type=_int("--instance-seed", 0), default=None, help="seed of the points (default 0)")
+    p.add_argument("--m", help="widths: 2^10..2^16 (every power of 2), 2^8..2^20:2, or 1024,4096")
+    p.add_argument("--seeds", type=_int("--seeds", 1), default=None, help="seeds per width (default 1)")
+    p.add_argument("--root-seed", type=_int("--root-seed", 0), default=None, help="SeedSequence root (default 0)")
+    p.add_argument("--links", help="w-star, train or w-star,train (default w-star)")
+    p.add_argument("--search", choices=("grid", "bisect"), default=None,
+                   help="bisect: then narrow each bracket in log m (--bisect-rounds, default 3)")
+    p.add_argument("--bisect-rounds", type=_int("--bisect-rounds", 0), default=None)
+    p.add_argument("--sandwich-budget", type=float, default=None, help="theorem-5.3 branch-and-bound seconds (default 5)")
+    p.add_argument("--R", default=None, help="train: Theorem 5.2's R (default 1)")
+    p.add_argument("--max-steps", type=_int("--max-steps", 1), default=None, help="train: step budget (default 1000)")
+    p.add_argument("--bound-seconds", default=None, help="train: branch-and-bound seconds (default 2)")
+    p.add_argument("--scheduler", default="processes:1",
+                   help="processes:N (default processes:1), inline, local:N (Dask LocalCluster) or tcp://HOST:PORT")
+    p.add_argument("--out", default="scan", metavar="DIR", help="folder for shards/ and scan.json (default ./scan)")
+    p.add_argument("--limit", type=_int("--limit", 0), default=None, help="run at most K new shards, then stop")
+    p.add_argument("--keep-certificates", action="store_true", help="also keep each shard's certificate and witness")
+    p.add_argument("--plot", action="store_true", help="also draw DIR/scan.png")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="advcert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-V", "--version", action="version", version=f"advcert {__version__}")
@@ -234,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "and bound it from above (sound linear relaxation with branch and bound); exit 1 "
                                      "if the re-run contradicts the certificate.")
     _add_attack_args(att)
+    _add_scan_parser(sub)
     tr = sub.add_parser("train", help="run Algorithm 1 (adversarial training) and certify what it reached",
                         description="Algorithm 1 of the paper from the random initialisation: full-batch adversarial "
                                     "training with step size c_eta·ε·m^(-1/3); writes a certificate with theorem-5.2 "
@@ -422,8 +459,17 @@ def _cmd_plot(args) -> int:
     from advcert import certificate
     from advcert.report import plot
 
-    doc = certificate.read(args.file)
     out = args.out or os.path.splitext(args.file)[0] + ".png"
+    from advcert.scan import merge
+
+    if merge.is_scan(args.file):
+        from advcert.scan.plots import plot_scan
+
+        plot_scan(merge.read(args.file), out)
+        if not args.quiet:
+            print(f"advcert: wrote {out}")
+        return 0
+    doc = certificate.read(args.file)
     plot(doc, out, wide=args.wide)
     if not args.quiet:
         print(f"advcert: wrote {out}")
@@ -491,6 +537,14 @@ def _cmd_diff(args) -> int:
     return 0 if cmp.ok else 1
 
 
+def _cmd_scan(args, argv) -> int:
+    from advcert.scan import config, runner
+
+    cfg = config.make_config(config.settings_from_args(args), scheduler=args.scheduler, out=args.out,
+                             limit=args.limit, keep_certificates=args.keep_certificates)
+    return runner.main(cfg, argv, quiet=args.quiet, plot=args.plot)
+
+
 def _cmd_selftest(args) -> int:
     from advcert.selftest import run
 
@@ -508,6 +562,7 @@ _HANDLERS = {
     "separation": lambda a, argv: _cmd_separation(a),
     "diff": lambda a, argv: _cmd_diff(a),
     "selftest": lambda a, argv: _cmd_selftest(a),
+    "scan": lambda a, argv: _cmd_scan(a, argv),
 }
 
 

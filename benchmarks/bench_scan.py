@@ -1,0 +1,130 @@
+"""Benchmarks of ``advcert scan`` (issue 12 targets; not part of the test suite).
+
+    PYTHONPATH=$PWD python benchmarks/bench_scan.py [--only overhead|dask|rss] [--json OUT]
+
+1. overhead: the scan on a local process pool (``processes:1``, worker spawn, imports and numba's
+   cache load included) against the same builds run warm one by one in this process
+   (target: total ≤ 1.15× the sum); ``inline`` is reported beside it.
+2. dask: a ``LocalCluster`` with 2 workers against 1 worker, the same shards (target ≥ 1.6× the
+   throughput). A lone local worker gets every core's numba threads; set NUMBA_NUM_THREADS=1 to
+   compare against a single-threaded worker instead.
+3. rss: the parent's resident memory over a 50-shard scan (it must not grow with the shards).
+
+The machine is shared, so the numbers are what one run measured, not a property of the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+
+from advcert.scan import config, execute, runner, shards
+
+
+def _cfg(out: str, m: str, seeds: int, scheduler: str, root: int = 0) -> config.ScanConfig:
+    return config.make_config({"instances": {"two-point": {"kind": "small"}}, "m": m, "seeds": seeds, "root": root},
+                              scheduler=scheduler, out=out)
+
+
+def _one_by_one(cfg: config.ScanConfig) -> float:
+    total = 0.0
+    for task in shards.tasks_at(cfg):
+        t0 = time.perf_counter()
+        execute.build(task)
+        total += time.perf_counter() - t0
+    return total
+
+
+def overhead(tmp: str, repeats: int = 2) -> dict:
+    """Alternate the warm one-by-one builds and each scheduler ``repeats`` times; keep each one's fastest
+    (the machine is shared: alternating keeps a change of load from landing on one side only)."""
+    m, seeds = "2^10..2^15", 2
+    cfg = _cfg(os.path.join(tmp, "x"), m, seeds, "inline")
+    execute.build(shards.tasks_at(_cfg(tmp, "2^10", 1, "inline", root=99))[0])  # warm: JIT and caches loaded
+    best: dict[str, float] = {}
+    for r in range(repeats):
+        for name in ("one_by_one", "processes:1", "inline"):
+            if name == "one_by_one":
+                wall = _one_by_one(cfg)
+            else:
+                t0 = time.perf_counter()
+                runner.scan(_cfg(os.path.join(tmp, f"{name.replace(':', '')}-{r}"), m, seeds, name), quiet=True)
+                wall = time.perf_counter() - t0
+            best[name] = min(best.get(name, math.inf), wall)
+    out = {"shards": len(shards.tasks_at(cfg)), "widths": m, "seeds": seeds, "repeats": repeats,
+           "sum_warm_one_by_one_s": round(best["one_by_one"], 3)}
+    for name in ("processes:1", "inline"):
+        out[f"scan_{name}_s"] = round(best[name], 3)
+        out[f"ratio_{name}"] = round(best[name] / best["one_by_one"], 3)
+    return out
+
+
+def dask(tmp: str) -> dict:
+    m, seeds = "2^12..2^15", 3
+    out = {"widths": m, "seeds": seeds, "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS")}
+    for n in (1, 2):
+        t0 = time.perf_counter()
+        runner.scan(_cfg(os.path.join(tmp, f"dask{n}"), m, seeds, f"local:{n}"), quiet=True)
+        out[f"local:{n}_s"] = round(time.perf_counter() - t0, 3)
+    out["speedup_2_vs_1"] = round(out["local:1_s"] / out["local:2_s"], 3)
+    return out
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def rss(tmp: str) -> dict:
+    cfg = _cfg(os.path.join(tmp, "rss"), "2^8,2^9", 25, "processes:1")
+    samples: list[tuple[int, float]] = []
+    stop = threading.Event()
+    folder = os.path.join(cfg.out, "shards")
+
+    def sample():
+        while not stop.is_set():
+            n = len(os.listdir(folder)) if os.path.isdir(folder) else 0
+            samples.append((n, _rss_mib()))
+            time.sleep(0.2)
+
+    start = _rss_mib()
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    runner.scan(cfg, quiet=True)
+    stop.set()
+    th.join()
+    at = {k: max((r for n, r in samples if n <= k), default=None) for k in (5, 25, 50)}
+    return {"shards": 50, "rss_before_mib": round(start, 1), "rss_by_5_shards_mib": at[5] and round(at[5], 1),
+            "rss_by_25_shards_mib": at[25] and round(at[25], 1), "rss_by_50_shards_mib": at[50] and round(at[50], 1),
+            "rss_end_mib": round(_rss_mib(), 1)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=("overhead", "dask", "rss"), action="append")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+    results = {"cpus": os.cpu_count(), "load_before": os.getloadavg()}
+    tmp = tempfile.mkdtemp(prefix="bench-scan-")
+    try:
+        for name in args.only or ("overhead", "dask", "rss"):
+            results[name] = globals()[name](tmp)
+            print(name, json.dumps(results[name]), flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    results["load_after"] = os.getloadavg()
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
