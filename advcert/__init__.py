@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "build_certificate": "advcert.api", "train_certificate": "advcert.api", "save": "advcert.api",
     "load": "advcert.api", "verify_document": "advcert.api", "verify_file": "advcert.api",
+    "Certificate": "advcert.api",
     "BuildConfig": "advcert.config", "TrainConfig": "advcert.config", "DataSpec": "advcert.config",
     "Instance": "advcert.data.instance",
 }

@@ -17,13 +17,42 @@ Each function is a thin layer over :mod:`advcert.pipeline` (the chain of the pap
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
-from advcert import certificate, pipeline, verify
+from advcert import certificate, pipeline, report, verify
 from advcert.chain import Built
 from advcert.config import BuildConfig, DataSpec, TrainConfig, exact
 from advcert.data import instance_from_data
 from advcert.data.instance import Instance
+
+@dataclass(frozen=True, eq=False)
+class Certificate:
+    """A certificate in a notebook: the sealed document, its network witness (bytes, or None), and
+    the reader's views of it — the checks by id, the headline in words, a figure, and an HTML
+    representation that Jupyter shows (``_repr_html_``, the page of ``advcert report``)."""
+
+    doc: dict
+    witness: bytes | None = None
+
+    @property
+    def checks(self) -> dict:
+        """The checks by id (docs/certificate.md): each with its label, verdict, value and bound."""
+        return {c["id"]: c for c in self.doc["checks"]}
+
+    @property
+    def headline(self) -> list[str]:
+        """What was certified at paper scale, the width that ran against the theorem's, the robust loss."""
+        return report.headline(self.doc)
+
+    def plot(self, path) -> Path:
+        """Draw the certificate (the two planes, or a training run's curves) to a PNG at ``path``."""
+        report.plot(self.doc, str(path))
+        return Path(path)
+
+    def _repr_html_(self) -> str:
+        return report.render_html(self.doc)
+
 
 _EXACT_FIELDS = ("eps", "gamma", "rho", "R", "tau", "c_eta", "c_T", "bound_seconds")
 
@@ -51,13 +80,15 @@ def build_certificate(*, eps, gamma=None, data: DataSpec | None = None, instance
             ``seed``, ``m``, ``measured``, ``max_degree``, ``sandwich_budget``, ...).
 
     Returns:
-        a :class:`~advcert.chain.Built`: ``doc`` (the certificate, a dict) and ``witness`` (the
-        network's .npz bytes, or None without the measured plane). Save both with :func:`save`.
+        a :class:`Certificate`: ``doc`` (the certificate, a dict), ``witness`` (the network's .npz
+        bytes, or None without the measured plane), ``checks``, ``headline``, ``plot``. Save both with
+        :func:`save`.
     """
     cfg = _config(BuildConfig, {"eps": eps, "gamma": gamma, "data": data, **options})
     if instance is None and cfg.data is not None:
         instance = instance_from_data(cfg.data, rho=cfg.rho, gamma=cfg.gamma, eps=cfg.eps, seed=cfg.seed)
-    return pipeline.build_certificate(cfg, instance=instance, argv=[], quiet=quiet)
+    built = pipeline.build_certificate(cfg, instance=instance, argv=[], quiet=quiet)
+    return Certificate(built.doc, built.witness)
 
 
 def train_certificate(*, eps, gamma, m: int, quiet: bool = True, **options) -> Built:
@@ -71,13 +102,14 @@ def train_certificate(*, eps, gamma, m: int, quiet: bool = True, **options) -> B
             ``n``, ``d``, ``rho``, ``seed``, ``loss``, ...).
 
     Returns:
-        a :class:`~advcert.chain.Built` whose witness holds the best iterate.
+        a :class:`Certificate` whose witness holds the best iterate.
     """
     cfg = _config(TrainConfig, {"eps": eps, "gamma": gamma, "m": m, **options})
-    return pipeline.train_certificate(cfg, argv=[], quiet=quiet)
+    built = pipeline.train_certificate(cfg, argv=[], quiet=quiet)
+    return Certificate(built.doc, built.witness)
 
 
-def save(built: Built, path) -> Path:
+def save(built: Certificate | Built, path) -> Path:
     """Write a certificate, and its witness as ``<stem>.network.npz`` beside it; return the path.
 
     The witness name inside the certificate is set to match before the (re-)seal.
@@ -94,14 +126,18 @@ def save(built: Built, path) -> Path:
     return path
 
 
-def load(path) -> dict:
+def load(path) -> Certificate:
     """Read a certificate for inspection (no verification: use :func:`verify_document` or :func:`verify_file`)."""
-    return certificate.read(path)
+    return Certificate(certificate.read(path))
 
 
-def verify_document(doc: dict):
-    """Re-derive every rigorous check of a certificate with the independent verifier; returns its Report
-    (``.ok``, ``.first_failure``, ``.checks``). A document with a network needs :func:`verify_file`."""
+def verify_document(doc):
+    """Re-derive every rigorous check of a certificate (a :class:`Certificate` or its document) with the
+    independent verifier; returns its Report (``.ok``, ``.first_failure``). A certificate with a network
+    needs its witness: it is taken from the :class:`Certificate`, else use :func:`verify_file`."""
+    if isinstance(doc, Certificate):
+        return verify.verify_document(doc.doc, witness=doc.witness) if doc.witness is not None else \
+            verify.verify_document(doc.doc)
     return verify.verify_document(doc)
 
 
