@@ -246,8 +246,8 @@ def gap_decomposition(instance: Instance, *, q: Sequence[Fraction] | None = None
         rows.append(_measured_row(qw[own], R_measured, m, eps, options, next(r for r in rows if r.name == own)))
     if scan is not None:
         against = rows[-1] if rows[-1].name == "measured-radius" else next((r for r in rows if r.name == own), None)
-        rows.append(_row("scan", f"Theorem 5.3 (or 4.1) in practice: the least width of the scan at which "
-                         f"{scan['law']} held for every seed", scan["log10_m"], against, scan["label"], scan["note"]))
+        rows.append(_row("scan", f"{scan['law']} in practice: the least width of the scan at which its "
+                         "conclusion held for every seed", scan["log10_m"], against, scan["label"], scan["note"]))
     return rows
 
 
@@ -381,10 +381,10 @@ def add_to_document(doc: dict, rows: Sequence[GapRow]) -> dict:
 def format_table(rows: Sequence[GapRow], *, wide: bool = False) -> str:
     """The decomposition as a text table: row, log10 width, orders removed (against), label, statement."""
     lines = ["Where Theorem 5.3's width goes (log10 of M0; every width an estimate: C51, δ and c are parameters)",
-             f"{'row':<16} {'log10 m':>9} {'removed':>9}  {'against':<12} {'label':<12} statement"]
+             f"{'row':<16} {'log10 m':>9} {'removed':>9}  {'against':<15} {'label':<12} statement"]
     for r in rows:
         removed = "" if r.removed is None else f"{r.removed:9.1f}"
-        lines.append(f"{r.name:<16} {r.log10_width:9.1f} {removed:>9}  {r.against or '':<12} {r.label:<12} {r.statement}")
+        lines.append(f"{r.name:<16} {r.log10_width:9.1f} {removed:>9}  {r.against or '':<15} {r.label:<12} {r.statement}")
         if wide:
             lines.append(f"{'':<16} {r.note}")
     return "\n".join(lines)
