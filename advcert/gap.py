@@ -45,7 +45,7 @@ from advcert.checks import constant
 from advcert.config import MAX_DEGREE
 from advcert.data.instance import Instance, certify_separation
 from advcert.errors import InputError
-from advcert.measured.h import abs_hermite, build_features, choose_truncation, hermite_P
+from advcert.measured.h import build_features, choose_truncation, hermite_P
 from advcert.poly.complexity import complexity, eps2_for_lemma65, log2_mid
 from advcert.poly.interpolant import lemma62_intervals
 from advcert.poly.lp import LPOptions, lp_step_polynomial

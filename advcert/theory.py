@@ -22,7 +22,6 @@ evaluate these formulas, so each constant has one definition.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache

@@ -21,6 +21,7 @@ import pytest
 import advcert.verify as V
 from advcert import certificate, gap, theory
 from advcert.cli import main
+from advcert.measured.h import abs_hermite
 
 HERE = Path(__file__).parent.parent / "certificates"
 
@@ -140,3 +141,9 @@ def test_gap_constants_format():
     c = gap.gap_constants([r])["gap/lp"]
     assert c["value"] == 145.712 and c["label"] == "estimate" and "456.0 orders" in c["note"]
     assert theory.formula("M0").statement.startswith("Theorem 5.3")
+
+
+def test_one_pass_abs_hermite_is_the_builds():
+    B = Fraction(1213, 64)
+    assert gap._abs_hermite_all(30, B) == [abs_hermite(i, B) for i in range(31)]
+    assert gap._abs_hermite_all(0, B) == [1]
