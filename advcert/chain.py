@@ -25,7 +25,7 @@ from advcert.poly.lp import lp_step_polynomial
 from advcert.poly.minimax import minimax_sign_polynomial, minimax_step
 from advcert.poly.interpolant import RobustInterpolant, lemma62_bound, lemma62_intervals
 from advcert.poly.sgn import SignPolynomial, chebyshev_y, sign_polynomial
-from advcert.poly.step import StepPolynomial, claim63_alpha, paper_coefficient_bound, step_polynomial
+from advcert.poly.step import StepPolynomial, claim63_alpha, step_polynomial
 from advcert.progress import Stages
 from advcert.rational import log2, to_str
 
@@ -154,7 +154,7 @@ def certified_chain(inst: Instance, config: BuildConfig, stages: Stages) -> Chai
             t_q = time.perf_counter() - t0
             enc_in = certify.sup_abs_error(q.poly, 1, *iv.inside)
             enc_out = certify.sup_abs_error(q.poly, 0, *iv.outside)
-            paper_q = paper_coefficient_bound(p1.degree, alpha)
+            paper_q = theory.q_coefficient_bound(p1.degree, alpha)
             checks += records.claim_6_3(q, paper_q, iv, enc_in, enc_out, eps1, t_q)
         constants = _constants(inst, p1, q, eta, eps1, paper_q)
     with stages.stage("Lemma 6.2: robust interpolant f*"):

@@ -10,6 +10,7 @@
   advcert scan --instance small --m 2^10..2^16 --seeds 2   the width law: where each link starts to hold
   advcert report FILE                      one self-contained HTML (or Markdown) page of it
   advcert diff A B                         compare two certificates (rigorous parts identical)
+  advcert gap FILE                         where the theorem's width goes, one ingredient at a time
   advcert selftest                         a ~1 s check that the install works
 
 Numbers are read exactly from their decimal strings (0.1 means 1/10).
@@ -287,6 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
     df.add_argument("a", help="the reference certificate")
     df.add_argument("b", help="the certificate to compare with it")
     df.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance of estimates (default 1e-6)")
+    g = sub.add_parser("gap", help="where the theorem's width goes: M0 recomputed with one ingredient changed at a time",
+                       description="Theorem 5.3's width for a certificate's instance with the paper's construction, "
+                                   "then with the degree and coefficients built, the minimax sign polynomial, the "
+                                   "least-complexity q, the measured radius and a scan's working width (advcert.gap).")
+    g.add_argument("file")
+    g.add_argument("--scan", metavar="SCAN", help="a scan.json of the same instance: adds the width that works")
+    g.add_argument("--wide", action="store_true", help="each row's constants (D, max|q_j|, C(q), ε2, C_h, R, widths)")
     sub.add_parser("selftest", help="a quick end-to-end check of this installation")
     return parser
 
@@ -545,6 +553,14 @@ def _cmd_scan(args, argv) -> int:
     return runner.main(cfg, argv, quiet=args.quiet, plot=args.plot)
 
 
+def _cmd_gap(args) -> int:
+    from advcert import certificate, gap
+
+    scan = gap.read_scan(args.scan) if args.scan else None
+    print(gap.format_table(gap.gap_table(certificate.read(args.file), scan), wide=args.wide))
+    return 0
+
+
 def _cmd_selftest(args) -> int:
     from advcert.selftest import run
 
@@ -561,6 +577,7 @@ _HANDLERS = {
     "attack": lambda a, argv: _cmd_attack(a),
     "separation": lambda a, argv: _cmd_separation(a),
     "diff": lambda a, argv: _cmd_diff(a),
+    "gap": lambda a, argv: _cmd_gap(a),
     "selftest": lambda a, argv: _cmd_selftest(a),
     "scan": lambda a, argv: _cmd_scan(a, argv),
 }

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from advcert import adversary, seeds, sphere
+from advcert import adversary, seeds, sphere, theory
 from advcert.errors import InputError
 from advcert.kernels import forward, fstar, sweep
 from advcert.measured.h import Features, IdentityCheck, build_features, float_floor, identity_quadrature
@@ -174,63 +174,11 @@ def net(d: int, count: int) -> tuple[np.ndarray, float]:
 # theory constants of this chain (log scale)
 # ---------------------------------------------------------------------------------------
 
-_LOG10_2 = math.log10(2.0)
-_LOG10_E = math.log10(math.e)
-
-
-@dataclass(frozen=True)
-class ChainWidths:
-    """Widths and probabilities of the Lemma 6.5 / Theorem 5.1 chain, in log10 (math-spec §6-7).
-
-    * ``log10_R`` = log10(2 n C_h), the theorem's radius;
-    * ``log10_m_thm51``: least m with C51 R²/m^{1/6} <= ε/3, i.e. 6 log10(3 C51 R²/ε);
-    * ``log10_m_hoeffding``: least m making the Hoeffding + net failure bound <= ``delta``
-      (t = ε/9 at every point of a τ-net, τ = m^-2, |net| <= (1 + √3/τ)^{d-1});
-    * ``log10_m_discretisation``: least m with (n C_h/m)·d <= ε/9, the g-side net error
-      when at most d activation patterns flip between a point and its net neighbour;
-    * ``log10_m_required``: the largest of the three.
-    """
-
-    log10_R: float
-    log10_m_thm51: float
-    log10_m_hoeffding: float
-    log10_m_discretisation: float
-    log10_m_required: float
-
-
-def log10_hoeffding_failure(m: float, n: int, d: int, eps: float, log2_C_h: float) -> float:
-    """log10 of |net|·2 exp(-m (ε/9)² / (2 n² C_h²)) with τ = m^-2 (Lemma 6.5, math-spec §6).
-
-    A probability bound: values >= 0 mean the bound says nothing at this width.
-    """
-    log10_net = (d - 1) * math.log10(1.0 + math.sqrt(3.0) * float(m) ** 2)
-    log10_expo = (math.log10(float(m)) + 2.0 * math.log10(eps / 9.0) - math.log10(2.0 * n * n)
-                  - 2.0 * log2_C_h * _LOG10_2)
-    expo = 10.0**log10_expo if log10_expo > -300 else 0.0
-    return math.log10(2.0) + log10_net - expo * _LOG10_E
-
-
-def chain_widths(n: int, d: int, eps: float, log2_C_h: float, *, C51: float = 1.0,
-                 delta: float = 0.01) -> ChainWidths:
-    """The widths this chain asks for, in log10 (Lemma 6.5 and Theorem 5.1; see ChainWidths)."""
-    eps = float(eps)
-    log10_C_h = log2_C_h * _LOG10_2
-    log10_R = math.log10(2 * n) + log10_C_h
-    m51 = 6.0 * (math.log10(3.0 * C51 / eps) + 2.0 * log10_R)
-    # Hoeffding: m >= 2 n² C_h² (ln(2/δ) + (d-1) ln(1 + √3 m²)) / (ε/9)²; iterate on log m
-    base = math.log10(2.0 * n * n) + 2.0 * log10_C_h - 2.0 * math.log10(eps / 9.0)
-    lm = base
-    for _ in range(60):
-        ln_term = math.log(2.0 / delta) + (d - 1) * (math.log(math.sqrt(3.0)) + 2.0 * lm * math.log(10.0))
-        lm = base + math.log10(max(ln_term, 1e-300))
-    mdisc = math.log10(9.0 * n * d / eps) + log10_C_h
-    return ChainWidths(
-        log10_R=log10_R,
-        log10_m_thm51=m51,
-        log10_m_hoeffding=lm,
-        log10_m_discretisation=mdisc,
-        log10_m_required=max(m51, lm, mdisc),
-    )
+#: the widths and the Hoeffding + net failure bound are formulas of advcert.theory (their one
+#: home): R = 2nC_h, (3 C51 R²/ε)^6, the Hoeffding + net fixed point, 9ndC_h/ε and their largest
+ChainWidths = theory.ChainWidths
+chain_widths = theory.chain_widths
+log10_hoeffding_failure = theory.log10_hoeffding_failure
 
 
 # ---------------------------------------------------------------------------------------

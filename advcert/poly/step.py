@@ -70,9 +70,3 @@ def step_polynomial(sign: SignPolynomial, alpha: Fraction) -> StepPolynomial:
 def claim63_alpha(rho: Fraction, eta: Fraction) -> Fraction:
     """α = 1 - ρ²/2 - 2η (Claim 6.3)."""
     return 1 - Fraction(rho) ** 2 / 2 - 2 * Fraction(eta)
-
-
-def paper_coefficient_bound(degree: int, alpha: Fraction) -> Fraction:
-    """The paper's bound on |q_j|: 2^{6D-1}/(1 - α) + 1/2 (Claim 6.3, explicit form of
-    O(γ^{-1} 2^{6D}) with 1 - α = ρ²/2 + 2η >= γ/4)."""
-    return Fraction(2 ** (6 * degree - 1)) / (1 - Fraction(alpha)) + Fraction(1, 2)
