@@ -72,6 +72,7 @@ class BuildConfig:
     measured: bool = True
     m: int | None = None
     sandwich_budget: float = 5.0
+    gap: bool = False  # add the decomposition of the theorem's width (advcert.gap) as constants gap/<row>
 
 
 @dataclass(frozen=True)

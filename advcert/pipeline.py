@@ -18,7 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from advcert import certificate, seeds
+from advcert import certificate, gap, seeds
 from advcert.chain import Built, certified_chain, document, instance_for
 from advcert.checks import below_theorem_width
 from advcert.config import BuildConfig, TrainConfig
@@ -48,6 +48,13 @@ def build_certificate(config: BuildConfig, *, instance: Instance | None = None, 
     ``instance`` overrides the synthetic set of ``config``; ``witness_name`` is the file name,
     relative to the certificate's folder, under which the caller stores ``Built.witness``.
     """
+    built = _build(config, instance, argv, quiet, witness_name)
+    if not config.gap:
+        return built
+    return Built(doc=gap.add_to_document(built.doc, gap.gap_table(built.doc)), witness=built.witness)
+
+
+def _build(config: BuildConfig, instance, argv, quiet, witness_name) -> Built:
     inst = instance if instance is not None else instance_for(config)
     if config.measured and config.m is not None:
         refuse_memory(network_bytes(config.m, inst.d), f"the measured plane at m = {config.m}", "pass a smaller --m")

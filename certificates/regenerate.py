@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def headline() -> None:
-    subprocess.run([sys.executable, "-m", "advcert", "build", "--gamma", "0.5", "--eps", "0.1",
+    subprocess.run([sys.executable, "-m", "advcert", "build", "--gamma", "0.5", "--eps", "0.1", "--gap",
                     "--out", os.path.join(HERE, "headline.json")], check=True)
 
 
