@@ -298,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--scan", metavar="SCAN", help="a scan.json of the same instance: adds the width that works")
     g.add_argument("--wide", action="store_true", help="each row's constants (D, max|q_j|, C(q), ε2, C_h, R, widths)")
     sub.add_parser("selftest", help="a quick end-to-end check of this installation")
+    for name, p in sub.choices.items():  # --quiet is accepted by every command
+        if not any("--quiet" in a.option_strings for a in p._actions):
+            p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser
 
 
@@ -455,6 +458,9 @@ def _cmd_verify(args) -> int:
     # estimates need the builders, which the verifier never imports: re-run them here
     from advcert import certificate, rerun
 
+    if not args.quiet:
+        print("advcert: re-running the estimates from the certificate's producer.config (the whole pipeline) ...",
+              file=sys.stderr)
     return rerun.report(certificate.read(args.file), sys.stdout)
 
 
@@ -506,6 +512,9 @@ def _cmd_attack(args) -> int:
 
     doc = certificate.read(args.file)
     arrays = certificate.read_network_witness(doc, args.file, args.network)
+    if not args.quiet:
+        print(f"advcert: attacking and bounding the robust loss of {args.file}'s network "
+              f"(m = {arrays['W'].shape[0]}, budget ~{args.time_budget:g} s of branch and bound) ...", file=sys.stderr)
     chk, contradictions = attack_certificate(
         doc, arrays, seed=args.seed, domain=args.domain, restarts=args.restarts, steps=args.steps,
         random_points=args.random_points, rel_gap=args.gap, time_budget=args.time_budget)
