@@ -189,15 +189,16 @@ def _constants(inst: Instance, p1, q, eta: Fraction, eps1: Fraction, paper_q: Fr
     return {
         "D_used": constant(str(p1.degree), "exact", "degree of p1 and q as built (2·cheb_d + 1)"),
         "D_paper_claim63": constant(round(theory.degree_claim63(inst.gamma, inst.eps, inst.n), 3), "estimate",
-                                    "(24/γ)·ln(48n/ε), Claim 6.3 / Lemma 6.2"),
+                                    "(24/γ)·ln(48n/ε), Claim 6.3 / Lemma 6.2", "D_claim63"),
         "D_paper_lemma64": constant(round(theory.degree_lemma64(eta, eps1), 3), "estimate",
-                                    "(3/η)·ln(2/(η·ε1)), the reconstructed Lemma 6.4 reading"),
+                                    "(3/η)·ln(2/(η·ε1)), the reconstructed Lemma 6.4 reading", "D_lemma64"),
         "D_opt": constant(theory.degree_optimal(eta, eps1), "estimate",
                           "least degree with Eremenko–Yuditskii asymptotic error ≤ ε1 on [η,1]"),
         "log2_max_coef_p1": constant(round(log2(max_coef), 3), "estimate", "log2 max_j |α_j|"),
         "log2_coef_bound_p1": constant(str(4 * p1.degree), "exact", "the paper's 2^{4D} at D_used"),
         "log2_max_coef_q": constant(round(log2(max_q), 3), "estimate", "log2 max_j |q_j|"),
-        "log2_coef_bound_q": constant(round(log2(paper_q), 3), "estimate", "log2 of 2^{6D−1}/(1−α) + 1/2 at D_used"),
+        "log2_coef_bound_q": constant(round(log2(paper_q), 3), "estimate", "log2 of 2^{6D−1}/(1−α) + 1/2 at D_used",
+                                      "q_coef_bound"),
     }
 
 

@@ -18,6 +18,7 @@ import math
 from fractions import Fraction
 from typing import Any
 
+from advcert import theory
 from advcert.rational import to_str
 
 RIGOROUS_LABELS = ("exact", "enclosure", "sound-bound")
@@ -63,8 +64,14 @@ def check(id: str, claim: str, relation: str, bound, value, label: str, method: 
     return out
 
 
-def constant(value: Any, label: str, note: str) -> dict:
-    """One entry of a certificate's ``constants``: ``{value, label, note}``."""
+def constant(value: Any, label: str, note: str, formula: str | None = None) -> dict:
+    """One entry of a certificate's ``constants``: ``{value, label, note}``.
+
+    ``formula`` names the closed form in :mod:`advcert.theory` the value evaluates; its text is
+    appended to the note, so that the certificate carries the formula beside the number.
+    """
+    if formula is not None:
+        note = f"{note}; formula: {theory.text(formula)}"
     return {"value": value, "label": label, "note": note}
 
 

@@ -217,25 +217,25 @@ def _constants(c: Coupling) -> dict[str, dict[str, Any]]:
     w_plain = c.log10_m_thm51_plain
     eps2, Cq, Cqe, feat, c_const, R_meas = l6.eps2, l6.Cq, l6.Cqe, l6.features, Fraction(c.options.c), c.pseudo.radius
     return {
-        "eps2": constant(to_str(eps2), "exact", "Lemma 6.6 accuracy: min(eps/(9n), 1/(2 C(q))), a dyadic below"),
+        "eps2": constant(to_str(eps2), "exact", "Lemma 6.6 accuracy: min(eps/(9n), 1/(2 C(q))), a dyadic below", "eps2"),
         "complexity_c": constant(to_str(c_const), "exact", "the absolute constant c of C(φ, ε) and C(φ)"),
-        "log2_C_q": constant(to_str(log2_upper(Cq)), "sound-bound", "upper bound of log2 C(q) (Arb)"),
-        "log2_C_q_eps2": constant(to_str(log2_upper(Cqe)), "sound-bound", "upper bound of log2 C(q, eps2) (Arb)"),
+        "log2_C_q": constant(to_str(log2_upper(Cq)), "sound-bound", "upper bound of log2 C(q) (Arb)", "C_q"),
+        "log2_C_q_eps2": constant(to_str(log2_upper(Cqe)), "sound-bound", "upper bound of log2 C(q, eps2) (Arb)", "C_q_eps2"),
         # These three rest on the builder's Arb enclosures of P_i, which the independent
         # verifier does not recompute; a number it cannot re-derive is reported as an estimate.
         "h_B_t": constant(json_float(feat.B_t), "estimate", "truncation point of h (least 1/64-grid point whose proved "
                                                   "truncation error fits the budget; proved by the builder only)"),
         "log2_C_h": constant(json_float(feat.log2_C_h), "estimate",
                            "log2 of the builder's proved upper bound of sup|h|, Σ(|α_i|/P_i) Ĥe_i(B_t) "
-                           "(Arb; not re-derived by the verifier)"),
+                           "(Arb; not re-derived by the verifier)", "C_h"),
         "log2_C_h_cramer": constant(json_float(feat.log2_C_h_cramer), "estimate",
                                   "same via Cramér's inequality (constant 1.086436 [R, Indritz 1961])"),
-        "log10_R_theorem": constant(json_float(widths.log10_R), "estimate", "log10(2 n C_h), float from the bound above"),
+        "log10_R_theorem": constant(json_float(widths.log10_R), "estimate", "log10(2 n C_h), float from the bound above", "R"),
         "log10_m_thm51": constant(json_float(widths.log10_m_thm51), "estimate",
-                                "width with C51 R²/m^{1/6} <= eps/3 at the theorem's R"),
+                                "width with C51 R²/m^{1/6} <= eps/3 at the theorem's R", "m_thm51"),
         "log10_m_hoeffding": constant(json_float(widths.log10_m_hoeffding), "estimate",
-                                    f"width where the Hoeffding + net bound fails w.p. <= {options.delta_fail}"),
-        "log10_m_required": constant(json_float(widths.log10_m_required), "estimate", "largest width of this chain"),
+                                    f"width where the Hoeffding + net bound fails w.p. <= {options.delta_fail}", "m_hoeffding"),
+        "log10_m_required": constant(json_float(widths.log10_m_required), "estimate", "largest width of this chain", "M0"),
         "log10_m_thm51_eps2_plain": constant(json_float(w_plain), "estimate",
                                            "log10_m_thm51 with eps2 = eps/(9n), ignoring eps2 < 1/C(q)"),
         "m": constant(str(int(m)), "exact", "the width that ran"),
