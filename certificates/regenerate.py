@@ -20,11 +20,14 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+#: every step writes here first, so that the source tree stays clean (producer.git.dirty = false) until
+#: all of them have run; then the files replace the references in one go
+STAGE = os.path.join(HERE, ".regen")
 
 
 def headline() -> None:
     subprocess.run([sys.executable, "-m", "advcert", "build", "--gamma", "0.5", "--eps", "0.1", "--gap",
-                    "--out", os.path.join(HERE, "headline.json")], check=True)
+                    "--out", os.path.join(STAGE, "headline.json")], check=True)
 
 
 def small() -> None:
@@ -43,14 +46,14 @@ def small() -> None:
     cfg = BuildConfig(gamma=S["gamma"], eps=S["eps"], n=S["n"], d=S["d"], rho=S["rho"], seed=S["seed"], m=S["m"])
     argv = ["certificates/regenerate.py", "--only", "small"]
     res = build_certificate(cfg, instance=inst, quiet=False, argv=argv, witness_name="small-end-to-end.network.npz")
-    certificate.write_with_witness(os.path.join(HERE, "small-end-to-end.json"), res.doc, res.witness,
+    certificate.write_with_witness(os.path.join(STAGE, "small-end-to-end.json"), res.doc, res.witness,
                                    "small-end-to-end.network.npz")
     print(f"advcert: wrote {os.path.join(HERE, 'small-end-to-end.json')}")
 
 
 def train() -> None:
     subprocess.run([sys.executable, "-m", "advcert", "train", "--gamma", "0.5", "--eps", "0.1", "--m", "4096",
-                    "--R", "2", "--out", os.path.join(HERE, "train-regression.json")], check=True)
+                    "--R", "2", "--out", os.path.join(STAGE, "train-regression.json")], check=True)
 
 
 STEPS = {"headline": headline, "small": small, "train": train}
@@ -61,9 +64,13 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=sorted(STEPS), action="append", help="remake only this one (repeatable)")
     args = parser.parse_args()
+    os.makedirs(STAGE, exist_ok=True)
     for name in args.only or list(STEPS):
         print(f"== {name}", flush=True)
         STEPS[name]()
+    for f in sorted(os.listdir(STAGE)):
+        os.replace(os.path.join(STAGE, f), os.path.join(HERE, f))
+    os.rmdir(STAGE)
     return 0
 
 
