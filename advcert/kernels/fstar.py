@@ -15,12 +15,22 @@ from numba import njit, prange
 _U = 2.0**-53
 
 
+@njit(cache=True, fastmath=False)
+def _clenshaw(t, c):  # pragma: no cover - compiled
+    # Σ_j c_j T_j(t) by Clenshaw's recurrence (stable on [-1, 1]); both forms of f* use it
+    b1 = 0.0
+    b2 = 0.0
+    for j in range(c.shape[0] - 1, 0, -1):
+        b0 = 2.0 * t * b1 - b2 + c[j]
+        b2 = b1
+        b1 = b0
+    return t * b1 - b2 + c[0]
+
+
 @njit(parallel=True, cache=True, fastmath=False)
 def _fstar_kernel(X, Xd, y, cb, dcb, alpha, val, grad):  # pragma: no cover - compiled
     N, d = X.shape
     n = Xd.shape[0]
-    L = cb.shape[0]
-    Ld = dcb.shape[0]
     for p in prange(N):
         v = 0.0
         for k in range(d):
@@ -31,21 +41,8 @@ def _fstar_kernel(X, Xd, y, cb, dcb, alpha, val, grad):  # pragma: no cover - co
                 z += Xd[i, k] * X[p, k]
             xx = (z - alpha) / 2.0
             yy = 1.0 - xx * xx
-            # Clenshaw for Q(yy) and Q'(yy)
-            b1 = 0.0
-            b2 = 0.0
-            for j in range(L - 1, 0, -1):
-                b0 = 2.0 * yy * b1 - b2 + cb[j]
-                b2 = b1
-                b1 = b0
-            Q = yy * b1 - b2 + cb[0]
-            b1 = 0.0
-            b2 = 0.0
-            for j in range(Ld - 1, 0, -1):
-                b0 = 2.0 * yy * b1 - b2 + dcb[j]
-                b2 = b1
-                b1 = b0
-            dQ = yy * b1 - b2 + dcb[0]
+            Q = _clenshaw(yy, cb)
+            dQ = _clenshaw(yy, dcb)
             q = (xx * Q + 1.0) / 2.0
             dq = (Q - 2.0 * xx * xx * dQ) / 4.0  # d/dz of (p1((z-α)/2) + 1)/2
             v += y[i] * q
@@ -58,8 +55,6 @@ def _fstar_kernel(X, Xd, y, cb, dcb, alpha, val, grad):  # pragma: no cover - co
 def _fstar_z_kernel(X, Xd, y, a, da, val, grad):  # pragma: no cover - compiled
     N, d = X.shape
     n = Xd.shape[0]
-    L = a.shape[0]
-    Ld = da.shape[0]
     for p in prange(N):
         v = 0.0
         for k in range(d):
@@ -68,20 +63,8 @@ def _fstar_z_kernel(X, Xd, y, a, da, val, grad):  # pragma: no cover - compiled
             z = 0.0
             for k in range(d):
                 z += Xd[i, k] * X[p, k]
-            b1 = 0.0
-            b2 = 0.0
-            for j in range(L - 1, 0, -1):
-                b0 = 2.0 * z * b1 - b2 + a[j]
-                b2 = b1
-                b1 = b0
-            q = z * b1 - b2 + a[0]
-            b1 = 0.0
-            b2 = 0.0
-            for j in range(Ld - 1, 0, -1):
-                b0 = 2.0 * z * b1 - b2 + da[j]
-                b2 = b1
-                b1 = b0
-            dq = z * b1 - b2 + da[0]
+            q = _clenshaw(z, a)
+            dq = _clenshaw(z, da)
             v += y[i] * q
             for k in range(d):
                 grad[p, k] += y[i] * dq * Xd[i, k]
