@@ -2,8 +2,8 @@
 
   advcert build --gamma 0.5 --eps 0.1      build the chain and write a certificate
   advcert verify FILE                      re-check it independently
-  advcert show FILE                        a table of its checks
-  advcert plot FILE                        pictures of p1, q and the checks
+  advcert show FILE                        its headline in words, then its checks
+  advcert plot FILE                        its planes (or training curves) as a PNG
   advcert separation --data digits        δ_i histogram (Figure 1), largest γ, points to drop
   advcert train --gamma G --eps E --m M    Algorithm 1, with theorem-4.1 and theorem-5.2 checks
   advcert attack FILE                      re-run the robust-loss sandwich on a certificate's network
