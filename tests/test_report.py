@@ -81,7 +81,10 @@ def test_headline_of_a_training_certificate(train):
     assert lines[1].startswith("Training: Algorithm 1 ran 400 steps at m = 4096")
     r = robust_interval(train)
     assert r["id"] == "theorem-4.1" and r["verdict"] == "holds"
-    assert "[0.07051, 0.08124]" in lines[2] and "theorem-4.1 holds (sound-bound)" in lines[2]
+    # the interval is the certificate's own attack and sound bound, printed to 4 significant digits
+    det = next(c for c in train["checks"] if c["id"] == "theorem-4.1")["details"]
+    lo, hi = det["robust_loss_attack_best"], float(Fraction(det["robust_loss_upper_best"]))
+    assert f"[{lo:.4g}, {hi:.4g}]" in lines[2] and "theorem-4.1 holds (sound-bound)" in lines[2]
 
 
 def test_headline_without_a_network(headline_doc):
