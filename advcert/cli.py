@@ -393,6 +393,11 @@ def _cmd_build(args, argv) -> int:
         from advcert.data import instance_from_data
 
         inst = instance_from_data(cfg.data, rho=cfg.rho, gamma=cfg.gamma, eps=cfg.eps, seed=cfg.seed)
+        classes = sorted(set(inst.labels.tolist()))
+        if len(classes) == 1:
+            # f* ≡ y then meets Lemma 6.2 trivially: the certificate holds, but says little about the data
+            print(f"advcert: warning: all {inst.n} points have the label {classes[0]:g}; the robust interpolant is "
+                  "then trivial (try another --seed or a larger --sample)", file=sys.stderr)
     else:
         inst = None
     if cfg.measured or cfg.gap:

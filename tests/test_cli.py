@@ -92,3 +92,12 @@ def test_python_dash_m_and_console_script_agree(tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     r = subprocess.run([sys.executable, "-m", "advcert", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("advcert ")
+
+
+def test_single_class_data_gets_a_warning(tmp_path, capsys):
+    """Lemma 6.2 is trivial when every label is the same (f* ≡ y): the build says so on stderr."""
+    (tmp_path / "d.csv").write_text("1,0,1\n0,1,1\n-1,0,1\n")
+    out = tmp_path / "c.json"
+    assert main(["build", "--data", str(tmp_path / "d.csv"), "--eps", "0.5", "--rho", "0.01", "--certified-only",
+                 "--quiet", "--out", str(out)]) == 0
+    assert "all 3 points have the label 1" in capsys.readouterr().err
