@@ -113,7 +113,7 @@ def _add_instance_args(p: argparse.ArgumentParser, *, data: bool = True) -> None
                    help="drop the fewest points that keep the rest γ-separable (recorded in the certificate)")
 
 
-def _add_train_args(p: argparse.ArgumentParser) -> None:
+def _add_train_args(p) -> None:
     p.add_argument("--R", default="1", help="Theorem 5.2's radius R >= 1 (default 1): T = c_T R²/ε², R_train = R²/ε")
     p.add_argument("--max-steps", type=_int("--max-steps", 1), default=1000,
                    help="caps the theorem's number of steps: T = min(c_T R²/ε², this) (default 1000; the "
@@ -238,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run Algorithm 1 instead of the random-features plane: the same as "
                         "'advcert train' with these arguments (width --m, default 4096)")
     b.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    _add_train_args(b.add_argument_group("Algorithm 1, with --train (as advcert train)"))
 
     v = sub.add_parser("verify", help="independently re-check a certificate",
                        description="Re-derive every exact, enclosure and sound-bound check with independent code; "
@@ -278,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Algorithm 1 of the paper from the random initialisation: full-batch adversarial "
                                     "training with step size c_eta·ε·m^(-1/3); writes a certificate with theorem-5.2 "
                                     "and theorem-4.1, the trained network as an .npz witness, and a PNG of the curves.")
-    _add_instance_args(tr, data=False)
+    _add_instance_args(tr)
     tr.add_argument("--m", type=_int("--m", 1), required=True, help="width m of the network")
     _add_train_args(tr)
     tr.add_argument("--out", help="certificate path (default advcert-train-gamma<G>-eps<E>-m<M>-n<N>-d<D>-seed<S>.json); "
@@ -341,12 +342,21 @@ def _build_config(args):
 def _train_config(args, m: int):
     from advcert.config import TrainConfig
 
-    if args.gamma is None:
-        raise InputError("--gamma is required for training", "pass for example --gamma 0.5")
+    from advcert.config import DataSpec
+
+    data = None
+    if args.data is not None:
+        if args.n is not None or args.d is not None:
+            raise InputError("--n and --d describe synthetic data; with --data they come from the file",
+                             "drop --n/--d, or use --sample K to take K points")
+        data = DataSpec(spec=args.data, labels=args.labels, lift=args.lift, sample=args.sample,
+                        drop_close=args.drop_close)
+    elif args.gamma is None:
+        raise InputError("--gamma is required for synthetic data", "pass for example --gamma 0.5")
     if args.d is not None and args.d < 3:
         raise InputError(f"--d must be at least 3 for training, got {args.d}", "pass --d 3 or more")
     return TrainConfig(
-        eps=_number(args, "--eps", lo=0, hi=1), gamma=_gamma(args), m=m,
+        eps=_number(args, "--eps", lo=0, hi=1), gamma=_gamma(args), m=m, data=data,
         n=args.n or 10, d=args.d or 8, rho=_number(args, "--rho", default="0.05", lo=0), seed=args.seed,
         R=_number(args, "--R", lo=1, strict_lo=False), max_steps=args.max_steps, loss=args.loss,
         tau=_number(args, "--tau", lo=0), c_eta=_number(args, "--c-eta", lo=0), c_T=_number(args, "--c-T", lo=0),
@@ -378,8 +388,6 @@ def _rigorous_summary(doc: dict) -> tuple[str, int]:
 
 def _cmd_build(args, argv) -> int:
     if args.train:
-        if args.data is not None:
-            raise InputError("--train runs on synthetic data only", "drop --data, or drop --train")
         return _run_train(args, argv, m=args.m or 4096)
     cfg = _build_config(args)
     if args.data is not None:
@@ -428,13 +436,20 @@ def _run_train(args, argv, m: int) -> int:
     from advcert.report import plot_training
 
     cfg = _train_config(args, m)
-    default = f"advcert-train-gamma{args.gamma}-eps{args.eps}-m{m}-n{cfg.n}-d{cfg.d}-seed{cfg.seed}.json"
+    what = (f"{os.path.splitext(os.path.basename(args.data))[0]}-gamma{args.gamma or 'auto'}" if args.data
+            else f"gamma{args.gamma}")
+    default = f"advcert-train-{what}-eps{args.eps}-m{m}-n{cfg.n}-d{cfg.d}-seed{cfg.seed}.json"
     out = _writable_out(Path(args.out or default))
     npz, png = out.with_suffix(".npz"), out.with_suffix(".png")
     if png.exists() and (not png.is_file() or png.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n"):
         raise InputError(f"{png} exists and is not a PNG figure: advcert replaces only its own earlier output",
                          "move it away or pass another --out")
-    built = train_certificate(cfg, argv=argv, quiet=args.quiet, witness_name=npz.name)
+    inst = None
+    if cfg.data is not None:
+        from advcert.data import instance_from_data
+
+        inst = instance_from_data(cfg.data, rho=cfg.rho, gamma=cfg.gamma, eps=cfg.eps, seed=cfg.seed)
+    built = train_certificate(cfg, instance=inst, argv=argv, quiet=args.quiet, witness_name=npz.name)
     certificate.write_with_witness(out, built.doc, built.witness, npz.name)
     plot_training(built.doc, str(png))
     c52, c41 = built.doc["checks"][-2], built.doc["checks"][-1]

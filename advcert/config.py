@@ -86,7 +86,7 @@ class TrainConfig:
     """
 
     eps: Fraction
-    gamma: Fraction
+    gamma: Fraction | None
     m: int
     n: int = 10
     d: int = 8
@@ -105,6 +105,7 @@ class TrainConfig:
     gap_points: int = 256
     crown: bool = True
     bound_seconds: Fraction = Fraction(10)
+    data: DataSpec | None = None  # real data (``gamma`` None: the largest it supports) instead of a synthetic set
 
 
 def to_json(config) -> dict:

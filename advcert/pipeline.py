@@ -91,7 +91,7 @@ def train_certificate(config: TrainConfig, *, instance: Instance | None = None, 
     inst = instance if instance is not None else _train_instance(config)
     refuse_memory(network_bytes(config.m, inst.d), f"Algorithm 1 at m = {config.m}", "pass a smaller --m")
     stages = Stages(total=6, quiet=quiet)
-    bconf = BuildConfig(eps=config.eps, gamma=config.gamma, n=inst.n, d=inst.d, rho=config.rho, seed=config.seed,
+    bconf = BuildConfig(eps=config.eps, gamma=inst.gamma, n=inst.n, d=inst.d, rho=inst.rho, seed=config.seed,
                         measured=False)
     chain = certified_chain(inst, bconf, stages)
     net0 = initialise(config.m, inst.d, config.seed)

@@ -101,3 +101,24 @@ def test_single_class_data_gets_a_warning(tmp_path, capsys):
     assert main(["build", "--data", str(tmp_path / "d.csv"), "--eps", "0.5", "--rho", "0.01", "--certified-only",
                  "--quiet", "--out", str(out)]) == 0
     assert "all 3 points have the label 1" in capsys.readouterr().err
+
+
+def test_build_train_is_advcert_train_with_the_same_arguments(tmp_path, capsys):
+    out = tmp_path / "t.json"
+    assert main(["build", "--train", "--gamma", "2", "--eps", "0.6", "--n", "2", "--d", "3", "--m", "32",
+                 "--max-steps", "3", "--checkpoints", "1", "--bound-seconds", "0.3", "--quiet", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert [c["id"] for c in doc["checks"]][-2:] == ["theorem-5.2", "theorem-4.1"]
+    assert doc["producer"]["config"]["kind"] == "TrainConfig" and doc["producer"]["config"]["max_steps"] == 3
+
+
+def test_train_takes_real_data(tmp_path, capsys):
+    """Algorithm 1 on a data file (both classes), certified like a synthetic run; the config records the data."""
+    rows = ["1,0,0.2,1", "0,1,0.1,-1", "-1,0,0.3,1", "0,-1,0.0,-1"]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "t.json"
+    assert main(["train", "--data", str(tmp_path / "d.csv"), "--eps", "0.5", "--rho", "0.01", "--m", "32",
+                 "--max-steps", "3", "--checkpoints", "1", "--bound-seconds", "0.3", "--quiet", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["instance"]["source"]["kind"] == "file" and doc["instance"]["n"] == 4
+    assert doc["producer"]["config"]["data"]["spec"] == str(tmp_path / "d.csv")
