@@ -135,6 +135,7 @@ def certified_chain(inst: Instance, config: BuildConfig, stages: Stages) -> Chai
             checks += records.claim_6_3_conclusions(
                 q, iv, enc_in, enc_out, eps1,
                 "; q from a linear program of least Lemma 6.6 cost (Lemma 6.4's p1 is not used)")
+            checks.append(_claim_6_3_degree(inst, q.degree))
         constants = _lp_constants(r)
     else:
         with stages.stage(f"Lemma 6.4: sign polynomial p1 ({config.poly})"):
@@ -148,6 +149,9 @@ def certified_chain(inst: Instance, config: BuildConfig, stages: Stages) -> Chai
                 extra = {"route": "minimax", "levelled_error": float(ms.remez.levelled),
                          "eremenko_yuditskii_degree": ms.ey_degree, "remez_runs": [list(r) for r in ms.searched]}
             checks += records.lemma_6_4(p1, enc, eta, eps1, time.perf_counter() - t0, extra=extra)
+            t0 = time.perf_counter()
+            checks.append(records.lemma_6_4_degree(p1.degree, theory.degree_lemma64_enclosure(eta, eps1), eta, eps1,
+                                                   time.perf_counter() - t0))
         with stages.stage("Claim 6.3: step polynomial q"):
             t0 = time.perf_counter()
             q = step_polynomial(p1, alpha) if config.poly == "paper" else minimax_step(ms, alpha)
@@ -156,6 +160,7 @@ def certified_chain(inst: Instance, config: BuildConfig, stages: Stages) -> Chai
             enc_out = certify.sup_abs_error(q.poly, 0, *iv.outside)
             paper_q = theory.q_coefficient_bound(p1.degree, alpha)
             checks += records.claim_6_3(q, paper_q, iv, enc_in, enc_out, eps1, t_q)
+            checks.append(_claim_6_3_degree(inst, q.degree))
         constants = _constants(inst, p1, q, eta, eps1, paper_q)
     with stages.stage("Lemma 6.2: robust interpolant f*"):
         t0 = time.perf_counter()
@@ -170,6 +175,13 @@ def certified_chain(inst: Instance, config: BuildConfig, stages: Stages) -> Chai
         checks.append(records.lemma_6_2_attack(inst.eps, bound, res, time.perf_counter() - t0))
     return Chain(instance=inst, p1=p1, q=q, eps1=eps1, eta=eta, alpha=alpha, checks=tuple(checks),
                  constants=constants, route=config.poly)
+
+
+def _claim_6_3_degree(inst: Instance, degree: int) -> dict:
+    """claim-6.3/degree on every route: the paper's (24/γ) ln(48n/ε) against the degree of the q built."""
+    t0 = time.perf_counter()
+    enc = theory.degree_claim63_enclosure(inst.gamma, inst.eps, inst.n)
+    return records.claim_6_3_degree(degree, enc, inst.gamma, inst.eps, inst.n, time.perf_counter() - t0)
 
 
 def _lp_constants(r) -> dict:

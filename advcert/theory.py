@@ -10,6 +10,8 @@ failure probability δ that replaces the constant inside Ω(·)). A formula is
 * evaluated **in log10** (:func:`evaluate_log10`, mpmath at ``dps`` digits after taking the
   logarithm symbolically, so that 10^1390 widths and e^{−10^1000} probabilities are ordinary
   numbers) or directly (:func:`evaluate`);
+* enclosed in an **Arb ball** (:func:`enclose`, python-flint) where it is transcendental but
+  a rigorous comparison is needed (the paper's degree bounds against the degree used);
 * rendered as text (:func:`text`, ``sympy.pretty``/``str``) and as LaTeX (:func:`latex`).
 
 Sequences enter through indexed symbols: ``a[j]`` = |q_j| (the absolute monomial coefficients
@@ -27,11 +29,14 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Mapping
 
+import flint
 import mpmath
 import sympy as sp
+from flint import arb, fmpq
 from sympy.printing.latex import LatexPrinter
 
 from advcert.poly.minimax import eremenko_yuditskii_degree
+from advcert.rational import round_down, round_up
 
 #: digits mpmath works at by default; every formula is a sum or product of positive terms
 #: (no cancellation), so relative precision does not depend on the size of the value
@@ -300,6 +305,68 @@ def degree_claim63(gamma: Fraction, eps: Fraction, n: int) -> float:
 def degree_lemma64(eta: Fraction, eps1: Fraction) -> float:
     """D = (3/η) ln(2/(η ε1)), the best reading of Lemma 6.4's garbled degree (math-spec §2)."""
     return float(evaluate("D_lemma64", eta=Fraction(eta), eps1=Fraction(eps1)))
+
+
+#: bits of the Arb balls of :func:`enclose`; the ends are then rounded outward to ENCLOSE_DIGITS
+#: significant digits, so a ball's radius (~2^-120 relative) never reaches the stored ends
+ENCLOSE_PREC = 128
+ENCLOSE_DIGITS = 12
+
+
+def _arb(expr: sp.Expr, env: Mapping[sp.Symbol, arb]) -> arb:
+    """The sympy expression as an Arb ball: numbers, symbols, +, ×, integer or rational powers, log."""
+    if expr.is_Symbol:
+        return env[expr]
+    if expr.is_Rational:
+        return arb(fmpq(int(expr.p), int(expr.q)))
+    args = [_arb(a, env) for a in expr.args]
+    if expr.is_Add:
+        return sum(args[1:], args[0])
+    if expr.is_Mul:
+        out = args[0]
+        for a in args[1:]:
+            out = out * a
+        return out
+    if expr.is_Pow and expr.exp.is_Integer:
+        return args[0] ** int(expr.exp)
+    if expr.is_Pow and expr.exp.is_Rational:
+        return (args[0].log() * args[1]).exp()
+    if isinstance(expr, sp.log):
+        return args[0].log()
+    raise ValueError(f"no Arb evaluation for {type(expr).__name__} ({sp.sstr(expr)[:60]})")
+
+
+def _arb_fraction(x: arb) -> Fraction:
+    m, e = x.man_exp()  # an exact point (lower() and upper() have radius 0)
+    return Fraction(int(m)) * Fraction(2) ** int(e)
+
+
+def enclose(name: str | Formula, **values) -> tuple[Fraction, Fraction]:
+    """Rational (lo, hi) with lo <= formula <= hi, from an Arb ball at ENCLOSE_PREC bits, the ends
+    rounded outward to ENCLOSE_DIGITS significant digits. Rational inputs only (no sums)."""
+    f = formula(name)
+    _check_inputs(f, values)
+    old = flint.ctx.prec
+    flint.ctx.prec = ENCLOSE_PREC  # flint's precision is global: restored below
+    try:
+        env = {SYMBOLS[k]: arb(fmpq(Fraction(v).numerator, Fraction(v).denominator)) for k, v in values.items()}
+        ball = _arb(f.expr, env)
+        if not ball.is_finite():
+            raise ValueError(f"formula {f.name} is not finite at these inputs")
+        lo, hi = _arb_fraction(ball.lower()), _arb_fraction(ball.upper())
+    finally:
+        flint.ctx.prec = old
+    return round_down(lo, ENCLOSE_DIGITS), round_up(hi, ENCLOSE_DIGITS)
+
+
+def degree_claim63_enclosure(gamma: Fraction, eps: Fraction, n: int) -> tuple[Fraction, Fraction]:
+    """(lo, hi) around (24/γ) ln(48n/ε), Claim 6.3's degree (for the check claim-6.3/degree)."""
+    return enclose("D_claim63", gamma=Fraction(gamma), eps=Fraction(eps), n=int(n))
+
+
+def degree_lemma64_enclosure(eta: Fraction, eps1: Fraction) -> tuple[Fraction, Fraction]:
+    """(lo, hi) around (3/η) ln(2/(η ε1)), Lemma 6.4's reconstructed degree (check lemma-6.4/degree)."""
+    return enclose("D_lemma64", eta=Fraction(eta), eps1=Fraction(eps1))
 
 
 def degree_optimal(eta: Fraction, eps1: Fraction) -> int:

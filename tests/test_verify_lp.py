@@ -20,8 +20,10 @@ import advcert.verify as V
 from advcert.chain import build_certificate
 from advcert.config import BuildConfig
 
-ROUTE_LP_OMITS = ("lemma-6.4/odd", "lemma-6.4/coefficients", "lemma-6.4", "claim-6.3/definition",
-                  "claim-6.3/coefficients")
+ROUTE_LP_OMITS = ("lemma-6.4/odd", "lemma-6.4/coefficients", "lemma-6.4", "lemma-6.4/degree",
+                  "claim-6.3/definition", "claim-6.3/coefficients")
+#: optional foundation checks the builder writes on route lp (tests/test_degree_checks.py)
+LP_OPTIONAL = ("claim-6.3/degree",)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,8 @@ def test_the_lp_certificate_has_the_routes_shape(lp):
     assert not {"alpha", "taylor_k", "cheb_d"} & set(lp["parameters"])
     assert "p1" not in lp["objects"] and "alpha" not in lp["objects"]["q"]
     assert "log2_coef_bound_p1" not in lp["constants"]
-    assert [c["id"] for c in lp["checks"] if c["id"] in V.KNOWN_CHECKS] == list(V.REQUIRED_CHECKS_BY_ROUTE["lp"])
+    assert [c["id"] for c in lp["checks"] if c["id"] in V.KNOWN_CHECKS and c["id"] not in LP_OPTIONAL] == \
+        list(V.REQUIRED_CHECKS_BY_ROUTE["lp"])
 
 
 def test_the_lp_certificate_verifies(lp):
@@ -82,7 +85,7 @@ def test_the_required_checks_depend_on_the_route():
     assert V.REQUIRED_CHECKS_BY_ROUTE[None] == V.REQUIRED_CHECKS
     assert V.P1_CHECKS == ROUTE_LP_OMITS
     assert V.REQUIRED_CHECKS_BY_ROUTE["lp"] == tuple(k for k in V.REQUIRED_CHECKS if k not in ROUTE_LP_OMITS)
-    assert set(V.REQUIRED_CHECKS) >= set(ROUTE_LP_OMITS)
+    assert set(V.REQUIRED_CHECKS) >= set(ROUTE_LP_OMITS) - {"lemma-6.4/degree"}  # optional, tests/test_degree_checks.py
     assert V.ROUTES == (None, "lp")
 
 

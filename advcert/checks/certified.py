@@ -65,6 +65,36 @@ def lemma_6_4(p1, enc: certify.SupEnclosure, eta: Fraction, eps1: Fraction, buil
     ]
 
 
+#: the contract's claims of the two degree checks (docs/certificate.md, "Claims")
+CLAIM_6_3_DEGREE = ("(24/γ)·ln(48n/ε) ≥ D, the degree of q: Claim 6.3's degree bound (Lemma 6.2's D) holds for the q built")
+LEMMA_6_4_DEGREE = ("(3/η)·ln(2/(η·ε1)) ≥ D, the degree of p1: Lemma 6.4's degree bound (the reading of math-spec §2) "
+                    "holds for the p1 built")
+
+
+def _degree_bound(id: str, claim: str, degree: int, enc: tuple[Fraction, Fraction], formula: str,
+                  inputs: dict, seconds: float) -> dict:
+    """A paper's closed-form degree bound (transcendental: an Arb enclosure) against the degree used."""
+    return check(id, claim, ">=", int(degree), enc, "enclosure",
+                 "Arb ball of the closed form (python-flint, 128 bits), ends rounded outward to 12 digits; "
+                 "compared exactly with the integer degree", seconds,
+                 details={"formula": formula, "inputs": {k: to_str(v) for k, v in inputs.items()},
+                          "degree": int(degree)})
+
+
+def lemma_6_4_degree(degree: int, enc: tuple[Fraction, Fraction], eta: Fraction, eps1: Fraction,
+                     seconds: float) -> dict:
+    """``lemma-6.4/degree``: deg p1 <= (3/η) ln(2/(η ε1)), Lemma 6.4's degree (math-spec §2, §12.2)."""
+    return _degree_bound("lemma-6.4/degree", LEMMA_6_4_DEGREE, degree, enc, "(3/η)·ln(2/(η·ε1))",
+                         {"eta": eta, "eps1": eps1}, seconds)
+
+
+def claim_6_3_degree(degree: int, enc: tuple[Fraction, Fraction], gamma: Fraction, eps: Fraction, n: int,
+                     seconds: float) -> dict:
+    """``claim-6.3/degree``: deg q <= (24/γ) ln(48n/ε), the degree of Claim 6.3 and Lemma 6.2 (math-spec §3)."""
+    return _degree_bound("claim-6.3/degree", CLAIM_6_3_DEGREE, degree, enc, "(24/γ)·ln(48n/ε)",
+                         {"gamma": gamma, "eps": eps, "n": n}, seconds)
+
+
 def claim_6_3(q, paper_bound: Fraction, iv, enc_in, enc_out, eps1: Fraction, seconds: float) -> list[dict]:
     """``claim-6.3/definition``, ``/coefficients``, ``/in`` and ``/out`` (Claim 6.3's step polynomial)."""
     max_q = max(abs(c) for c in q.coefficients)

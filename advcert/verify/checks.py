@@ -17,8 +17,10 @@ from .polynomials import (
     _check_lemma_6_4,
     _check_odd,
     _check_p1_coefficients,
+    _check_p1_degree,
     _check_q_coefficients,
     _check_q_definition,
+    _check_q_degree,
     _check_q_in,
     _check_q_out,
 )
@@ -59,6 +61,10 @@ CLAIMS: dict[str, str] = {
     'lemma-6.4': (
         "sup_{x∈[η,1]} |p1(x) − 1| ≤ ε1 = ε/(3n)"
     ),
+    'lemma-6.4/degree': (
+        "(3/η)·ln(2/(η·ε1)) ≥ D, the degree of p1: Lemma 6.4's degree bound (the reading of math-spec §2) "
+        "holds for the p1 built"
+    ),
     'claim-6.3/definition': (
         "q(z) = (p1((z − α)/2) + 1)/2 coefficient by coefficient"
     ),
@@ -70,6 +76,9 @@ CLAIMS: dict[str, str] = {
     ),
     'claim-6.3/out': (
         "sup_{z∈I_out} |q(z)| ≤ ε1, I_out = [−1 − τ⁺/2, 1 − (δ_lo − ρ)²/2 + τ⁺/2]"
+    ),
+    'claim-6.3/degree': (
+        "(24/γ)·ln(48n/ε) ≥ D, the degree of q: Claim 6.3's degree bound (Lemma 6.2's D) holds for the q built"
     ),
     'lemma-6.2': (
         "sup_j sup_{x̃∈B2(x_j,ρ)∩X} |f*(x̃) − y_j| ≤ ε/3, via max_j (|y_j| e_in + Σ_{i≠j} |y_i| e_out)"
@@ -114,10 +123,14 @@ KNOWN_CHECKS: dict[str, _Spec] = {
     "lemma-6.4/odd": _Spec(("exact",), "<=", _check_odd),
     "lemma-6.4/coefficients": _Spec(("exact",), "<=", _check_p1_coefficients),
     "lemma-6.4": _Spec(("enclosure",), "<=", _check_lemma_6_4),
+    # optional, so that certificates written before these checks existed still verify; a
+    # present one is re-derived like any other
+    "lemma-6.4/degree": _Spec(("enclosure",), ">=", _check_p1_degree, required=False),
     "claim-6.3/definition": _Spec(("exact",), "<=", _check_q_definition),
     "claim-6.3/coefficients": _Spec(("exact",), "<=", _check_q_coefficients),
     "claim-6.3/in": _Spec(("enclosure",), "<=", _check_q_in),
     "claim-6.3/out": _Spec(("enclosure",), "<=", _check_q_out),
+    "claim-6.3/degree": _Spec(("enclosure",), ">=", _check_q_degree, required=False),
     "lemma-6.2": _Spec(("sound-bound",), "<=", _check_lemma_6_2),
     "lemma-6.2/attack": _Spec(_EST, "<=", None, estimate=_check_attack),
     # the measured plane (optional: a certificate without a network omits them)
@@ -132,8 +145,9 @@ KNOWN_CHECKS: dict[str, _Spec] = {
 }
 """The checks of format version 1 in chain order (docs/certificate.md, "The foundation
 checks" and "The measured plane"). The foundation checks are required (on route lp all but
-P1_CHECKS, which are then forbidden); the measured plane's are optional, but those present
-keep this order."""
+P1_CHECKS, which are then forbidden), except the two degree checks lemma-6.4/degree and
+claim-6.3/degree, which are optional so that earlier certificates still verify; the measured
+plane's are optional; those present keep this order."""
 
 
 REQUIRED_CHECKS = tuple(k for k, spec in KNOWN_CHECKS.items() if spec.required)
@@ -141,7 +155,8 @@ REQUIRED_CHECKS = tuple(k for k, spec in KNOWN_CHECKS.items() if spec.required)
 sign polynomial p1 as in Claim 6.3 (the paper's and the minimax constructions)."""
 
 
-P1_CHECKS = ("lemma-6.4/odd", "lemma-6.4/coefficients", "lemma-6.4", "claim-6.3/definition", "claim-6.3/coefficients")
+P1_CHECKS = ("lemma-6.4/odd", "lemma-6.4/coefficients", "lemma-6.4", "lemma-6.4/degree", "claim-6.3/definition",
+             "claim-6.3/coefficients")
 """The checks about p1 and q's composition from it: route lp has no p1, so a route-lp
 certificate may not carry them (docs/certificate.md, "Routes")."""
 
@@ -156,7 +171,7 @@ proofs on the stored q), lemma-6.2 and its attack."""
 
 
 MAX_CHECKS = 256
-"""Budget: the most checks in a certificate (format version 1 knows 19 ids)."""
+"""Budget: the most checks in a certificate (format version 1 knows 21 ids)."""
 
 
 def _part_check_list(ctx: _Ctx) -> str:

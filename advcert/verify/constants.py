@@ -2,7 +2,9 @@
 
 Lemma 6.6's complexity constants C(q) and C(q, eps2) of the step polynomial q are proved
 in Arb ball arithmetic (flint, 192 bits) against their claimed log2 upper bounds, with
-eps2 in (0, min(eps/(9n), 1/(2 C(q)))] (math-spec §5's reading of Lemma 6.6); D_used and
+eps2 in (0, min(eps/(9n), 1/(2 C(q)))] (math-spec §5's reading of Lemma 6.6); the paper's
+degree bounds of Claim 6.3 and Lemma 6.4 are enclosed in Arb (:func:`_paper_degree_ball`, for the
+checks claim-6.3/degree and lemma-6.4/degree); D_used and
 log2_coef_bound_p1 (Lemma 6.4's coefficient bound 2^{4D}) are re-derived from p1 (on route lp,
 D_used from q, and log2_coef_bound_p1 must be absent), and m from objects.network. A rigorous constant this module does not know is rejected.
 """
@@ -35,10 +37,10 @@ _ARB_PREC = 192  # bits; a ball's radius is ~2^-180 relative, far below the buil
 
 
 @contextmanager
-def _arb_precision():
-    """Arb's working precision at _ARB_PREC inside, restored after (flint's is global)."""
+def _arb_precision(prec: int = _ARB_PREC):
+    """Arb's working precision at ``prec`` bits (default _ARB_PREC) inside, restored after (flint's is global)."""
     old = flint_ctx.prec
-    flint_ctx.prec = _ARB_PREC
+    flint_ctx.prec = prec
     try:
         yield
     finally:
@@ -127,6 +129,24 @@ BOUNDED_CONSTANTS: dict[str, tuple[tuple[str, ...], Callable[[_Ctx, fmpq], None]
 complexity_c is the construction's parameter c > 0; eps2 is exact and lies in
 (0, min(eps/(9n), 1/(2 C(q)))]; log2_C_q and log2_C_q_eps2 are upper bounds of log2 C(q)
 and log2 C(q, eps2), q the step polynomial of objects.q."""
+
+
+DEGREE_BOUND_PRECISIONS = (_ARB_PREC, 1024)
+"""Budget: the Arb precisions (bits) at which a paper degree bound is enclosed, in turn, until its
+ball lies inside the certificate's enclosure (the builders' ends are 12-digit decimals)."""
+
+
+def _paper_degree_ball(ctx: _Ctx, which: str, prec: int) -> arb:
+    """An Arb ball of a paper's degree bound at ``prec`` bits (math-spec §2, §3): ``"claim-6.3"``,
+    (24/γ) ln(48n/ε) with γ, ε, n of the instance; ``"lemma-6.4"``, (3/η) ln(2/(η ε1)) with
+    η = γ/8 and ε1 = ε/(3n) as the parameters part re-derived them."""
+    with _arb_precision(prec):
+        if which == "claim-6.3":
+            inst = ctx.need("inst")
+            return 24 / arb(inst["gamma"]) * (48 * arb(fmpq(inst["n"])) / arb(inst["eps"])).log()
+        par = ctx.need("params")
+        eta = arb(par["eta"])
+        return 3 / eta * (2 / (eta * arb(par["eps1"]))).log()
 
 
 def _const_m(ctx: _Ctx) -> fmpq:

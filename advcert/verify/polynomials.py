@@ -11,8 +11,9 @@ against the certified upper bound of lemma-6.2.
 
 from __future__ import annotations
 
-from flint import fmpq, fmpq_poly, fmpz_poly
+from flint import arb, fmpq, fmpq_poly, fmpz_poly
 
+from .constants import DEGREE_BOUND_PRECISIONS, _arb_precision, _paper_degree_ball
 from .context import _Ctx, _check_estimate, _enclosure, _expect, _rigorous_numbers, _settle
 from .descartes import prove_sup_abs
 from .domains import make_domain
@@ -138,6 +139,47 @@ def _sup_check(ctx: _Ctx, c: dict, P: fmpq_poly, cval: fmpq, name: str, a: fmpq,
 
 def _check_lemma_6_4(ctx: _Ctx, c: dict) -> str:
     return _sup_check(ctx, c, ctx.need("p1"), fmpq(1), "p1", ctx.need("params")["eta"], fmpq(1), "x")
+
+
+_DEGREE_FORMULAS = {"claim-6.3": ("(24/γ)·ln(48n/ε)", ("gamma", "eps", "n")),
+                    "lemma-6.4": ("(3/η)·ln(2/(η·ε1))", ("eta", "eps1"))}
+
+
+def _degree_bound_check(ctx: _Ctx, c: dict, which: str, degree: int, poly: str) -> str:
+    """The paper's degree bound (an enclosure of a logarithm) >= the degree of the stored ``poly``."""
+    formula, names = _DEGREE_FORMULAS[which]
+    src = ctx.need("inst") if which == "claim-6.3" else ctx.need("params")
+    det = c["details"]
+    if det.get("formula") != formula:
+        raise _Fail(f"details.formula = {det.get('formula')!r}, but {c['id']} is {formula}")
+    inputs = det.get("inputs")
+    if not isinstance(inputs, dict) or sorted(inputs) != sorted(names):
+        raise _Fail(f"details.inputs must name exactly {', '.join(names)}")
+    for k in names:
+        _expect(c, f"details.inputs.{k}", _rat(inputs[k], f"details.inputs.{k}"), fmpq(src[k]))
+    if det.get("degree") != degree:
+        raise _Fail(f"details.degree = {det.get('degree')!r}, but {poly} has degree {degree}")
+    lo, hi = _enclosure(c)
+    value, bound = _rigorous_numbers(c)
+    _expect(c, "bound", bound, fmpq(degree))
+    for prec in DEGREE_BOUND_PRECISIONS:
+        ball = _paper_degree_ball(ctx, which, prec)
+        with _arb_precision(prec):
+            inside = ball.lower() >= arb(lo) and ball.upper() <= arb(hi)
+        if inside:
+            break
+    else:
+        raise _Fail(f"the enclosure [{_fmt(lo)}, {_fmt(hi)}] does not contain {formula} = {ball.mid().str(15, radius=False)}")
+    done = _settle(c, value >= bound, f"{formula} (at least {_fmt(value)}) does not reach the degree {degree} of {poly}")
+    return f"{done}; {formula} enclosed in Arb ({prec} bits)"
+
+
+def _check_p1_degree(ctx: _Ctx, c: dict) -> str:
+    return _degree_bound_check(ctx, c, "lemma-6.4", ctx.need("p1").degree(), "p1")
+
+
+def _check_q_degree(ctx: _Ctx, c: dict) -> str:
+    return _degree_bound_check(ctx, c, "claim-6.3", ctx.need("q").degree(), "q")
 
 
 def _q_reference(ctx: _Ctx) -> fmpq_poly:
