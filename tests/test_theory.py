@@ -44,6 +44,30 @@ def test_degrees_headline_and_toy():
     assert T.degree_lemma64(Fraction(1, 4), Fraction(1, 10)) == pytest.approx(12 * math.log(80), rel=1e-14)
 
 
+def test_degree_bounds_enclosed_in_arb():
+    # claim-6.3/degree and lemma-6.4/degree compare these enclosures with the degree used
+    import flint
+
+    prec = flint.ctx.prec
+    cases = [(T.degree_claim63_enclosure(Fraction(1, 2), Fraction(1, 10), 10), 48, 4800),
+             (T.degree_claim63_enclosure(Fraction(2), Fraction(3, 5), 2), 12, 160),
+             (T.degree_lemma64_enclosure(Fraction(1, 16), Fraction(1, 300)), 48, 9600),
+             (T.degree_lemma64_enclosure(Fraction(1, 4), Fraction(1, 10)), 12, 80)]
+    with mpmath.workdps(60):
+        for (lo, hi), a, b in cases:
+            hand = a * mpmath.log(b)
+            assert mpmath.mpf(lo.numerator) / lo.denominator < hand < mpmath.mpf(hi.numerator) / hi.denominator
+            assert (hi - lo) / lo < Fraction(1, 10**10)
+    assert flint.ctx.prec == prec  # the global precision is restored
+    # a tiny ε: 2^-2000 is far below binary64, the enclosure is still exact
+    lo, hi = T.degree_claim63_enclosure(Fraction(1, 2), Fraction(1, 2**2000), 10)
+    with mpmath.workdps(60):
+        hand = 48 * (mpmath.log(480) + 2000 * mpmath.log(2))
+        assert mpmath.mpf(lo.numerator) / lo.denominator < hand < mpmath.mpf(hi.numerator) / hi.denominator
+    with pytest.raises(ValueError, match="no Arb evaluation"):
+        T.enclose("eps2", eps=Fraction(1, 10), n=10, C_q=Fraction(3))
+
+
 def test_q_coefficient_bound_exact_and_log():
     alpha = Fraction(699, 800)  # 1 - 1/800 - 1/8
     hand = Fraction(2) ** (6 * 245 - 1) / (1 - alpha) + Fraction(1, 2)
