@@ -10,6 +10,10 @@ X(a) = [-1, -a] ∪ [a, 1],
 
     lim_{m→∞} √m ((1 + a)/(1 - a))^m L_m(a) = (1 - a)/√(π a).
 
+The paper gives no numerical value; math-spec §10 gives the published exact degree-3 pair
+(Amsel et al., arXiv:2505.16932, §4.2) that pins ``remez_sign`` and an independent 60-digit
+computation, and the Richardson check of this constant (tests/test_minimax.py).
+
 Construction here (each step a candidate; only the last is a certificate):
 
 1. Remez exchange in mpmath (``dps`` digits) on the even reduction p(x) = x r(x²): r is a
@@ -203,7 +207,11 @@ def remez_sign(eta: Fraction, degree: int, *, dps: int = DPS, tol: float = 1e-10
                max_iter: int = 60, grid: int | None = None) -> RemezResult:
     """Minimax odd polynomial of degree ``degree`` (odd) for sgn on [-1, -η] ∪ [η, 1]
     (Lemma 6.4's p1 at its least deviation; Eremenko–Yuditskii's p_m). Remez exchange in mpmath;
-    a float-free candidate, certified later on its rounded form."""
+    a float-free candidate, certified later on its rounded form.
+
+    The extrema are located in float64, so errors below about 1e-14 are not resolved: there the
+    levelled error is a valid but weak lower bound, and the degree search may stop above the
+    least degree (math-spec §10, "Limit"); the certification of the stored p1 is unaffected."""
     eta = Fraction(eta)
     degree = int(degree)
     if degree < 1 or degree % 2 == 0:
