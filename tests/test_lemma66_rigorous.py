@@ -1,0 +1,242 @@
+"""Lemma 6.6 in ball arithmetic (math-spec §5.1): the builder's enclosures against independent
+high-precision references, and the verifier against planted violations."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from fractions import Fraction as F
+from types import SimpleNamespace
+
+import mpmath
+import pytest
+from flint import arb, fmpq
+
+import advcert.verify as V
+from advcert.certificate import seal
+from advcert.checks import constant
+from advcert.checks.measured import _lemma66_checks
+from advcert.measured.coupling import Options, lemma66
+from advcert.measured.h import build_features, hermite_P
+from advcert.measured.identity import c_h_exact, identity_enclosure, range_bound, tail_sum
+from advcert.rational import to_str
+from advcert.verify import identity as VI
+
+CUBIC = (F(1, 10), F(-1, 2), F(1), F(7, 10))
+
+
+def _he_mp(i, x):
+    h0, h1 = mpmath.mpf(1), x
+    if i == 0:
+        return h0
+    for j in range(1, i):
+        h0, h1 = h1, x * h1 - j * h0
+    return h1
+
+
+# ---- the P_i: the verifier's own method against mpmath and against the builder ----------------
+
+
+def test_verifier_P_matches_mpmath_quadrature():
+    he = VI._he(9)
+    with mpmath.workdps(60):
+        for k in (1, 2, 3, 6, 9):
+            roots = sorted({mpmath.mpf(0)} | {r.real for r in mpmath.polyroots(
+                [int(v) for v in reversed(he[k].coeffs())], maxsteps=400, extraprec=600)})
+            ref = mpmath.quad(lambda t: abs(_he_mp(k, t)) * mpmath.e ** (-t * t), [-mpmath.inf, *roots, mpmath.inf])
+            ref /= 2 * mpmath.pi
+            ball = VI._P_ball(he[k], k, 150)
+            lo, hi = mpmath.mpf(ball.lower().str(60, radius=False)), mpmath.mpf(ball.upper().str(60, radius=False))
+            assert lo - mpmath.mpf(10) ** -45 <= ref <= hi + mpmath.mpf(10) ** -45, k
+            assert ball.rel_accuracy_bits() >= 150
+
+
+def test_verifier_and_builder_P_agree():
+    """Two methods (Golub–Welsch + Halley brackets; Arb root isolation + the ODE antiderivative)."""
+    P = hermite_P(40, 128)
+    he = VI._he(40)
+    for i in range(2, 41):
+        mine = VI._P_ball(he[i - 1], i - 1, 128)
+        assert arb.overlaps(mine, P[i]), i
+    # He_3 = t³ − 3t: Q = 1 − t²/2 solves Q′ − 2tQ = He_3 (worked by hand), c = 0
+    assert VI._antiderivative(he[3]) == ([fmpq(1), fmpq(0), fmpq(-1, 2), fmpq(0), fmpq(0)], fmpq(0))
+
+
+# ---- the identity: enclosure against a 2-D quadrature of the actual expectation ----------------
+
+
+def _expectation_mp(feat, z):
+    """E[1{B + β >= 0} h(A, β)] by mpmath 2-D quadrature (30 digits), truncation included."""
+    K = feat.degree
+    s = mpmath.sqrt(1 - z * z)
+    kap = [mpmath.mpf(a.numerator) / a.denominator / (mpmath.mpf(p.numerator) / p.denominator)
+           for a, p in zip(feat.alpha, feat.P_used)]
+
+    def inner(t):
+        w = [1] + [mpmath.sign(_he_mp(i - 1, -t)) for i in range(1, K + 1)]
+        return lambda a: (sum(kap[i] * _he_mp(i, a) * w[i] for i in range(K + 1))
+                          * mpmath.ncdf((z * a + t) / s) * mpmath.npdf(a) * mpmath.npdf(t))
+
+    B = mpmath.mpf(feat.B_t.numerator) / feat.B_t.denominator
+    t_breaks = [-12, -1, 0, 1, 12]
+    total = 0
+    for t0, t1 in zip(t_breaks, t_breaks[1:]):
+        total += mpmath.quad(lambda t: mpmath.quad(inner(t), [-B, 0, B]), [t0, t1])
+    return total
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("B_t", [None, F(3, 2)])
+def test_enclosure_contains_the_quadrature_reference(B_t):
+    feat = build_features(CUBIC, F(1, 100))
+    if B_t is not None:  # a short truncation: the tail term is then large, and must still cover it
+        feat = dataclasses.replace(feat, B_t=B_t)
+    enc = identity_enclosure(feat)
+    with mpmath.workdps(30):
+        for z in (F(-3, 5), F(3, 10), F(9, 10)):
+            err = _expectation_mp(feat, mpmath.mpf(z.numerator) / z.denominator) - sum(
+                mpmath.mpf(a.numerator) / a.denominator * mpmath.mpf(z) ** i for i, a in enumerate(CUBIC))
+            k = next(k for k, (lo, hi) in enumerate(enc.pieces) if lo <= z <= hi)
+            lo, hi = enc.enclosures[k]
+            assert float(lo) <= err <= float(hi), (z, err, lo, hi)
+            if B_t is not None:
+                assert abs(err) > float(hi) / 100  # the truncation is visible: the bound is not vacuous
+
+
+def test_tail_is_cauchy_schwarz_and_bounds_the_truncation():
+    feat = build_features(CUBIC, F(1, 100))
+    with mpmath.workdps(30):
+        B = mpmath.mpf(3) / 2
+        for i in range(4):
+            l1 = 2 * mpmath.quad(lambda a: abs(_he_mp(i, a)) * mpmath.npdf(a), [B, mpmath.inf])
+            assert l1 <= mpmath.sqrt(2 * mpmath.factorial(i) * mpmath.ncdf(-B))
+    t = tail_sum(feat.alpha, feat.P_used, feat.B_t, 128)
+    assert float(t.upper()) <= float(feat.eps2) * 0.9
+
+
+def test_range_bound_is_the_exact_sum_and_the_witness_is_a_value_of_h():
+    feat = build_features(CUBIC, F(1, 100))
+    rb = range_bound(feat, F(2))
+    assert 2 ** float(rb.log2_C_h) >= float(c_h_exact(feat)) * (1 - 1e-12)
+    with mpmath.workdps(40):
+        a = feat.B_t
+        direct = sum(mpmath.mpf(x.numerator) / x.denominator / (mpmath.mpf(p.numerator) / p.denominator)
+                     * _he_mp(i, mpmath.mpf(a.numerator) / a.denominator) for i, (x, p) in enumerate(zip(CUBIC, feat.P_used)))
+        assert abs(direct) <= 2 ** float(rb.log2_C_h)
+
+
+# ---- a certificate with the two Lemma 6.6 checks, and planted violations ----------------------
+
+
+@pytest.fixture(scope="module")
+def l66_doc(toy_doc):
+    q = tuple(F(c) for c in toy_doc["objects"]["q"]["coefficients"])
+    inst = toy_doc["instance"]
+    eps, n = F(inst["eps"]), len(inst["points"])
+    l6 = lemma66(q, eps, n, Options())
+    stand_in = SimpleNamespace(lemma66=l6, options=Options(), timings={"features": l6.seconds_features})
+    doc = copy.deepcopy(toy_doc)
+    doc["checks"].extend(_lemma66_checks(stand_in))
+    doc["constants"]["eps2"] = constant(to_str(l6.eps2), "exact", "eps2")
+    doc["constants"]["complexity_c"] = constant("2", "exact", "c")
+    return seal(doc)
+
+
+def _edit(doc, fn):
+    d = copy.deepcopy(doc)
+    fn({c["id"]: c for c in d["checks"]})
+    return V.verify_document(seal(d))
+
+
+def test_the_lemma66_certificate_verifies(l66_doc):
+    rep = V.verify_document(l66_doc)
+    assert rep.ok, rep.first_failure
+    by = {c["id"]: c for c in l66_doc["checks"]}
+    assert by["lemma-6.6"]["label"] == "sound-bound" and by["lemma-6.6"]["verdict"] == "holds"
+    # at c = 2 the constructed h is above C(q, eps2): an estimate with a witness, and the c that fits
+    rng = by["lemma-6.6/range"]
+    assert rng["label"] == "estimate" and rng["verdict"] == "violated"
+    assert F(rng["details"]["c_fit"]) > 2 and "witness" in rng["details"]
+
+
+def _shift_piece(k, by):
+    def fn(ch):
+        e = ch["lemma-6.6"]["details"]["enclosures"][k]
+        ch["lemma-6.6"]["details"]["enclosures"][k] = [to_str(F(x) + by) for x in e]
+    return fn
+
+
+@pytest.mark.parametrize("k", [0, 17])
+def test_a_shifted_enclosure_is_rejected(l66_doc, k):
+    eps2 = F(l66_doc["constants"]["eps2"]["value"])
+    rep = _edit(l66_doc, _shift_piece(k, eps2 / 10))
+    assert not rep.ok and rep.first_failure.startswith("lemma-6.6:") and f"enclosures[{k}]" in rep.first_failure
+
+
+def test_edited_B_t_precision_and_P_are_rejected(l66_doc):
+    def bt(ch):
+        h = ch["lemma-6.6"]["details"]["h"]
+        h["B_t"] = to_str(F(h["B_t"]) - F(1, 64))
+
+    def bits(delta):
+        def fn(ch):
+            ch["lemma-6.6"]["details"]["h"]["precision_bits"] += delta
+        return fn
+
+    def p5(ch):
+        P = ch["lemma-6.6"]["details"]["h"]["P"]
+        P[5] = to_str(F(P[5]) * (1 + F(1, 2**40)))
+
+    for fn, word in ((bt, "enclosures[0]"), (bits(-1), "precision_bits"), (bits(+1), "precision_bits"),
+                     (p5, "P[5]")):
+        rep = _edit(l66_doc, fn)
+        assert not rep.ok and rep.first_failure.startswith("lemma-6.6:") and word in rep.first_failure, rep.first_failure
+
+
+def test_a_false_value_or_verdict_is_rejected(l66_doc):
+    def value(ch):
+        ch["lemma-6.6"]["value"] = "0"
+
+    def witness(ch):
+        r = ch["lemma-6.6/range"]
+        r["value"] = r["value"] + 1
+        r["details"]["witness"]["log2_abs_h_lower"] = r["value"]
+
+    def relabel(ch):
+        r = ch["lemma-6.6/range"]
+        r.update(label="sound-bound", verdict="holds", value=r["details"]["log2_C_h"],
+                 bound=r["details"]["log2_C_q_eps2_lower"])
+
+    for fn, start in ((value, "lemma-6.6:"), (witness, "lemma-6.6/range:"), (relabel, "lemma-6.6/range:")):
+        rep = _edit(l66_doc, fn)
+        assert not rep.ok and rep.first_failure.startswith(start), rep.first_failure
+
+
+def test_absurd_work_is_refused_before_it_starts(l66_doc):
+    def many(ch):
+        d = ch["lemma-6.6"]["details"]
+        d["pieces"] = [[to_str(F(-1) + F(2 * k, 5000)), to_str(F(-1) + F(2 * k + 2, 5000))] for k in range(5000)]
+        d["enclosures"] = [["-1", "1"]] * 5000
+
+    def bits(ch):
+        ch["lemma-6.6"]["details"]["h"]["precision_bits"] = 10**6
+
+    rep = _edit(l66_doc, many)
+    assert not rep.ok and not rep.readable and "budget" in rep.first_failure
+    rep = _edit(l66_doc, bits)
+    assert not rep.ok and "precision_bits" in rep.first_failure
+
+
+@pytest.mark.slow
+def test_headline_lemma66_is_rigorous_and_fast(headline_doc):
+    q = tuple(F(c) for c in headline_doc["objects"]["q"]["coefficients"])
+    t0 = time.perf_counter()
+    l6 = lemma66(q, F(1, 10), 10, Options())
+    seconds = time.perf_counter() - t0
+    assert seconds <= 30, seconds
+    recs = _lemma66_checks(SimpleNamespace(lemma66=l6, options=Options(), timings={"features": l6.seconds_features}))
+    ident = recs[0]
+    assert ident["label"] == "sound-bound" and ident["verdict"] == "holds"
+    assert ident["details"]["h"]["precision_bits"] >= 250
+    assert F(ident["value"]) <= l6.eps2
