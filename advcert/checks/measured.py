@@ -1,10 +1,15 @@
 """The records of Lemma 6.6, Lemma 6.5 and Theorem 5.1: the measured plane of the random features.
 
-:func:`random_feature_checks` returns the checks ``lemma-6.6``, ``lemma-6.5/radius``,
-``lemma-6.5``, ``theorem-5.1`` and ``theorem-5.1/chain`` in the format of
-docs/certificate.md, plus a ``constants`` dict, from the numbers of
-:func:`advcert.measured.coupling.measure`. Every check here is labelled ``estimate``, so its
-verdict is one of observed / violated / vacuous / infeasible (design.md §3):
+:func:`random_feature_checks` returns the checks ``lemma-6.6``, ``lemma-6.6/range``,
+``lemma-6.5/radius``, ``lemma-6.5``, ``theorem-5.1`` and ``theorem-5.1/chain`` in the format
+of docs/certificate.md, plus a ``constants`` dict, from the numbers of
+:func:`advcert.measured.coupling.measure`.
+
+``lemma-6.6`` is a sound bound: Lemma 6.6's identity for the constructed h, enclosed on the
+pieces of [−1, 1] (math-spec §5.1). ``lemma-6.6/range`` is a sound bound when sup|h| <= C_h
+fits C(q, ε2), and otherwise an estimate whose value is a point lower bound of sup|h| (as
+theorem-5.3 falls back to its attack). The others are estimates, whose verdict is one of
+observed / violated / vacuous / infeasible (design.md §3):
 
 * observed: the measured value meets the claim at the width that ran;
 * violated: it does not, at a width where the theorem's hypotheses hold;
