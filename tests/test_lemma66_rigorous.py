@@ -142,18 +142,40 @@ def test_range_bound_is_the_exact_sum_and_the_witness_is_a_value_of_h():
 # ---- a certificate with the two Lemma 6.6 checks, and planted violations ----------------------
 
 
-@pytest.fixture(scope="module")
-def l66_doc(toy_doc):
-    q = tuple(F(c) for c in toy_doc["objects"]["q"]["coefficients"])
-    inst = toy_doc["instance"]
-    eps, n = F(inst["eps"]), len(inst["points"])
-    l6 = lemma66(q, eps, n, Options())
-    stand_in = SimpleNamespace(lemma66=l6, options=Options(), timings={"features": l6.seconds_features})
-    doc = copy.deepcopy(toy_doc)
+def _with_lemma66(base, c=F(2)):
+    q = tuple(F(v) for v in base["objects"]["q"]["coefficients"])
+    inst = base["instance"]
+    opts = Options(c=c)
+    l6 = lemma66(q, F(inst["eps"]), len(inst["points"]), opts)
+    stand_in = SimpleNamespace(lemma66=l6, options=opts, timings={"features": l6.seconds_features})
+    doc = copy.deepcopy(base)
     doc["checks"].extend(_lemma66_checks(stand_in))
     doc["constants"]["eps2"] = constant(to_str(l6.eps2), "exact", "eps2")
-    doc["constants"]["complexity_c"] = constant("2", "exact", "c")
+    doc["constants"]["complexity_c"] = constant(to_str(c), "exact", "c")
     return seal(doc)
+
+
+@pytest.fixture(scope="module")
+def l66_doc(toy_doc):
+    return _with_lemma66(toy_doc)
+
+
+def test_at_a_larger_c_the_range_is_proved_and_a_forged_bound_is_not(toy_doc):
+    """c = 4 (past c_fit = 63/16 at c = 2; ε2 and h are rebuilt at c = 4): the sound side holds."""
+    doc = _with_lemma66(toy_doc, F(4))
+    rng = next(c for c in doc["checks"] if c["id"] == "lemma-6.6/range")
+    assert rng["label"] == "sound-bound" and rng["verdict"] == "holds"
+    assert V.verify_document(doc).ok
+
+    def low(ch):
+        ch["lemma-6.6/range"]["value"] = to_str(F(ch["lemma-6.6/range"]["value"]) - 1)
+
+    def high(ch):
+        ch["lemma-6.6/range"]["bound"] = to_str(F(ch["lemma-6.6/range"]["bound"]) + 1)
+
+    for fn, word in ((low, "below log2 C_h"), (high, "log2 C(q, eps2)")):
+        rep = _edit(doc, fn)
+        assert not rep.ok and rep.first_failure.startswith("lemma-6.6/range:") and word in rep.first_failure
 
 
 def _edit(doc, fn):

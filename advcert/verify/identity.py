@@ -85,14 +85,23 @@ def _integral_half(he: fmpz_poly, k: int, bits: int) -> arb:
     return sum((abs(pts[j + 1] - pts[j]) for j in range(len(pts) - 1)), arb(0))
 
 
+#: P_{k+1} balls computed in this process, by k: they are constants of mathematics, not of a
+#: certificate, so a later certificate (or a re-verification) may reuse an accurate enough one
+_P_CACHE: dict[int, arb] = {}
+
+
 def _P_ball(he: fmpz_poly, k: int, need_bits: int) -> arb:
     """P_{k+1} = (2π)^{-1} ∫ |He_k| e^{−t²} = π^{-1} ∫_0^∞ |He_k| e^{−t²}, relative accuracy >= need_bits."""
+    have = _P_CACHE.get(k)
+    if have is not None and have.rel_accuracy_bits() >= need_bits:
+        return have
     old = flint_ctx.prec
     bits = need_bits + 48 + k // 4
     try:
         for _ in range(3):
             val = _integral_half(he, k, bits) / arb.pi()
             if val.rel_accuracy_bits() >= need_bits:
+                _P_CACHE[k] = val
                 return val
             bits *= 2
     finally:
