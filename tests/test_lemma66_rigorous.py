@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import time
 from fractions import Fraction as F
 from types import SimpleNamespace
@@ -303,3 +304,24 @@ def test_headline_lemma66_verifies_independently(headline_doc):
     assert rep.ok, rep.first_failure
     by = {r.id: r for r in rep.results}
     assert by["lemma-6.6"].status == "re-derived" and "P_0..P_245 re-derived to 2^-253" in by["lemma-6.6"].message
+
+
+@pytest.mark.parametrize("i", [2, 3, 10, 57, 131])
+def test_the_checkers_P_table_is_its_own_method(i):
+    """advcert/verify/hermite_P.json against a fresh run of the checker's method (slow test: all)."""
+    bits, table = VI._table()
+    assert bits >= 261 + 4 and len(table) >= 245  # the headline is inside the table
+    ball = VI._P_ball(VI._he(i)[i - 1], i - 1, bits)
+    assert arb.overlaps(ball, table[i - 1]) and table[i - 1].rel_accuracy_bits() >= bits - 4
+
+
+@pytest.mark.slow
+def test_the_checkers_P_table_regenerates(tmp_path):
+    bits, table = VI._table()
+    VI.write_table(tmp_path / "P.json", len(table), bits)
+    fresh = json.loads((tmp_path / "P.json").read_text())["P"]
+    shipped = json.loads(VI.TABLE_PATH.read_text())["P"]
+    # the same mid-points (Arb is deterministic for one FLINT), or at least overlapping balls
+    assert fresh == shipped or all(
+        abs(int(a[0]) * 2.0 ** (a[1] - b[1]) - int(b[0])) <= int(a[2]) * 2.0 ** (a[1] - b[1]) + int(b[2])
+        for a, b in zip(fresh, shipped))

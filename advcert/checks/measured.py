@@ -55,7 +55,7 @@ def _check(id_: str, claim: str, relation: str, bound: Any, value: Any, verdict:
 
 #: the contract's statements of the two Lemma 6.6 checks (docs/certificate.md, "Claims")
 LEMMA66_CLAIM = ("sup_{z∈[−1,1]} |E[1{<u,x>+β>=0} h(<w*,u>, β)] − q(z)| <= eps2 for the h of math-spec §5 with "
-                 "the stored P̃_i and B_t (Lemma 6.6 for φ = q); value = the largest piece bound b(Z)")
+                 "the stored dyadic P_i and B_t (Lemma 6.6 for φ = q); value = the largest piece bound b(Z)")
 LEMMA66_RANGE_CLAIM = ("log2 sup|h| <= log2 C(q, eps2) at the certificate's complexity_c (Lemma 6.6's range "
                        "h: R² → [−C(q, eps2), C(q, eps2)])")
 
@@ -84,8 +84,8 @@ def _lemma66_checks(c: Coupling) -> list[dict[str, Any]]:
                                  "resolved": bool(quad.resolved)}
     ident = check(
         "lemma-6.6", LEMMA66_CLAIM, "<=", eps2, enc.sup_bound, "sound-bound",
-        f"Mehler's formula and the half-line integral: E − q = Σ α_i z^i (P_i/P̃_i − 1) − Σ (α_i/P̃_i) T_i(z); "
-        f"|P_i/P̃_i − 1| <= 2^-{feat.p_bits} from Arb enclosures of P_i, |T_i| <= √(2 i! Φ(−B_t)) (Cauchy–Schwarz); "
+        f"(Pd_i: the dyadic P_i that define h) Mehler's formula and the half-line integral: E − q = Σ α_i z^i (P_i/Pd_i − 1) − Σ (α_i/Pd_i) T_i(z); "
+        f"|P_i/Pd_i − 1| <= 2^-{feat.p_bits} from Arb enclosures of P_i, |T_i| <= √(2 i! Φ(−B_t)) (Cauchy–Schwarz); "
         f"{len(enc.pieces)} pieces of [−1, 1], each bound rounded up (math-spec §5.1)",
         c.timings["features"] + enc.seconds, details=details)
     return [ident, _range_check(c, c_const)]
@@ -96,7 +96,7 @@ def _range_check(c: Coupling, c_const: Fraction) -> dict[str, Any]:
     details: dict[str, Any] = {"complexity_c": to_str(c_const), "log2_C_h": to_str(rb.log2_C_h),
                                "log2_C_q_eps2_lower": to_str(rb.log2_C_q_eps2_lower),
                                "log2_C_h_cramer": float(c.lemma66.features.log2_C_h_cramer)}
-    method = ("sup|h| <= C_h = Σ (|α_i|/P̃_i) Ĥe_i(B_t) (exact rational); C(q, eps2) in Arb at c = complexity_c, "
+    method = ("sup|h| <= C_h = Σ (|α_i|/Pd_i) Ĥe_i(B_t) (exact rational); C(q, eps2) in Arb at c = complexity_c, "
               "lower end")
     if rb.holds:
         return check("lemma-6.6/range", LEMMA66_RANGE_CLAIM, "<=", rb.log2_C_q_eps2_lower, rb.log2_C_h,
@@ -252,7 +252,7 @@ def _constants(c: Coupling) -> dict[str, dict[str, Any]]:
         "h_B_t": constant(json_float(feat.B_t), "estimate", "truncation point of h (least 1/64-grid point whose proved "
                                                   "truncation error fits the budget; exact in lemma-6.6's details)"),
         "log2_C_h": constant(json_float(feat.log2_C_h), "estimate",
-                           "log2 of the proved upper bound of sup|h|, Σ(|α_i|/P̃_i) Ĥe_i(B_t) (re-derived "
+                           "log2 of the proved upper bound of sup|h|, Σ(|α_i|/Pd_i) Ĥe_i(B_t) (re-derived "
                            "exactly by the verifier in lemma-6.6/range)", "C_h"),
         "log2_C_h_cramer": constant(json_float(feat.log2_C_h_cramer), "estimate",
                                   "same via Cramér's inequality (constant 1.086436 [R, Indritz 1961])"),

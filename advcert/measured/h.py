@@ -15,7 +15,10 @@ for all unit vectors w*, x (math-spec §5, a reconstruction [D] proved by the te
   expectation is φ(z) exactly; the truncation costs <= Σ_i (|α_i|/P_i) √(2 i! Φ(-B_t))
   (Cauchy–Schwarz), and B_t is the least point of a 1/64 grid that makes this <= 0.9 ε2.
   The P_i are computed to relative accuracy ε2 / (10 Σ|α_i|), which costs the other
-  0.1 ε2, so the two together are <= ε2.
+  0.1 ε2, so the two together are <= ε2. h itself is defined with dyadic P̃_i (the
+  enclosures' midpoints, rounded), proved within 2^-p relative of P_i, so that a certificate
+  can carry exactly the h it speaks of (math-spec §5.1; advcert.measured.identity encloses
+  its identity and range).
 * sup |h| <= C_h := Σ_i (|α_i|/P_i) Ĥe_i(B_t), Ĥe the Hermite polynomial with absolute
   coefficients (Ĥe_{k+1} = B Ĥe_k + k Ĥe_{k-1}). Cramér's inequality
   |He_i(a)| <= 1.086435 √(i!) e^{a²/4} [R: Indritz 1961; checked by the tests] gives a

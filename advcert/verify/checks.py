@@ -80,7 +80,7 @@ CLAIMS: dict[str, str] = {
     ),
     'lemma-6.6': (
         "sup_{z∈[−1,1]} |E[1{<u,x>+β>=0} h(<w*,u>, β)] − q(z)| <= eps2 for the h of math-spec §5 with the stored "
-        "P̃_i and B_t (Lemma 6.6 for φ = q); value = the largest piece bound b(Z)"
+        "dyadic P_i and B_t (Lemma 6.6 for φ = q); value = the largest piece bound b(Z)"
     ),
     'lemma-6.6/range': (
         "log2 sup|h| <= log2 C(q, eps2) at the certificate's complexity_c (Lemma 6.6's range h: R² → "
