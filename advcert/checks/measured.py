@@ -105,11 +105,14 @@ def _range_check(c: Coupling, c_const: Fraction) -> dict[str, Any]:
     # bound of sup|h| (as theorem-5.3 falls back to its attack), and c_fit says which c would fit
     details["c_fit"] = None if rb.c_fit is None else to_str(rb.c_fit)
     details["reason"] = (f"the proved bound sup|h| <= 2^{float(rb.log2_C_h):.1f} exceeds C(q, eps2) >= "
-                         f"2^{float(rb.log2_C_q_eps2_lower):.1f} at c = {to_str(c_const)}; it would fit from "
-                         f"c = {details['c_fit']} on (same eps2 and h)")
+                         f"2^{float(rb.log2_C_q_eps2_lower):.1f} at c = {to_str(c_const)}; "
+                         + (f"it would fit from c = {details['c_fit']} on (same eps2 and h)" if rb.c_fit is not None
+                            else "no c <= 64 makes it fit (same eps2 and h)"))
     value: Any = None
-    verdict = "observed"
+    verdict = "infeasible"
+    details["infeasible_note"] = "no witness point resolved |h| in the arithmetic that ran; only the proved bound is known"
     if rb.witness is not None:
+        del details["infeasible_note"]
         a, beta, lg = rb.witness
         details["witness"] = {"a": to_str(a), "beta": to_str(beta), "log2_abs_h_lower": json_float(lg)}
         value = json_float(lg)
