@@ -21,7 +21,6 @@ Work is bounded before it starts (:data:`MAX_IDENTITY_WORK`, :data:`MAX_PIECES`)
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 
 from flint import arb, arb_poly, fmpq, fmpz_poly
@@ -135,8 +134,16 @@ def write_table(path: Path, K: int, bits: int) -> None:
     path.write_text(json.dumps({"format": "advcert-hermite-P", "bits": bits, "first": 1, "P": rows}) + "\n")
 
 
-@lru_cache(maxsize=1)
+_TABLE: list[tuple[int, tuple[arb, ...]]] = []  # the table once read, for this process
+
+
 def _table() -> tuple[int, tuple[arb, ...]]:
+    if not _TABLE:
+        _TABLE.append(_read_table())
+    return _TABLE[0]
+
+
+def _read_table() -> tuple[int, tuple[arb, ...]]:
     try:
         data = json.loads(TABLE_PATH.read_text())
     except (OSError, ValueError):
