@@ -292,7 +292,7 @@ def test_builder_P_used_are_within_their_claimed_precision():
 
 @pytest.mark.slow
 def test_headline_lemma66_verifies_independently(headline_doc):
-    """The verifier re-derives P_0 .. P_245 at 253 bits and every piece (~20 s CPU)."""
+    """The verifier re-derives every piece and proves P_0 .. P_245 at 253 bits from its own table."""
     q = tuple(F(c) for c in headline_doc["objects"]["q"]["coefficients"])
     l6 = lemma66(q, F(1, 10), 10, Options())
     doc = copy.deepcopy(headline_doc)
