@@ -25,6 +25,7 @@ from advcert import adversary, seeds, sphere, theory
 from advcert.errors import InputError
 from advcert.kernels import forward, fstar, sweep
 from advcert.measured.h import Features, IdentityCheck, build_features, float_floor, identity_quadrature
+from advcert.measured.identity import IdentityEnclosure, RangeBound, identity_enclosure, range_bound
 from advcert.measured.network import PseudoNetwork, TwoLayerNet, initialise, w_star
 from advcert.poly.complexity import complexity, complexity_eps, eps2_for_lemma65
 
@@ -194,12 +195,15 @@ def pack(net: TwoLayerNet) -> sweep.Packed:
 @dataclass(frozen=True, eq=False)
 class Lemma66:
     """h of Lemma 6.6 at ε2 (the largest allowed by Lemma 6.5's budget and 1/C(q)), C(q), C(q, ε2),
-    the float64 floor of its quadrature, and the quadrature itself when float64 can resolve ε2."""
+    the enclosures of its identity on [−1, 1] and its range against C(q, ε2) (math-spec §5.1), the
+    float64 floor of a quadrature, and the quadrature itself when float64 can resolve ε2."""
 
     eps2: Fraction
     Cq: Any
     Cqe: Any
     features: Features
+    identity: IdentityEnclosure
+    range: RangeBound
     floor: float
     quad: IdentityCheck | None
     seconds_features: float
@@ -207,20 +211,23 @@ class Lemma66:
 
 
 def lemma66(alpha: tuple[Fraction, ...], eps: Fraction, n: int, options: Options) -> Lemma66:
-    """Build h of Lemma 6.6 for φ = q at ε2 = eps2_for_lemma65, and check its identity by quadrature
-    when the degree is <= QUAD_MAX_DEGREE and float64's floor is below ε2/100."""
+    """Build h of Lemma 6.6 for φ = q at ε2 = eps2_for_lemma65, enclose its identity and range
+    (math-spec §5.1), and estimate the identity by quadrature as well when the degree is
+    <= QUAD_MAX_DEGREE and float64's floor is below ε2/100."""
     c_const = Fraction(options.c)
     t0 = time.perf_counter()
     eps2 = eps2_for_lemma65(alpha, eps, n, c_const)
     Cq, Cqe = complexity(alpha, c_const), complexity_eps(alpha, eps2, c_const)
     feat = build_features(alpha, eps2)
+    ident = identity_enclosure(feat)
+    rng = range_bound(feat, c_const)
     t1 = time.perf_counter()
     floor = float_floor(feat)
     quad = None
     if len(alpha) - 1 <= QUAD_MAX_DEGREE and floor < float(eps2) / 100:
         quad = identity_quadrature(feat, options.z_grid)
-    return Lemma66(eps2=eps2, Cq=Cq, Cqe=Cqe, features=feat, floor=floor, quad=quad, seconds_features=t1 - t0,
-                   seconds_quadrature=time.perf_counter() - t1)
+    return Lemma66(eps2=eps2, Cq=Cq, Cqe=Cqe, features=feat, identity=ident, range=rng, floor=floor, quad=quad,
+                   seconds_features=t1 - t0, seconds_quadrature=time.perf_counter() - t1)
 
 
 @dataclass(frozen=True, eq=False)

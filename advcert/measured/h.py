@@ -15,7 +15,10 @@ for all unit vectors w*, x (math-spec §5, a reconstruction [D] proved by the te
   expectation is φ(z) exactly; the truncation costs <= Σ_i (|α_i|/P_i) √(2 i! Φ(-B_t))
   (Cauchy–Schwarz), and B_t is the least point of a 1/64 grid that makes this <= 0.9 ε2.
   The P_i are computed to relative accuracy ε2 / (10 Σ|α_i|), which costs the other
-  0.1 ε2, so the two together are <= ε2.
+  0.1 ε2, so the two together are <= ε2. h itself is defined with dyadic P̃_i (the
+  enclosures' midpoints, rounded), proved within 2^-p relative of P_i, so that a certificate
+  can carry exactly the h it speaks of (math-spec §5.1; advcert.measured.identity encloses
+  its identity and range).
 * sup |h| <= C_h := Σ_i (|α_i|/P_i) Ĥe_i(B_t), Ĥe the Hermite polynomial with absolute
   coefficients (Ĥe_{k+1} = B Ĥe_k + k Ĥe_{k-1}). Cramér's inequality
   |He_i(a)| <= 1.086435 √(i!) e^{a²/4} [R: Indritz 1961; checked by the tests] gives a
@@ -321,7 +324,9 @@ def abs_hermite(k: int, B: Fraction) -> Fraction:
 class Features:
     """h of Lemma 6.6 for φ = Σ α_i z^i at accuracy ε2 (math-spec §5).
 
-    ``P`` are Arb enclosures of P_i; ``kappa`` = α_i √(i!)/P_i in float64 (for the float
+    ``P`` are Arb enclosures of P_i; ``P_used`` are the dyadic rationals P̃_i that define h,
+    h = 1{|a| <= B_t} Σ (α_i/P̃_i) He_i(a) ω_i(β), each within 2^-``p_bits`` relative of P_i
+    (proved here; math-spec §5.1). ``kappa`` = α_i √(i!)/P̃_i in float64 (for the float
     evaluator, one rounding each). ``truncation_bound`` and ``p_error_bound`` are proved
     upper bounds (rationals) of the two error parts; their sum is <= ε2.
     ``log2_C_h`` / ``log2_C_h_cramer`` are log2 of the two sup|h| bounds (upper ends,
@@ -332,6 +337,8 @@ class Features:
     eps2: Fraction
     target_bits: int
     P: tuple[arb, ...] = field(repr=False)
+    P_used: tuple[Fraction, ...] = field(repr=False)
+    p_bits: int
     B_t: Fraction
     kappa: np.ndarray = field(repr=False)
     truncation_bound: Fraction
@@ -413,20 +420,22 @@ def build_features(alpha: Sequence[Fraction], eps2: Fraction) -> Features:
     bits = precision_bits(alpha, eps2)
     P = hermite_P(K, bits)
     sum_abs = sum(abs(a) for a in alpha)
-    # relative error of each P_i is <= 2^-bits' where bits' >= bits (enclosure radius / lower end)
+    # h is defined by dyadic P̃_i (short, so that a certificate can carry them): each ball has
+    # relative radius <= 2^-bits, so rounding its midpoint to bits + 8 bits keeps P_i within
+    # 2^-(bits-1) relative of P̃_i, which is proved below rather than assumed
+    p_bits = bits - 1
+    P_used = tuple(_round_sig(p.mid(), bits + 8) for p in P[: K + 1])
     with _precision(bits + 64):
-        # with P̃_i the midpoints, E[1·h] = Σ α_i z^i P_i/P̃_i, so the error is
-        # <= Σ|α_i| max_i |P_i/P̃_i - 1| <= Σ|α_i| max_i rad_i/(mid_i - rad_i)
-        rel = arb(0)
-        for p in P[: K + 1]:
-            r = (arb(p.rad()) / p.lower()).upper()
-            if r > rel:
-                rel = r
-        p_err = _arb_q(sum_abs) * rel
-    p_err_q = _upper_q(p_err)
+        tol = arb(2) ** -p_bits
+        for i, (p, pu) in enumerate(zip(P, P_used)):
+            if not abs(p - _arb_q(pu)) <= tol * _arb_q(pu):
+                raise ArithmeticError(f"P_{i}: the rounded P̃_i is not within 2^-{p_bits} of the enclosure")
+    # with P̃_i in h, E[1·h] = Σ α_i z^i P_i/P̃_i untruncated, so the error is <= 2^-p_bits Σ|α_i|
+    p_err_q = sum_abs / Fraction(2) ** p_bits
     if p_err_q > eps2 / 10:
         raise ArithmeticError("P_i not accurate enough for ε2 (precision selection bug)")
-    B, trunc = choose_truncation(alpha, P, eps2 * 9 / 10)
+    P_arb = tuple(_arb_q(pu) for pu in P_used)
+    B, trunc = choose_truncation(alpha, P_arb, eps2 * 9 / 10)
     trunc_q = _upper_q(trunc)
     with _precision(bits + 64):
         ch = arb(0)
@@ -435,14 +444,14 @@ def build_features(alpha: Sequence[Fraction], eps2: Fraction) -> Features:
         for i, a in enumerate(alpha):
             if a == 0:
                 continue
-            w = _arb_q(abs(a)) / P[i].lower()
+            w = _arb_q(abs(a) / P_used[i])
             ch += w * _arb_q(abs_hermite(i, B))
             chc += w * _arb_q(CRAMER_K) * arb.fac_ui(i).sqrt() * eB
         if ch == 0:
             ch = arb(1)
             chc = arb(1)
         kappa = np.array(
-            [float((_arb_q(a) * arb.fac_ui(i).sqrt() / P[i]).mid()) for i, a in enumerate(alpha)],
+            [float((_arb_q(a / P_used[i]) * arb.fac_ui(i).sqrt()).mid()) for i, a in enumerate(alpha)],
             dtype=np.float64,
         )
     return Features(
@@ -450,6 +459,8 @@ def build_features(alpha: Sequence[Fraction], eps2: Fraction) -> Features:
         eps2=eps2,
         target_bits=bits,
         P=P,
+        P_used=P_used,
+        p_bits=p_bits,
         B_t=B,
         kappa=kappa,
         truncation_bound=trunc_q,
@@ -459,6 +470,15 @@ def build_features(alpha: Sequence[Fraction], eps2: Fraction) -> Features:
         log2_sum_abs_alpha=math.log2(float(sum_abs)) if sum_abs > 0 else float("-inf"),
         seconds=time.perf_counter() - t0,
     )
+
+
+def _round_sig(x: arb, bits: int) -> Fraction:
+    """The exact midpoint x rounded to ``bits`` significant bits (a dyadic Fraction)."""
+    m, e = x.mid().man_exp()
+    m, e = int(m), int(e)
+    sh = max(0, abs(m).bit_length() - bits)
+    m = (m + (1 << (sh - 1))) >> sh if sh else m
+    return Fraction(m) * Fraction(2) ** (e + sh)
 
 
 def _upper_q(x: arb) -> Fraction:
@@ -546,7 +566,7 @@ def h_float(feat: Features, a: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray
 def h_arb(feat: Features, a: float, beta: float) -> arb:
     """h(a, β) in Arb (the slow reference; a and β are taken as exact binary64 values).
 
-    Uses the same P̃_i (midpoints of the enclosures) as the float evaluator, so it is the
+    Uses the same P̃_i (``feat.P_used``) as the float evaluator, so it is the
     same function, evaluated with a rigorous radius: the precision doubles until the
     radius is below 2^-60 max(1, |h|). Raises if a sign ω_i cannot be decided.
     """
@@ -560,7 +580,7 @@ def h_arb(feat: Features, a: float, beta: float) -> arb:
             A, NB = arb(a), arb(-beta)
             he_prev, he = arb(0), arb(1)  # He_{i-1}(a), He_i(a) at i = 0
             ge_prev, ge = arb(0), arb(1)  # He_{i-2}(-β), He_{i-1}(-β) at i = 1
-            total = _arb_q(feat.alpha[0]) / feat.P[0].mid()
+            total = _arb_q(feat.alpha[0] / feat.P_used[0])
             ok = True
             for i in range(1, K + 1):
                 he_prev, he = he, A * he - (i - 1) * he_prev
@@ -577,7 +597,7 @@ def h_arb(feat: Features, a: float, beta: float) -> arb:
                 else:
                     ok = False
                     break
-                total += _arb_q(feat.alpha[i]) / feat.P[i].mid() * he * w
+                total += _arb_q(feat.alpha[i] / feat.P_used[i]) * he * w
             if ok and arb(total.rad()) < arb(2) ** -60 * abs(total).upper().max(arb(1)):
                 return total
         bits *= 2

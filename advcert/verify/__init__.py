@@ -10,7 +10,8 @@ Vincent-Collins-Akritas scheme) on exact integer polynomials, where the builder 
 balls; the Theorem 5.3 robust-loss bound (``theorem-5.3``, ``theorem-4.1``) is recomputed
 leaf by leaf from the network witness (an .npz read with the standard library) in
 integers and rationals, where the builder uses float64 balls; Lemma 6.6's complexity
-constants are proved in Arb.
+constants are proved in Arb, and its identity and range (``lemma-6.6``, ``lemma-6.6/range``)
+are re-derived from the checker's own P_i (Arb root isolation, math-spec §5.1).
 
 The modules, in the order they depend on each other:
 
@@ -23,6 +24,7 @@ The modules, in the order they depend on each other:
 * :mod:`.instance` — the data set, the parameters (and the route that built q), Definition 3.4;
 * :mod:`.polynomials` — p1 (Lemma 6.4; absent on route lp), q (Claim 6.3), f* (Lemma 6.2);
 * :mod:`.constants` — Lemma 6.6's constants in Arb, D_used, m;
+* :mod:`.identity` — Lemma 6.6's identity and range (its P_i table ``hermite_P.json``);
 * :mod:`.witness` — the network witness, read with the standard library;
 * :mod:`.domains` — the caps and balls of Theorem 5.3, linear sups on them;
 * :mod:`.robust` — Theorem 5.3's bound leaf by leaf (theorem-5.3, theorem-4.1);

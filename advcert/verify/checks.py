@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .context import RIGOROUS_LABELS, RIGOROUS_VERDICTS, _check_estimate, _Ctx
+from .identity import _check_lemma_6_6, _check_lemma_6_6_range
 from .instance import _check_on_x, _check_separability
 from .polynomials import (
     _check_attack,
@@ -87,7 +88,12 @@ CLAIMS: dict[str, str] = {
         "best projected-ascent value of |f*(x̃) − y_j| over the caps (a lower bound of the sup; must not exceed lemma-6.2's value)"
     ),
     'lemma-6.6': (
-        "max over a z-grid of |E[1{<u,x>+β>=0} h(<w*,u>, β)] - q(z)| <= eps2 (Lemma 6.6 for φ = q)"
+        "sup_{z∈[−1,1]} |E[1{<u,x>+β>=0} h(<w*,u>, β)] − q(z)| <= eps2 for the h of math-spec §5 with the stored "
+        "dyadic P_i and B_t (Lemma 6.6 for φ = q); value = the largest piece bound b(Z)"
+    ),
+    'lemma-6.6/range': (
+        "log2 sup|h| <= log2 C(q, eps2) at the certificate's complexity_c (Lemma 6.6's range h: R² → "
+        "[−C(q, eps2), C(q, eps2)])"
     ),
     'lemma-6.5/radius': (
         "log2(m^{2/3} ||W* - W0||_{2,inf}) <= log2(R), R = 2 n C_h (Lemma 6.5's radius)"
@@ -134,7 +140,9 @@ KNOWN_CHECKS: dict[str, _Spec] = {
     "lemma-6.2": _Spec(("sound-bound",), "<=", _check_lemma_6_2),
     "lemma-6.2/attack": _Spec(_EST, "<=", None, estimate=_check_attack),
     # the measured plane (optional: a certificate without a network omits them)
-    "lemma-6.6": _Spec(_EST, "<=", None, required=False),
+    "lemma-6.6": _Spec(_SOUND_OR_EST, "<=", _check_lemma_6_6, required=False),
+    "lemma-6.6/range": _Spec(_SOUND_OR_EST, "<=", _check_lemma_6_6_range, required=False,
+                             estimate=_check_lemma_6_6_range),
     "lemma-6.5/radius": _Spec(_EST, "<=", None, required=False),
     "lemma-6.5": _Spec(_EST, "<=", None, required=False),
     "theorem-5.1": _Spec(_EST, "<=", None, required=False),
@@ -171,7 +179,7 @@ proofs on the stored q), lemma-6.2 and its attack."""
 
 
 MAX_CHECKS = 256
-"""Budget: the most checks in a certificate (format version 1 knows 21 ids)."""
+"""Budget: the most checks in a certificate (format version 1 knows 22 ids)."""
 
 
 def _part_check_list(ctx: _Ctx) -> str:
