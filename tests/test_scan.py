@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import linregress as stats_linregress
 
 from advcert import certificate
 from advcert.cli import main
@@ -121,6 +122,21 @@ def test_grid_law_exponents():
     g = laws.grid_law(rows)
     assert g["exponents"]["n"] == pytest.approx(2) and g["exponents"]["d"] == pytest.approx(0.5)
     assert g["exponents"]["eps"] == pytest.approx(1)
+    assert all(lo == pytest.approx(hi, abs=1e-6) for lo, hi in g["ci95"].values())  # an exact law: no spread
+    theory = laws.grid_law([{**r, "log10_m_theorem": math.log10(r["m_work"]) + 100} for r in rows], "log10_m_theorem")
+    assert theory["exponents"] == pytest.approx(g["exponents"])  # log10 widths give the same exponents
+
+
+def test_grid_law_interval_is_the_t_interval_of_the_slope():
+    rng = np.random.default_rng(3)
+    ns = [4, 5, 6, 8, 10, 13, 16, 20]
+    rows = [{"n": n, "d": 8, "eps": 0.1, "m_work": n**1.5 * math.exp(rng.normal(0, 0.3))} for n in ns]
+    g = laws.grid_law(rows + [{"n": 30, "d": 8, "eps": 0.1, "m_work": None}])  # an unreached row stays out
+    ref = stats_linregress(np.log(ns), np.log([r["m_work"] for r in rows]))
+    half = 2.4469118511449692 * ref.stderr  # t_{0.975} with 6 degrees of freedom
+    assert set(g["exponents"]) == {"n"} and g["dof"] == 6 and g["rows"] == 8
+    assert g["exponents"]["n"] == pytest.approx(ref.slope, rel=1e-9)
+    assert g["ci95"]["n"] == pytest.approx([ref.slope - half, ref.slope + half], rel=1e-9)
 
 
 def test_train_values_read_the_checks():

@@ -12,13 +12,8 @@ from __future__ import annotations
 import io
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from advcert import certificate  # noqa: E402
-from advcert.scan.shards import VALUES  # noqa: E402
+from advcert import certificate
+from advcert.scan.shards import VALUES
 
 #: at most this many instances get value panels (the rest are in the grid panels)
 MAX_INSTANCES = 6
@@ -108,6 +103,11 @@ def plot_scan(doc: dict, out: str) -> None:
     grid = {v: g for v, g in res.get("grid", {}).items() if any(r["m_work"] for r in g["rows"])}
     ncols = max([len(p) for p in panels] + [3 if grid else 1])
     nrows = len(panels) + (1 if grid else 0)
+    import matplotlib  # half a second to import: only when a picture is drawn, not with every scan
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig = plt.figure(figsize=(3.4 * ncols, 2.9 * max(nrows, 1)))
     for i, row in enumerate(panels):
         for j, (name, link, value, law) in enumerate(row):
