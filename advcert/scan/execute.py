@@ -153,7 +153,7 @@ def build(task: Task):
         return build_certificate(cfg, instance=inst, argv=argv, witness_name="network.npz"), inst
     t = task.train
     cfg = TrainConfig(eps=inst.eps, gamma=inst.gamma, m=task.m, n=inst.n, d=inst.d, rho=inst.rho, seed=task.seed,
-                      R=t.R, max_steps=t.max_steps, bound_seconds=t.bound_seconds)
+                      R=t.R, max_steps=t.max_steps, bound_seconds=t.bound_seconds, data=data)
     return train_certificate(cfg, instance=inst, argv=argv, witness_name="network.npz"), inst
 
 
