@@ -400,3 +400,16 @@ def test_fit_matches_scipy_linregress_and_t():
     one = laws.fit({m: [vals[m][0]] for m in ms})  # one seed: the pooled fit's 1.96 stderr
     r1 = stats.linregress(np.log(ms), np.log([vals[m][0] for m in ms]))
     assert one["ci95"] == pytest.approx([r1.slope - 1.96 * r1.stderr, r1.slope + 1.96 * r1.stderr], rel=1e-10)
+
+
+def test_an_interrupted_training_is_not_filed_as_a_shard(monkeypatch):
+    """Ctrl-C inside Algorithm 1 keeps the best iterate; run_task must raise instead of returning it."""
+    from advcert.scan import execute
+
+    doc = {"checks": [{"id": "theorem-4.1", "details": {"schedule": {"interrupted": True}}}]}
+    built = type("B", (), {"doc": doc})()
+    monkeypatch.setattr(execute, "build", lambda task: (built, None))
+    task = shards.tasks_at(config.make_config({"instances": {"x": {"kind": "small"}}, "m": "2^8", "links": "train"}))[0]
+    with pytest.raises(KeyboardInterrupt):
+        execute.run_task(task)
+    assert not execute._interrupted({"checks": [{"id": "theorem-4.1", "details": {"schedule": {"interrupted": False}}}]})
