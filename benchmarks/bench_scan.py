@@ -2,9 +2,13 @@
 
     PYTHONPATH=$PWD python benchmarks/bench_scan.py [--only overhead|dask|rss] [--json OUT]
 
-1. overhead: the scan on a local process pool (``processes:1``, worker spawn, imports and numba's
-   cache load included) against the same builds run warm one by one in this process
-   (target: total ≤ 1.15× the sum); ``inline`` is reported beside it.
+1. overhead: the scan (``processes:1``: the shards in the scan's own process) against the same
+   builds run warm one by one in this process (target: total ≤ 1.15× the sum); beside it, the
+   same scan as a fresh ``python -m advcert scan`` process (its imports and numba's cache load
+   included) and ``processes:2`` (a spawned pool of two). Because the load of a shared machine
+   moves between runs, ``ratio_processes:1_same_run`` divides each ``processes:1`` scan's wall
+   time by the sum of its own shards' times, measured in that same run (scan.json's
+   ``provenance.timing``): in this warm process those shards are the builds run warm one by one.
 2. dask: a ``LocalCluster`` with 2 workers against 1 worker, the same shards (target ≥ 1.6× the
    throughput). A lone local worker gets every core's numba threads; set NUMBA_NUM_THREADS=1 to
    compare against a single-threaded worker instead.
@@ -20,6 +24,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -42,28 +47,44 @@ def _one_by_one(cfg: config.ScanConfig) -> float:
     return total
 
 
-def overhead(tmp: str, repeats: int = 2) -> dict:
-    """Alternate the warm one-by-one builds and each scheduler ``repeats`` times; keep each one's fastest
+def _cold_cli(out: str, m: str, seeds: int) -> float:
+    """The same scan as a user runs it: a fresh ``python -m advcert scan`` process, start-up included."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "advcert", "scan", "--instance", "small", "--m", m, "--seeds", str(seeds),
+                    "--out", out, "--quiet"], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def overhead(tmp: str, repeats: int = 3) -> dict:
+    """Alternate the warm one-by-one builds and each way of scanning ``repeats`` times; keep each one's fastest
     (the machine is shared: alternating keeps a change of load from landing on one side only)."""
     m, seeds = "2^10..2^15", 2
     cfg = _cfg(os.path.join(tmp, "x"), m, seeds, "inline")
     execute.build(shards.tasks_at(_cfg(tmp, "2^10", 1, "inline", root=99))[0])  # warm: JIT and caches loaded
     best: dict[str, float] = {}
+    same: list[float] = []
+    names = ("one_by_one", "processes:1", "cold_cli", "processes:2")
     for r in range(repeats):
-        for name in ("one_by_one", "processes:1", "inline"):
+        for name in names:
+            out = os.path.join(tmp, f"{name.replace(':', '')}-{r}")
+            t0 = time.perf_counter()
             if name == "one_by_one":
                 wall = _one_by_one(cfg)
+            elif name == "cold_cli":
+                wall = _cold_cli(out, m, seeds)
             else:
-                t0 = time.perf_counter()
-                runner.scan(_cfg(os.path.join(tmp, f"{name.replace(':', '')}-{r}"), m, seeds, name), quiet=True)
+                doc = runner.scan(_cfg(out, m, seeds, name), quiet=True)
                 wall = time.perf_counter() - t0
+                if name == "processes:1":
+                    same.append(wall / doc["provenance"]["timing"]["seconds_shards"])
             best[name] = min(best.get(name, math.inf), wall)
-    out = {"shards": len(shards.tasks_at(cfg)), "widths": m, "seeds": seeds, "repeats": repeats,
+    res = {"shards": len(shards.tasks_at(cfg)), "widths": m, "seeds": seeds, "repeats": repeats,
            "sum_warm_one_by_one_s": round(best["one_by_one"], 3)}
-    for name in ("processes:1", "inline"):
-        out[f"scan_{name}_s"] = round(best[name], 3)
-        out[f"ratio_{name}"] = round(best[name] / best["one_by_one"], 3)
-    return out
+    for name in names[1:]:
+        res[f"scan_{name}_s"] = round(best[name], 3)
+        res[f"ratio_{name}"] = round(best[name] / best["one_by_one"], 3)
+    res["ratio_processes:1_same_run"] = [round(r, 3) for r in same]
+    return res
 
 
 def dask(tmp: str) -> dict:

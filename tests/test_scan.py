@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import linregress as stats_linregress
 
 from advcert import certificate
 from advcert.cli import main
@@ -121,6 +122,21 @@ def test_grid_law_exponents():
     g = laws.grid_law(rows)
     assert g["exponents"]["n"] == pytest.approx(2) and g["exponents"]["d"] == pytest.approx(0.5)
     assert g["exponents"]["eps"] == pytest.approx(1)
+    assert all(lo == pytest.approx(hi, abs=1e-6) for lo, hi in g["ci95"].values())  # an exact law: no spread
+    theory = laws.grid_law([{**r, "log10_m_theorem": math.log10(r["m_work"]) + 100} for r in rows], "log10_m_theorem")
+    assert theory["exponents"] == pytest.approx(g["exponents"])  # log10 widths give the same exponents
+
+
+def test_grid_law_interval_is_the_t_interval_of_the_slope():
+    rng = np.random.default_rng(3)
+    ns = [4, 5, 6, 8, 10, 13, 16, 20]
+    rows = [{"n": n, "d": 8, "eps": 0.1, "m_work": n**1.5 * math.exp(rng.normal(0, 0.3))} for n in ns]
+    g = laws.grid_law(rows + [{"n": 30, "d": 8, "eps": 0.1, "m_work": None}])  # an unreached row stays out
+    ref = stats_linregress(np.log(ns), np.log([r["m_work"] for r in rows]))
+    half = 2.4469118511449692 * ref.stderr  # t_{0.975} with 6 degrees of freedom
+    assert set(g["exponents"]) == {"n"} and g["dof"] == 6 and g["rows"] == 8
+    assert g["exponents"]["n"] == pytest.approx(ref.slope, rel=1e-9)
+    assert g["ci95"]["n"] == pytest.approx([ref.slope - half, ref.slope + half], rel=1e-9)
 
 
 def test_train_values_read_the_checks():
@@ -216,7 +232,10 @@ def test_plot_draws_a_scan_file(resumed, tmp_path):
 
 #: the page's column headers (docs/theory-vs-practice.md) and what each shows
 HEADERS = {"theorem's width": "theorem", "works from": "working", "fails at": "fail", "fitted exponent": "exponent",
-           "theorem's exponent": "rate", "fit reaches it at": "extrapolated", "theorem": "q_theorem", "working": "q_used"}
+           "theorem's exponent": "rate", "fit reaches it at": "extrapolated", "theorem": "q_theorem", "working": "q_used",
+           # the instance grid: each instance's n, d, ε; the law's instance count, exponents [95 % interval], residual
+           "n": "inst_n", "d": "inst_d", "ε": "inst_eps", "instances fitted": "g_rows", "a (n^a)": "g_n",
+           "b (d^b)": "g_d", "c (ε^-c)": "g_eps", "rms residual (ln)": "g_rms"}
 #: quantity rows: (scan entry, link) -> theorem key, used key
 QUANTITIES = {"degree": ("D_paper_claim63", "D_used"), "steps": ("T_theorem", "steps_done")}
 
@@ -246,7 +265,7 @@ def _number(cell: str) -> tuple[float, str, int] | None:
     if m := re.fullmatch(r"2\^(\d+)", c):
         return 2.0 ** int(m.group(1)), "pow2", 0
     if m := re.fullmatch(r"10\^(-?\d+)(\.(\d+))?", c):
-        return 10 ** float(m.group(0)[3:]), "pow10", len(m.group(3) or "")
+        return float(m.group(0)[3:]), "pow10", len(m.group(3) or "")  # its log10: 10^1008.9 is no float
     if re.fullmatch(r"[+-]?\d+", c):
         return float(c), "int", 0
     if m := re.fullmatch(r"[+-]?\d+\.(\d+)", c):
@@ -254,11 +273,37 @@ def _number(cell: str) -> tuple[float, str, int] | None:
     return None
 
 
+def _numbers(cell: str) -> list[tuple[float, str, int]] | None:
+    """``x`` or ``x [lo, hi]`` (a value and its interval) as a list of :func:`_number`; None for words."""
+    m = re.fullmatch(r"(\S+) \[(\S+), (\S+)\]", cell.strip())
+    parts = [_number(p) for p in (m.groups() if m else [cell])]
+    return None if any(p is None for p in parts) else parts
+
+
+def _grid_value(doc: dict, value: str, col: str):
+    """A number of the grid-law table: row ``value`` (a link value, or the theorem's widths), column ``col``."""
+    if value == "theorem's width":
+        law = next(iter(doc["results"]["grid"].values()))["theorem_law"]
+    else:
+        law = doc["results"]["grid"][value]["law"]
+    if col in ("g_n", "g_d", "g_eps"):
+        var = col[2:]
+        ci = law["ci95"][var]
+        return [law["exponents"][var]] + ([] if ci is None else list(ci))
+    return {"g_rows": law["rows"], "g_rms": law["rms_residual_log"]}[col]
+
+
 def page_value(doc: dict, key: str, col: str):
     """The number the page shows in row ``key`` ("instance: value" or "instance: quantity"), column ``col``."""
     name, _, value = key.partition(":")
-    links = doc["results"]["instances"][name.strip()]["links"]
     value = value.strip().strip("`")
+    if name.strip() == "grid":
+        return _grid_value(doc, value.replace("` theorem", "").strip("` "), col)
+    entry = doc["results"]["instances"][name.strip()]
+    if col.startswith("inst_"):
+        v = entry["instance"][col[5:]]
+        return float(Fraction(v)) if isinstance(v, str) else v
+    links = entry["links"]
     if value in QUANTITIES:
         th = {k: v for e in links.values() for k, v in e["theorem"].items()}
         if col == "q_theorem":
@@ -267,10 +312,10 @@ def page_value(doc: dict, key: str, col: str):
     link = next(k for k, e in links.items() if value in e["laws"])
     law = links[link]["laws"][value]
     fit = law["fit"] or {}
-    return {"theorem": None if law["log10_m_theorem"] is None else 10 ** law["log10_m_theorem"],
+    return {"theorem": law["log10_m_theorem"],  # the two log10 columns, compared as log10
             "working": law["m_work"] or law["m_fail"], "fail": law["m_fail"], "exponent": fit.get("exponent"),
             "rate": law["theorem_rate"],
-            "extrapolated": None if law["log10_m_extrapolated"] is None else 10 ** law["log10_m_extrapolated"]}[col]
+            "extrapolated": law["log10_m_extrapolated"]}[col]
 
 
 def _page_checks() -> list[tuple[str, str, str, tuple, float]]:
@@ -279,10 +324,14 @@ def _page_checks() -> list[tuple[str, str, str, tuple, float]]:
     for file, header, cells in _page_rows():
         doc = merge.read(SCANS / file)
         for col, cell in zip(header[1:], cells[1:]):
-            want = _number(cell)
-            if col is None or want is None:
+            wants = _numbers(cell)
+            if col is None or wants is None:
                 continue
-            out.append((file, cells[0], col, want, page_value(doc, cells[0], col)))
+            got = page_value(doc, cells[0], col)
+            gots = got if isinstance(got, list) else [got]
+            if len(gots) != len(wants):
+                gots = [None] * len(wants)  # the page shows an interval the file does not have, or drops one
+            out += [(file, cells[0], col, w, g) for w, g in zip(wants, gots)]
     return out
 
 
@@ -303,7 +352,7 @@ def test_page_numbers_come_from_the_shipped_scans():
         if got is None:
             ok = False
         elif form == "pow10":
-            ok = abs(math.log10(want) - math.log10(got)) <= half
+            ok = abs(want - got) <= half
         elif form in ("pow2", "int"):
             ok = want == got if col != "q_theorem" else abs(want - got) <= half
         else:
@@ -311,3 +360,56 @@ def test_page_numbers_come_from_the_shipped_scans():
         if not ok:
             bad.append(f"{file} {key} {col}: page {want:g}, file {got}")
     assert not bad, "\n".join(bad)
+
+
+def test_shipped_real_data_scans_hold_both_classes():
+    """The real-data instance of the page (issue 12 item 6): digits, both classes among the labels."""
+    docs = [merge.read(p) for p in sorted(SCANS.glob("digits*.json"))]
+    assert docs, "no shipped digits scan"
+    for doc in docs:
+        for name, spec in doc["config"]["instances"].items():
+            assert spec["kind"] == "data" and spec["data"] == "digits"
+            labels = doc["results"]["instances"][name]["instance"]["labels"]
+            assert min(labels) < 0 < max(labels), f"{name}: one class only"
+
+
+def test_shipped_grid_has_a_law_with_intervals():
+    doc = merge.read(SCANS / "grid.json")
+    g = doc["results"]["grid"]["theorem-4.1"]
+    assert len(g["rows"]) == len(doc["config"]["instances"]) >= 12
+    assert g["law"]["rows"] == len(g["rows"]) - len(g["unreached"])
+    assert all(lo <= g["law"]["exponents"][v] <= hi for v, (lo, hi) in g["law"]["ci95"].items())
+
+
+def test_fit_matches_scipy_linregress_and_t():
+    """The per-seed interval and the pooled standard error against scipy.stats (an independent implementation)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    ms = [2**e for e in range(8, 14)]
+    vals = {m: [2.0 * m**-0.4 * math.exp(rng.normal(0, 0.1)) for _ in range(3)] for m in ms}
+    law = laws.fit(vals)
+    x = np.log([m for m in ms for _ in range(3)])
+    y = np.log([v for m in ms for v in vals[m]])
+    ref = stats.linregress(x, y)
+    assert law["exponent"] == pytest.approx(ref.slope, rel=1e-12)
+    assert law["intercept"] == pytest.approx(ref.intercept, rel=1e-12)
+    per = [stats.linregress(np.log(ms), np.log([vals[m][s] for m in ms])).slope for s in range(3)]
+    half = stats.t.ppf(0.975, 2) * np.std(per, ddof=1) / math.sqrt(3)
+    assert law["ci95"] == pytest.approx([np.mean(per) - half, np.mean(per) + half], rel=1e-10)
+    one = laws.fit({m: [vals[m][0]] for m in ms})  # one seed: the pooled fit's 1.96 stderr
+    r1 = stats.linregress(np.log(ms), np.log([vals[m][0] for m in ms]))
+    assert one["ci95"] == pytest.approx([r1.slope - 1.96 * r1.stderr, r1.slope + 1.96 * r1.stderr], rel=1e-10)
+
+
+def test_an_interrupted_training_is_not_filed_as_a_shard(monkeypatch):
+    """Ctrl-C inside Algorithm 1 keeps the best iterate; run_task must raise instead of returning it."""
+    from advcert.scan import execute
+
+    doc = {"checks": [{"id": "theorem-4.1", "details": {"schedule": {"interrupted": True}}}]}
+    built = type("B", (), {"doc": doc})()
+    monkeypatch.setattr(execute, "build", lambda task: (built, None))
+    task = shards.tasks_at(config.make_config({"instances": {"x": {"kind": "small"}}, "m": "2^8", "links": "train"}))[0]
+    with pytest.raises(KeyboardInterrupt):
+        execute.run_task(task)
+    assert not execute._interrupted({"checks": [{"id": "theorem-4.1", "details": {"schedule": {"interrupted": False}}}]})

@@ -153,8 +153,14 @@ def build(task: Task):
         return build_certificate(cfg, instance=inst, argv=argv, witness_name="network.npz"), inst
     t = task.train
     cfg = TrainConfig(eps=inst.eps, gamma=inst.gamma, m=task.m, n=inst.n, d=inst.d, rho=inst.rho, seed=task.seed,
-                      R=t.R, max_steps=t.max_steps, bound_seconds=t.bound_seconds)
+                      R=t.R, max_steps=t.max_steps, bound_seconds=t.bound_seconds, data=data)
     return train_certificate(cfg, instance=inst, argv=argv, witness_name="network.npz"), inst
+
+
+def _interrupted(doc: dict) -> bool:
+    """Whether Ctrl-C cut the certificate's training short (Theorem 4.1's check records it)."""
+    c41 = next((c for c in doc["checks"] if c["id"] == "theorem-4.1"), {})
+    return bool(c41.get("details", {}).get("schedule", {}).get("interrupted"))
 
 
 def run_task(task: Task, keep_certificate: bool = False) -> tuple[dict, str | None, bytes | None]:
@@ -166,6 +172,9 @@ def run_task(task: Task, keep_certificate: bool = False) -> tuple[dict, str | No
     t0 = time.perf_counter()
     built, inst = build(task)
     doc = built.doc
+    if task.link == "train" and _interrupted(doc):
+        # Algorithm 1 keeps its best iterate on Ctrl-C; a scan must not file that as the shard's result
+        raise KeyboardInterrupt
     values, theorem = (w_star_values if task.link == "w-star" else train_values)(doc, task.m)
     bad = [c["id"] for c in doc["checks"] if c["label"] != "estimate" and c["verdict"] != "holds"]
     summary = {k: doc["instance"][k] for k in ("n", "d", "rho", "gamma", "eps")}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import special  # stdtrit; scipy.stats would cost the scan a third of a second to import
 
 #: the exponent of m each value falls with according to the proof (None: the proof states no rate)
 THEOREM_RATE = {"theorem-5.1": -1.0 / 6.0, "lemma-6.5": -0.5, "lemma-6.5/radius": 0.0}
@@ -57,11 +57,22 @@ def working_width(passes: dict[int, list[bool]]) -> dict:
             "log2_m_work": math.log2(m_work) if m_work else None}
 
 
+def _t975(dof: int) -> float:
+    """The 97.5 % quantile of Student's t with ``dof`` degrees of freedom (a two-sided 95 % interval)."""
+    return float(special.stdtrit(dof, 0.975))
+
+
 def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float | None]:
     """Slope, intercept and the slope's standard error of y ≈ a + b x (None below 3 points)."""
-    res = stats.linregress(x, y)
-    se = float(res.stderr) if x.size >= 3 and math.isfinite(res.stderr) else None
-    return float(res.slope), float(res.intercept), se
+    xm, ym = float(np.mean(x)), float(np.mean(y))
+    sxx = float(np.sum((x - xm) ** 2))
+    slope = float(np.sum((x - xm) * (y - ym))) / sxx
+    intercept = ym - slope * xm
+    if x.size < 3:
+        return slope, intercept, None
+    rss = float(np.sum((y - intercept - slope * x) ** 2))
+    se = math.sqrt(rss / (x.size - 2) / sxx)
+    return slope, intercept, se if math.isfinite(se) else None
 
 
 def fit(values: dict[int, list[float | None]]) -> dict | None:
@@ -86,7 +97,7 @@ def fit(values: dict[int, list[float | None]]) -> dict | None:
     slope, intercept, se = _line(x, y)
     if len(per_seed) >= 2:
         sd = float(np.std(per_seed, ddof=1))
-        half = float(stats.t.ppf(0.975, len(per_seed) - 1)) * sd / math.sqrt(len(per_seed))
+        half = _t975(len(per_seed) - 1) * sd / math.sqrt(len(per_seed))
         ci, how = [float(np.mean(per_seed)) - half, float(np.mean(per_seed)) + half], f"t over {len(per_seed)} seeds"
     elif se is not None:
         ci, how = [slope - 1.96 * se, slope + 1.96 * se], "pooled fit, 1.96 stderr"
@@ -117,21 +128,30 @@ def bisect_width(passes: dict[int, list[bool]], min_ratio: float = 2 ** 0.25) ->
     return mid if lo < mid < hi and mid not in passes else None
 
 
-def grid_law(rows: list[dict]) -> dict | None:
-    """m_min ∝ n^a d^b ε^{-c} by least squares in logs over instances (``rows``: n, d, eps, m_work).
+def grid_law(rows: list[dict], key: str = "m_work") -> dict | None:
+    """m_min ∝ n^a d^b ε^{-c} by least squares in logs over instances (``rows``: n, d, eps and ``key``).
 
-    Only the variables that vary enter; None when the rows do not determine the exponents.
+    Only the variables that vary enter; None when the rows do not determine the exponents. Each
+    exponent has a 95 % Student-t interval from the residuals (ordinary least squares, N − p
+    degrees of freedom; None when no degree of freedom is left). ``key`` = ``log10_m_theorem``
+    fits the theorem's own widths over the same rows (the value is then a log10).
     """
-    rows = [r for r in rows if r.get("m_work")]
+    rows = [r for r in rows if r.get(key)]
     names = [v for v in ("n", "d", "eps") if len({r[v] for r in rows}) >= 2]
     if not names or len(rows) <= len(names):
         return None
     X = np.column_stack([np.ones(len(rows))] + [np.log([float(r[v]) for r in rows]) for v in names])
-    y = np.log([float(r["m_work"]) for r in rows])
+    y = np.array([float(r[key]) * math.log(10) if key.startswith("log10") else math.log(float(r[key])) for r in rows])
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ coef
-    out = {v: float(c) for v, c in zip(names, coef[1:])}
-    if "eps" in out:
-        out["eps"] = -out["eps"]  # reported as c in ε^{-c}
-    return {"exponents": out, "log_constant": float(coef[0]), "rows": len(rows),
-            "rms_residual_log": float(np.sqrt(np.mean(resid**2))), "form": "m_min ∝ n^n d^d ε^(-eps)"}
+    dof = len(rows) - X.shape[1]
+    half = [None] * X.shape[1]
+    if dof > 0:
+        cov = float(resid @ resid) / dof * np.linalg.pinv(X.T @ X)
+        t = _t975(dof)
+        half = [t * math.sqrt(max(float(cov[i, i]), 0.0)) for i in range(X.shape[1])]
+    sign = {v: -1.0 if v == "eps" else 1.0 for v in names}  # eps reported as c in ε^{-c}
+    out = {v: sign[v] * float(c) for v, c in zip(names, coef[1:])}
+    ci = {v: None if h is None else sorted([out[v] - h, out[v] + h]) for v, h in zip(names, half[1:])}
+    return {"exponents": out, "ci95": ci, "dof": dof, "log_constant": float(coef[0]), "rows": len(rows),
+            "rms_residual_log": float(np.sqrt(np.mean(resid**2))), "form": "m_min ∝ n^n d^d ε^(-eps)", "of": key}

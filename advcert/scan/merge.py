@@ -127,10 +127,14 @@ def _grid(cfg: ScanConfig, per_instance: dict) -> dict:
                     continue
                 inst = e["instance"]
                 rows.append({"instance": name, "n": inst["n"], "d": inst["d"], "eps": float(_frac(inst["eps"])),
-                             "m_work": law["m_work"], "m_fail": law["m_fail"]})
-            fitted = laws.grid_law(rows) if len(rows) >= 2 else None
+                             "m_work": law["m_work"], "m_fail": law["m_fail"], "below_grid": law["below_grid"],
+                             "log10_m_theorem": law["log10_m_theorem"]})
             if len(rows) >= 2:
-                out[value] = {"rows": rows, "law": fitted}
+                # instances whose grid never reached the link cannot enter the law: they are listed instead
+                out[value] = {"rows": rows, "law": laws.grid_law(rows),
+                              "theorem_law": laws.grid_law(rows, "log10_m_theorem"),
+                              "unreached": [r["instance"] for r in rows if not r["m_work"]],
+                              "below_grid": [r["instance"] for r in rows if r["below_grid"]]}
     return out
 
 

@@ -12,13 +12,8 @@ from __future__ import annotations
 import io
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from advcert import certificate  # noqa: E402
-from advcert.scan.shards import VALUES  # noqa: E402
+from advcert import certificate
+from advcert.scan.shards import VALUES
 
 #: at most this many instances get value panels (the rest are in the grid panels)
 MAX_INSTANCES = 6
@@ -86,9 +81,15 @@ def _grid_panels(fig, grid: dict, top: int, ncols: int, nrows: int) -> None:
     for j, var in enumerate(("n", "d", "eps")[:ncols]):
         ax = fig.add_subplot(nrows, ncols, top * ncols + j + 1)
         for k, (value, g) in enumerate(grid.items()):
-            pts = [(r[var], r["m_work"]) for r in g["rows"] if r["m_work"]]
+            shift = 1.0 + 0.03 * (k - (len(grid) - 1) / 2)  # values side by side, not on top of each other
+            pts = [(r[var] * shift, r["m_work"]) for r in g["rows"] if r["m_work"]]
             if pts:
-                ax.plot(*zip(*sorted(pts)), "o", color=f"C{k}", label=value, ms=4)
+                ax.plot(*zip(*sorted(pts)), "o", color=f"C{k}", label=value, ms=4, alpha=0.7)
+            # never reached in the grid: the largest failing width, a lower bound of m_min
+            up = [(r[var] * shift, r["m_fail"]) for r in g["rows"] if not r["m_work"] and r["m_fail"]]
+            if up:
+                ax.plot(*zip(*sorted(up)), "^", color=f"C{k}", mfc="none", ms=5,
+                        label=f"{value}: > m (never reached)")
         ax.set_xscale("log")
         ax.set_yscale("log", base=2)
         ax.set_xlabel(var if var != "eps" else "ε", fontsize=7)
@@ -108,6 +109,11 @@ def plot_scan(doc: dict, out: str) -> None:
     grid = {v: g for v, g in res.get("grid", {}).items() if any(r["m_work"] for r in g["rows"])}
     ncols = max([len(p) for p in panels] + [3 if grid else 1])
     nrows = len(panels) + (1 if grid else 0)
+    import matplotlib  # half a second to import: only when a picture is drawn, not with every scan
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig = plt.figure(figsize=(3.4 * ncols, 2.9 * max(nrows, 1)))
     for i, row in enumerate(panels):
         for j, (name, link, value, law) in enumerate(row):

@@ -2,9 +2,11 @@
 
 Schedulers (``--scheduler``):
 
-* ``processes:N`` (default ``processes:1``): a local pool of N spawned processes that live for
-  the whole scan, so each pays numba's JIT/cache load once, not once per shard;
-* ``inline``: in this process, one shard after another (no pool; for debugging and benchmarks);
+* ``processes:N`` (default ``processes:1``): N = 1 runs the shards in this process, one after
+  another: no worker to spawn, so the imports and numba's cache load are paid once for the whole
+  scan and the scan costs little more than its builds run warm one by one; N ≥ 2 is a local pool
+  of N spawned processes that live for the whole scan, each paying them once, not once per shard;
+* ``inline``: the same as ``processes:1`` (the name says what it does);
 * ``local:N``: a Dask ``distributed.LocalCluster(n_workers=N, threads_per_worker=1)``;
 * ``tcp://HOST:PORT``: a ``distributed.Client`` on a running Dask scheduler.
 
@@ -64,10 +66,11 @@ def _worker_env(threads: int) -> Iterator[dict]:
 @contextmanager
 def executor(scheduler: str):
     """``submit(task, keep) -> future`` on the chosen scheduler, and ``as_completed(futures)``."""
-    if scheduler == "inline":
+    kind, arg = parse_scheduler(scheduler)
+    if kind == "inline" or (kind == "processes" and arg == 1):
+        # one local worker: a spawned process would only add its start-up (imports, numba's cache)
         yield _Inline(), _inline_completed
         return
-    kind, arg = parse_scheduler(scheduler)
     if kind == "processes":
         with _worker_env(_threads(arg)):
             pool = cf.ProcessPoolExecutor(max_workers=arg, mp_context=multiprocessing.get_context("spawn"))
