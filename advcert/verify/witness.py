@@ -7,7 +7,7 @@ The witness is hostile input: its path must stay inside the certificate's folder
 must be a regular file no larger than four float64 arrays of m, d need, and the archive
 exactly four stored members whose declared sizes fit their arrays, all checked before a
 member is read. A witness that breaks this, does not hash to objects.network.sha256 or
-cannot be read fails (exit 1); a missing one that a rigorous check (Theorem 5.3, Theorem
+cannot be read fails (exit 1); a missing one that a rigorous check (Lemma 6.5, Theorems 5.1, 5.3 and
 4.1) needs, or a width beyond the budget, makes the certificate unverifiable (exit 2).
 """
 
@@ -35,7 +35,7 @@ from .numbers import _short
 from .reading import read_regular
 from .report import Refused, _Fail, terminal_safe
 
-NETWORK_CHECKS = ("theorem-5.3", "theorem-4.1")
+NETWORK_CHECKS = ("lemma-6.5/radius", "lemma-6.5", "theorem-5.1/chain", "theorem-5.3", "theorem-4.1")
 """Checks whose rigorous form is a claim about the network of objects.network."""
 
 
