@@ -385,6 +385,8 @@ def sound_sups(net: TwoLayerNet, X, y, alpha, sets: dict[str, PointSet], options
     """The sound covers of sup_X |g_{W*} − f*| (Lemma 6.5) and sup_X |f_{W*} − g_{W*}| (Theorem 5.1),
     started from the sampled maxima (their lower ends), or (None, None, why not)."""
     d, m = net.d, net.m
+    if options.sup_boxes <= 0:
+        return None, None, "no sound cover: disabled (Options.sup_boxes = 0); the estimate stays"
     if not 3 <= d <= MAX_SUP_DIM:
         return None, None, f"no sound cover: implemented for 3 <= d <= {MAX_SUP_DIM} (d = {d}); the estimate stays"
     if m > SUP_MAX_WIDTH:
