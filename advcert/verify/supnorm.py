@@ -186,6 +186,16 @@ def _u_ranges(nr: _Neurons, gm: _Geom, rs: list, work: list) -> tuple[list, list
     pairs = list(zip(gm.free, gm.cen))
     W, K = nr.w, nr.kappa
     ul, uh = [], []
+    if len(pairs) == 1:  # d = 3 (one free axis): the same arithmetic without the inner loop
+        (i, c), = pairs
+        sN = s * N
+        for r in rs:
+            w = W[r]
+            lc, sp = sN * w[j] + w[i] * c, abs(w[i])
+            hi, lo = (lc + sp) * F, (lc - sp) * F
+            uh.append(K[r] - ((-hi) // (nlo if hi >= 0 else nhi)))
+            ul.append(K[r] + lo // (nhi if lo >= 0 else nlo))
+        return ul, uh
     for r in rs:
         w = W[r]
         lc = s * w[j] * N
