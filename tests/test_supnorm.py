@@ -281,3 +281,11 @@ def test_the_rigorous_claims_are_in_the_contract():
     text = (Path(__file__).resolve().parents[1] / "docs" / "certificate.md").read_text(encoding="utf-8")
     for id_, claim in V.RIGOROUS_CLAIMS.items():
         assert claim.replace("|", "\\|") in text, id_
+
+
+def test_a_missing_witness_names_the_command_that_rebuilds_it(allinks, tmp_path):
+    doc = copy.deepcopy(allinks[0])
+    doc["producer"]["argv"] = ["build", "--data", "pair.csv", "--m", "1024", "--poly", "lp"]
+    rep = V.verify_document(reseal(doc), base=tmp_path)
+    assert not rep.readable
+    assert "advcert build --data pair.csv --m 1024 --poly lp" in rep.first_failure, rep.first_failure

@@ -207,6 +207,17 @@ def read_witness(raw: bytes, m: int, d: int, names=_NETWORK_ROLES, sha256: str =
     return Network(m=m, d=d, sha256=sha256, Da=Da, ai=tuple(ai), Du=Du, Wi=Wi, bi=tuple(bi), D0=D0, W0i=W0i)
 
 
+def _rebuild_fix(doc: dict) -> str:
+    """The fix for a missing witness: keep it next to the certificate, or rebuild it with the
+    command the producer recorded (its seeds make the witness bit for bit the same bytes,
+    which the sha256 then confirms)."""
+    argv = (doc.get("producer") or {}).get("argv")
+    if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv) and argv[0] in ("build", "train"):
+        cmd = terminal_safe("advcert " + " ".join(argv), 300)
+        return f"{_WITNESS_FIX}; the producer rebuilds it bit for bit with `{cmd}` (producer.argv, run from the folder it was built in)"
+    return _WITNESS_FIX
+
+
 def _network_needed(doc: dict) -> list[str]:
     return [c["id"] for c in doc["checks"] if c["id"] in NETWORK_CHECKS and c["label"] in RIGOROUS_LABELS]
 
@@ -261,7 +272,8 @@ def _part_network(ctx: _Ctx) -> str:
         raw, shown, why = _witness_file(ctx.base or Path.cwd(), rel, limit)
         if raw is None:
             if needed:
-                raise _MissingWitness(f"the network witness {terminal_safe(shown, 200)} {why}, and {needed[0]} needs it", _WITNESS_FIX)
+                raise _MissingWitness(f"the network witness {terminal_safe(shown, 200)} {why}, and {needed[0]} needs it",
+                                      _rebuild_fix(ctx.doc))
             return f"network witness {terminal_safe(shown, 200)} {why}; no rigorous check needs it"
     if len(raw) > limit:
         raise _Fail(f"the network witness has {len(raw)} bytes; four float64 arrays of m = {m}, d = {d} need at most {limit}")
