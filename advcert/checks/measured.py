@@ -110,7 +110,10 @@ CHAIN51_CLAIM_SOUND = ("sup_X |f_{W*} - g_{W*}| <= eps/3 (what Theorem 5.3's cha
 
 def radius_upper(n: int, log2_C_h: Fraction) -> Fraction:
     """A rational upper bound of Lemma 6.5's R = 2 n C_h from the builder's upper bound of log2 C_h (Arb)."""
-    return upper_rational(arb(2 * n) * arb(2) ** arb(fmpq(log2_C_h.numerator, log2_C_h.denominator)), bits=24)
+    # upper_rational works below 2^28: scale by an exact power of two first (R reaches 2^380 at the headline)
+    e = max(0, math.ceil(log2_C_h) + (2 * n).bit_length() - 24)
+    L = arb(fmpq(log2_C_h.numerator, log2_C_h.denominator)) - e
+    return upper_rational(arb(2 * n) * arb(2) ** L, bits=24) * Fraction(2) ** e
 
 
 def max_move_sq(pseudo: PseudoNetwork) -> Fraction:
