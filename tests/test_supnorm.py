@@ -305,3 +305,16 @@ def test_the_shipped_all_links_certificate_verifies_with_every_link_rigorous():
     # not vacuous: the zero network's robust loss is mean |y_i| = 1 > eps
     assert sum(abs(Fraction(y)) for y in doc["instance"]["labels"]) / len(doc["instance"]["labels"]) > Fraction(
         doc["instance"]["eps"])
+
+
+def test_a_cover_beyond_the_work_budget_is_refused_not_run(allinks, monkeypatch):
+    import advcert.verify.supnorm as VS
+
+    doc, wit = allinks
+    monkeypatch.setattr(VS, "MAX_CAP_WORK", 1000)
+    rep = V.verify_document(doc, witness=wit)
+    assert not rep.readable and rep.first_failure.startswith("lemma-6.5:") and "budget" in rep.first_failure
+    monkeypatch.setattr(VS, "MAX_CAP_WORK", 1 << 27)
+    monkeypatch.setattr(VS, "MAX_CAPS", 3)
+    rep = V.verify_document(doc, witness=wit)
+    assert not rep.readable and "boxes, beyond" in rep.first_failure
