@@ -151,13 +151,19 @@ class _Node:
     value: float
 
 
+@dataclass(frozen=True, eq=False)
 class _Search:
-    """The branch and bound of :func:`sup_cover` (one kind, one network)."""
+    """The branch and bound of :func:`sup_cover`: one kind, one network, the data, q exactly
+    (``q``), in float (``qf``, highest power first) and the data points exactly (``Xi``)."""
 
-    def __init__(self, kind, P: _Net, X, y, q: fmpq_poly, d: int):
-        self.kind, self.P, self.X, self.y, self.q, self.d, self.k = kind, P, X, y, q, d, d - 1
-        self.qf = np.array([float(q[i]) for i in range(q.degree() + 1)][::-1] or [0.0])
-        self.Xi = [tuple(_q(float(v)) for v in x) for x in X]
+    kind: str
+    P: _Net
+    X: np.ndarray
+    y: np.ndarray
+    q: fmpq_poly
+    k: int
+    qf: np.ndarray
+    Xi: tuple
 
     def node(self, face: int, L: int, idx: tuple, rs: np.ndarray, lam: np.ndarray, c0: float) -> _Node:
         P, kind = self.P, self.kind
@@ -267,7 +273,10 @@ def sup_cover(kind: str, net: TwoLayerNet, X, y, q_coefficients, *, lower: float
     t0 = time.perf_counter()
     P = _prepare(net)
     q = fmpq_poly([fmpq(Fraction(c).numerator, Fraction(c).denominator) for c in q_coefficients])
-    S = _Search(kind, P, np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64), q, d)
+    X = np.asarray(X, dtype=np.float64)
+    S = _Search(kind, P, X, np.asarray(y, dtype=np.float64), q, d - 1,
+                np.array([float(q[i]) for i in range(q.degree() + 1)][::-1] or [0.0]),
+                tuple(tuple(_q(float(v)) for v in x) for x in X))
     k = d - 1
     heap, count, best = [], 0, float(lower)
     allr = np.arange(net.m)
