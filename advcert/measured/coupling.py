@@ -368,7 +368,7 @@ def measure(points, labels, eps, step: StepLike, *, m: int | None = None, seed: 
     timings["ascent"] = time.perf_counter() - t0
     err_fstar = _fstar_error(step, y, d, D)
     t0 = time.perf_counter()
-    sup_gf, sup_fg, note = sound_sups(wnet, X, y, alpha, sets, options)
+    sup_gf, sup_fg, note = sound_sups(wnet, X, y, alpha, eps, sets, options)
     timings["sup_cover"] = time.perf_counter() - t0
     return Coupling(n=n, d=d, m=m, eps=eps, options=options, lemma66=l66, pseudo=pseudo, widths=widths, sets=sets,
                     cover=cover, err_sweep=sweep.sweep_error_bound(P), err_fstar=err_fstar,
@@ -381,7 +381,7 @@ def measure(points, labels, eps, step: StepLike, *, m: int | None = None, seed: 
 SUP_MAX_WIDTH = 2**18
 
 
-def sound_sups(net: TwoLayerNet, X, y, alpha, sets: dict[str, PointSet], options: Options):
+def sound_sups(net: TwoLayerNet, X, y, alpha, eps: Fraction, sets: dict[str, PointSet], options: Options):
     """The sound covers of sup_X |g_{W*} − f*| (Lemma 6.5) and sup_X |f_{W*} − g_{W*}| (Theorem 5.1),
     started from the sampled maxima (their lower ends), or (None, None, why not)."""
     d, m = net.d, net.m
@@ -393,6 +393,9 @@ def sound_sups(net: TwoLayerNet, X, y, alpha, sets: dict[str, PointSet], options
         return None, None, f"no sound cover: m = {m} is above {SUP_MAX_WIDTH}, the verifier's budget; the estimate stays"
     low_gf = max(float(np.max(np.abs(s.sweep.g - s.fstar))) for s in sets.values())
     low_fg = max(float(np.max(np.abs(s.sweep.f - s.sweep.g))) for s in sets.values())
-    gf = sup_cover("g-fstar", net, X, y, alpha, lower=low_gf, ratio=options.sup_ratio, max_boxes=options.sup_boxes)
-    fg = sup_cover("f-g", net, X, y, alpha, lower=low_fg, ratio=options.sup_ratio, max_boxes=options.sup_boxes)
+    claim = float(eps) / 3
+    gf = sup_cover("g-fstar", net, X, y, alpha, lower=low_gf, ratio=options.sup_ratio, max_boxes=options.sup_boxes,
+                   claim=claim)
+    fg = sup_cover("f-g", net, X, y, alpha, lower=low_fg, ratio=options.sup_ratio, max_boxes=options.sup_boxes,
+                   claim=claim)
     return gf, fg, ""

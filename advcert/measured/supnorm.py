@@ -257,13 +257,15 @@ def _dir(lam: np.ndarray, j: int, s: int, lo: np.ndarray, N: int, nlo: float, nh
 
 
 def sup_cover(kind: str, net: TwoLayerNet, X, y, q_coefficients, *, lower: float = 0.0, ratio: float = 1.15,
-              max_boxes: int = 20000) -> SupCover:
+              max_boxes: int = 20000, claim: float | None = None) -> SupCover:
     """Branch and bound for sup_X |g_{W*} − f*| (``kind`` 'g-fstar', Lemma 6.5) or
     sup_X |f_{W*} − g_{W*}| (``kind`` 'f-g', Theorem 5.1) over a cube-sphere cover of X
     (math-spec §13). ``lower``: the sampled max already known (the lower end); ``ratio``:
     stop once the largest box bound is within this factor of the lower end; ``max_boxes``:
-    the budget of stored boxes. Returns the stored cover with its bounds (sound: each is the
-    float bound plus :func:`rounding_margin`)."""
+    the budget of stored boxes; ``claim``: when given (ε/3), splitting goes on past ``ratio``
+    while the bound is above the claim and the lower end below it (the verdict is not yet
+    decided). Returns the stored cover with its bounds (sound: each is the float bound plus
+    :func:`rounding_margin`)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     d = net.d
@@ -288,7 +290,7 @@ def sup_cover(kind: str, net: TwoLayerNet, X, y, q_coefficients, *, lower: float
     explored, converged = len(heap), False
     while True:
         top = heap[0][2]
-        if top.bound <= ratio * best:
+        if top.bound <= ratio * best and (claim is None or top.bound <= claim or best > claim):
             converged = True
             break
         if len(heap) + (1 << (k - 1)) - 1 > max_boxes:
