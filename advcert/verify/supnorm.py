@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import add, and_, floordiv, ge, itemgetter, le, lt, mul, neg, not_, or_, sub
 
-from flint import fmpq, fmpq_poly
+from flint import arb, fmpq, fmpq_poly
 
+from .constants import _arb_precision
 from .context import _Ctx, _expect, _rigorous_numbers, _settle
 from .numbers import _fmt, _number, _rat, _short
 from .report import Refused, _Fail
@@ -418,4 +419,7 @@ def _check_radius(ctx: _Ctx, c: dict) -> str:
     want = fmpq(net.m ** 4 * S ** 3, L ** 6)
     _expect(c, "value", value, want)
     _expect(c, "bound", bound, R ** 6)
-    return _settle(c, value <= bound, f"m^(2/3) ||W* - W0||_(2,inf) exceeds R = {_fmt(R)}")
+    with _arb_precision():
+        shown = (arb(want) ** arb(fmpq(1, 6))).mid().str(8, radius=False)
+    done = _settle(c, value <= bound, f"m^(2/3) ||W* - W0||_(2,inf) = {shown} exceeds R = {_fmt(R)}")
+    return f"{done}: m^(2/3) ||W* - W0||_(2,inf) = {shown} <= R = {_fmt(R)}"
