@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import add, and_, floordiv, ge, itemgetter, le, lt, mul, neg, not_, or_, sub
 
 from flint import arb, fmpq, fmpq_poly
 
@@ -121,10 +119,6 @@ class _Neurons:
     delta: tuple
     a: tuple
     Da: int
-    cols: tuple = ()
-    aK: tuple = ()
-    aD: tuple = ()
-    aW: tuple = ()
 
 
 def _neurons(net: Network) -> _Neurons:
@@ -140,20 +134,7 @@ def _neurons(net: Network) -> _Neurons:
         kap.append(W0r[k] * s0 // 2 + br * su)
         dl.append((Wr[k] * su - W0r[k] * s0) // 2)
     w = tuple(tuple(W0r[:k]) for W0r in net.W0i)
-    a = tuple(net.ai)
-    cols = tuple(tuple(col) for col in zip(*w)) if w else tuple(() for _ in range(k))
-    # columns and the products a_r·(κ_r, Δ_r, w'_r) once, so that each node's work is C-level maps
-    return _Neurons(net.m, k, net.D0, S, w, tuple(kap), tuple(dl), a, net.Da, cols, tuple(map(mul, a, kap)),
-                    tuple(map(mul, a, dl)), tuple(tuple(map(mul, a, col)) for col in cols))
-
-
-def _gather(seq: tuple, rs: list) -> tuple:
-    """seq[r] for r in rs, at C speed."""
-    if not rs:
-        return ()
-    if len(rs) == 1:
-        return (seq[rs[0]],)
-    return itemgetter(*rs)(seq)
+    return _Neurons(net.m, k, net.D0, S, w, tuple(kap), tuple(dl), tuple(net.ai), net.Da)
 
 
 @dataclass(frozen=True)
@@ -196,29 +177,36 @@ def _dir_range(lam: tuple, D: int, gm: _Geom) -> tuple[fmpq, fmpq]:
 
 
 def _u_ranges(nr: _Neurons, gm: _Geom, rs: list, work: list) -> tuple[list, list]:
-    """Outward grid ranges ul_r ≤ S·u_r ≤ uh_r on the box for the neurons rs (u_r = <W0_r, x> + b_r).
-
-    uh_r = κ_r + ⌈ℓ⁺_r F/ν⌉ with ν = ν_lo when ℓ⁺_r ≥ 0 and ν_hi otherwise, which is the larger of
-    the two quotients either way (and ul_r the smaller), so both are computed with maps."""
+    """Outward grid ranges ul_r ≤ S·u_r ≤ uh_r on the box for the neurons rs (u_r = <W0_r, x> + b_r)."""
     work[0] += len(rs)
     if work[0] > MAX_CAP_WORK:
         raise Refused(f"a sup-norm cover needs more than {MAX_CAP_WORK} neuron evaluations, beyond this verifier's budget",
                       "see docs/certificate.md, Budgets")
     F = (nr.S // nr.D0) << NORM_BITS
-    nlo, nhi = gm.nlo, gm.nhi
-    lc = map(mul, _gather(nr.cols[gm.j], rs), repeat(gm.s * gm.N))
-    sp = None
-    for i, c in zip(gm.free, gm.cen):
-        col = _gather(nr.cols[i], rs)
-        lc = map(add, lc, map(mul, col, repeat(c)))
-        sp = list(map(abs, col)) if sp is None else list(map(add, sp, map(abs, col)))
-    lc = list(lc)
-    hi = list(map(mul, map(add, lc, sp), repeat(F)))
-    lo = list(map(mul, map(sub, lc, sp), repeat(F)))
-    K = _gather(nr.kappa, rs)
-    mh = list(map(neg, hi))
-    uh = list(map(add, K, map(max, map(neg, map(floordiv, mh, repeat(nlo))), map(neg, map(floordiv, mh, repeat(nhi))))))
-    ul = list(map(add, K, map(min, map(floordiv, lo, repeat(nhi)), map(floordiv, lo, repeat(nlo)))))
+    j, s, N, nlo, nhi = gm.j, gm.s, gm.N, gm.nlo, gm.nhi
+    pairs = list(zip(gm.free, gm.cen))
+    W, K = nr.w, nr.kappa
+    ul, uh = [], []
+    if len(pairs) == 1:  # d = 3 (one free axis): the same arithmetic without the inner loop
+        (i, c), = pairs
+        sN = s * N
+        for r in rs:
+            w = W[r]
+            lc, sp = sN * w[j] + w[i] * c, abs(w[i])
+            hi, lo = (lc + sp) * F, (lc - sp) * F
+            uh.append(K[r] - ((-hi) // (nlo if hi >= 0 else nhi)))
+            ul.append(K[r] + lo // (nhi if lo >= 0 else nlo))
+        return ul, uh
+    for r in rs:
+        w = W[r]
+        lc = s * w[j] * N
+        sp = 0
+        for i, c in pairs:
+            lc += w[i] * c
+            sp += abs(w[i])
+        hi, lo = (lc + sp) * F, (lc - sp) * F
+        uh.append(K[r] - ((-hi) // (nlo if hi >= 0 else nhi)))
+        ul.append(K[r] + lo // (nhi if lo >= 0 else nlo))
     return ul, uh
 
 
@@ -303,27 +291,36 @@ def _walk(nr: _Neurons, kind: str, boxes: list[Box], leaf_fn) -> None:
 def _resolve(nr: _Neurons, kind: str, rs: list, ul: list, uh: list, lam: tuple, c0: int):
     """Split the neurons rs into resolved ones (added to the aggregates) and unresolved ones
     [(r, ul, uh)]. Aggregates: for g − f*, c0 = Σ a_r Δ_r over the active (λ unused); for
-    f − g, λ = Σ a_r w'_r and c0 = Σ a_r (κ_r, Δ_r terms) over the linear classes
-    (docs/certificate.md, "The sup-norm covers"), all with C-level maps."""
-    z = repeat(0)
-    if kind == "g-fstar":
-        act = list(map(ge, ul, z))
-        c0 += sum(compress(_gather(nr.aD, rs), act))
-        keep = list(map(and_, map(not_, act), map(ge, uh, repeat(0))))
-        return list(zip(compress(rs, keep), compress(ul, keep), compress(uh, keep))), lam, c0
-    dl = _gather(nr.delta, rs)
-    upos, uneg = list(map(ge, ul, z)), list(map(lt, uh, repeat(0)))
-    lpos, hnp = list(map(ge, map(add, ul, dl), repeat(0))), list(map(le, map(add, uh, dl), repeat(0)))
-    A = list(map(and_, upos, lpos))  # ψ = u
-    Z = list(map(and_, uneg, hnp))  # ψ = 0
-    Wc = list(map(and_, map(and_, uneg, lpos), map(not_, Z)))  # ψ = u + Δ
-    Cc = list(map(and_, map(and_, upos, hnp), map(not_, A)))  # ψ = −Δ
-    lin = list(map(or_, A, Wc))
-    aK, aD = _gather(nr.aK, rs), _gather(nr.aD, rs)
-    c0 += sum(compress(aK, lin)) + sum(compress(aD, Wc)) - sum(compress(aD, Cc))
-    lam = tuple(lt_ + sum(compress(_gather(col, rs), lin)) for lt_, col in zip(lam, nr.aW))
-    keep = list(map(not_, map(or_, map(or_, lin, Z), Cc)))
-    return list(zip(compress(rs, keep), compress(ul, keep), compress(uh, keep))), lam, c0
+    f − g, λ = Σ a_r w'_r and c0 = Σ a_r (κ_r, Δ_r terms) over the linear classes."""
+    A, Dl, K, W = nr.a, nr.delta, nr.kappa, nr.w
+    keep = []
+    lam = list(lam)
+    k = nr.k
+    for r, lo, hi in zip(rs, ul, uh):
+        if kind == "g-fstar":
+            if lo >= 0:
+                c0 += A[r] * Dl[r]
+            elif hi >= 0:
+                keep.append((r, lo, hi))
+            continue
+        dl = Dl[r]
+        if lo >= 0 and lo + dl >= 0:  # ψ = u
+            add, c = True, K[r]
+        elif hi < 0 and hi + dl <= 0:  # ψ = 0
+            continue
+        elif hi < 0 and lo + dl >= 0:  # ψ = u + Δ
+            add, c = True, K[r] + dl
+        elif lo >= 0 and hi + dl <= 0:  # ψ = −Δ
+            add, c = False, -dl
+        else:
+            keep.append((r, lo, hi))
+            continue
+        c0 += A[r] * c
+        if add:
+            w = W[r]
+            for t in range(k):
+                lam[t] += A[r] * w[t]
+    return keep, tuple(lam), c0
 
 
 def cover_bounds(ctx: _Ctx, kind: str, boxes: list[Box]) -> list[fmpq]:
