@@ -318,3 +318,9 @@ def test_a_cover_beyond_the_work_budget_is_refused_not_run(allinks, monkeypatch)
     monkeypatch.setattr(VS, "MAX_CAPS", 3)
     rep = V.verify_document(doc, witness=wit)
     assert not rep.readable and "boxes, beyond" in rep.first_failure
+
+
+def test_an_upper_end_that_is_not_the_value_is_rejected(allinks):
+    doc, wit = copy.deepcopy(allinks[0]), allinks[1]
+    chk(doc, "lemma-6.5")["details"]["upper"] = "1/100"
+    _fails(doc, wit, "lemma-6.5", "details.upper")

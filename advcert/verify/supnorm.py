@@ -59,6 +59,8 @@ def _parse_cover(det: dict, d: int, where: str) -> list[Box]:
     cov = det.get("cover")
     if not isinstance(cov, dict) or cov.get("scheme") != "cube-sphere" or not isinstance(cov.get("boxes"), list):
         raise _Fail(f"{where}.cover must be {{'scheme': 'cube-sphere', 'boxes': [...]}} (docs/certificate.md, The sup-norm covers)")
+    if cov.get("norm_bits", NORM_BITS) != NORM_BITS:
+        raise _Fail(f"{where}.cover.norm_bits = {_short(cov.get('norm_bits'))}, but the recipe's norm bounds carry {NORM_BITS} bits")
     boxes = cov["boxes"]
     if len(boxes) > MAX_CAPS:
         raise Refused(f"{where}.cover has {len(boxes)} boxes, beyond this verifier's budget of {MAX_CAPS}",
@@ -371,6 +373,8 @@ def _sup_check(ctx: _Ctx, c: dict, kind: str) -> str:
     _expect(c, "bound", bound, inst["eps"] / 3)
     top = max(b.bound for b in boxes)
     _expect(c, "value", value, top)
+    if "upper" in det:
+        _expect(c, "details.upper", _number(det["upper"], "details.upper"), value)
     lower = _number(det.get("lower"), "details.lower")
     if lower is None or lower > value:
         raise _Fail(f"details.lower = {_short(det.get('lower'))} (the sampled max, a lower bound of the sup) is missing "
