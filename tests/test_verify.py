@@ -1420,7 +1420,7 @@ def test_measured_plane_checks_keep_chain_order(net_case):
     d2["checks"].append(est_of(id="theorem-5.1"))
     assert "chain order" in verify_net(d2, raw).first_failure
     d2 = fresh(doc)
-    d2["checks"].insert(-1, est_of(id="lemma-6.5", label="sound-bound", verdict="holds", value="1/20", bound="1/10"))
+    d2["checks"].insert(-1, est_of(id="theorem-5.1", label="sound-bound", verdict="holds", value="1/20", bound="1/10"))
     assert "estimate by the contract" in verify_net(d2, raw).first_failure
 
 

@@ -27,6 +27,7 @@ from advcert.kernels import forward, fstar, sweep
 from advcert.measured.h import Features, IdentityCheck, build_features, float_floor, identity_quadrature
 from advcert.measured.identity import IdentityEnclosure, RangeBound, identity_enclosure, range_bound
 from advcert.measured.network import PseudoNetwork, TwoLayerNet, initialise, w_star
+from advcert.measured.supnorm import MAX_SUP_DIM, SupCover, sup_cover
 from advcert.poly.complexity import complexity, complexity_eps, eps2_for_lemma65
 
 
@@ -103,6 +104,8 @@ class Options:
     ascent_steps: int | None = None
     z_grid: tuple[float, ...] = (-0.95, -0.6, -0.2, 0.2, 0.5, 0.8, 0.95)
     delta_fail: float = 0.01  # failure probability used for the Hoeffding width
+    sup_boxes: int = 20000  # budget of boxes of each sound sup-norm cover (math-spec §13)
+    sup_ratio: float = 1.15  # stop splitting once upper <= sup_ratio * lower
 
 
 #: point-neuron pairs one uniform (or net) sweep may cost when the counts are automatic
@@ -121,6 +124,8 @@ def resolve(options: Options, m: int) -> Options:
         ascent_steps=options.ascent_steps if options.ascent_steps is not None else (30 if m <= 2**16 else 12),
         z_grid=options.z_grid,
         delta_fail=options.delta_fail,
+        sup_boxes=options.sup_boxes,
+        sup_ratio=options.sup_ratio,
     )
 
 
@@ -309,6 +314,9 @@ class Coupling:
     err_fstar: float
     log10_m_thm51_plain: float
     timings: dict[str, float] = field(default_factory=dict)
+    sup_gf: SupCover | None = None
+    sup_fg: SupCover | None = None
+    sup_note: str = ""
 
 
 def plain_width(l66: Lemma66, n: int, d: int, eps: Fraction, options: Options, widths: ChainWidths) -> float:
@@ -366,6 +374,35 @@ def measure(points, labels, eps, step: StepLike, *, m: int | None = None, seed: 
     sets["ascent"] = _evaluate(P, ascended_points(wnet, X, y, step, sets, options, s_asc), X, y, step, pseudo.radius)
     timings["ascent"] = time.perf_counter() - t0
     err_fstar = _fstar_error(step, y, d, D)
+    t0 = time.perf_counter()
+    sup_gf, sup_fg, note = sound_sups(wnet, X, y, alpha, eps, sets, options)
+    timings["sup_cover"] = time.perf_counter() - t0
     return Coupling(n=n, d=d, m=m, eps=eps, options=options, lemma66=l66, pseudo=pseudo, widths=widths, sets=sets,
                     cover=cover, err_sweep=sweep.sweep_error_bound(P), err_fstar=err_fstar,
-                    log10_m_thm51_plain=plain_width(l66, n, d, eps, options, widths), timings=timings)
+                    log10_m_thm51_plain=plain_width(l66, n, d, eps, options, widths), timings=timings,
+                    sup_gf=sup_gf, sup_fg=sup_fg, sup_note=note)
+
+
+#: the widest network for which the sound sup-norm covers are built: the verifier re-derives
+#: every box in Python integers (about m·depth neuron evaluations per cover, math-spec §13)
+SUP_MAX_WIDTH = 2**18
+
+
+def sound_sups(net: TwoLayerNet, X, y, alpha, eps: Fraction, sets: dict[str, PointSet], options: Options):
+    """The sound covers of sup_X |g_{W*} − f*| (Lemma 6.5) and sup_X |f_{W*} − g_{W*}| (Theorem 5.1),
+    started from the sampled maxima (their lower ends), or (None, None, why not)."""
+    d, m = net.d, net.m
+    if options.sup_boxes <= 0:
+        return None, None, "no sound cover: disabled (Options.sup_boxes = 0); the estimate stays"
+    if not 3 <= d <= MAX_SUP_DIM:
+        return None, None, f"no sound cover: implemented for 3 <= d <= {MAX_SUP_DIM} (d = {d}); the estimate stays"
+    if m > SUP_MAX_WIDTH:
+        return None, None, f"no sound cover: m = {m} is above {SUP_MAX_WIDTH}, the verifier's budget; the estimate stays"
+    low_gf = max(float(np.max(np.abs(s.sweep.g - s.fstar))) for s in sets.values())
+    low_fg = max(float(np.max(np.abs(s.sweep.f - s.sweep.g))) for s in sets.values())
+    claim = float(eps) / 3
+    gf = sup_cover("g-fstar", net, X, y, alpha, lower=low_gf, ratio=options.sup_ratio, max_boxes=options.sup_boxes,
+                   claim=claim)
+    fg = sup_cover("f-g", net, X, y, alpha, lower=low_fg, ratio=options.sup_ratio, max_boxes=options.sup_boxes,
+                   claim=claim)
+    return gf, fg, ""

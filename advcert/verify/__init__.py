@@ -28,6 +28,8 @@ The modules, in the order they depend on each other:
 * :mod:`.witness` — the network witness, read with the standard library;
 * :mod:`.domains` — the caps and balls of Theorem 5.3, linear sups on them;
 * :mod:`.robust` — Theorem 5.3's bound leaf by leaf (theorem-5.3, theorem-4.1);
+* :mod:`.supnorm` — the sound sup-norms over X box by box (lemma-6.5, theorem-5.1/chain) and
+  Lemma 6.5's radius, exactly (lemma-6.5/radius);
 * :mod:`.checks` — the registry of check ids, chain order, the rules before re-derivation;
 * :mod:`.document` — :func:`verify_document` and ``advcert verify FILE`` (:func:`run`).
 
@@ -38,7 +40,7 @@ Exit codes of :func:`run`: 0 every check re-derived and agrees and the hash matc
 
 from __future__ import annotations
 
-from .checks import CLAIMS, KNOWN_CHECKS, MAX_CHECKS, P1_CHECKS, REQUIRED_CHECKS, REQUIRED_CHECKS_BY_ROUTE
+from .checks import CLAIMS, RIGOROUS_CLAIMS, KNOWN_CHECKS, MAX_CHECKS, P1_CHECKS, REQUIRED_CHECKS, REQUIRED_CHECKS_BY_ROUTE
 from .instance import ROUTES
 from .constants import BOUNDED_CONSTANTS, KNOWN_CONSTANTS
 from .context import ESTIMATE_VERDICTS, RIGOROUS_LABELS, RIGOROUS_VERDICTS
@@ -48,10 +50,17 @@ from .domains import Domain, _common, cap_sup_up, linear_sup_up, make_domain, pr
 from .reading import FORMAT, MAX_CERTIFICATE_BYTES, SCHEMA_PATH, VERSION, canonical_sha256, load, read_regular
 from .report import CheckResult, Refused, Report, Unreadable, _Fail, terminal_safe
 from .robust import Leaf, _parse_leaf, leaf_bounds, split_tree_gap
+from .supnorm import MAX_CAP_WORK, MAX_CAPS, Box, cover_bounds, tiling_gap
 from .witness import MAX_ENTRIES, NETWORK_CHECKS, Network, read_npy, read_witness, witness_limit
 
 __all__ = [
     "BOUNDED_CONSTANTS",
+    "Box",
+    "MAX_CAPS",
+    "MAX_CAP_WORK",
+    "RIGOROUS_CLAIMS",
+    "cover_bounds",
+    "tiling_gap",
     "CLAIMS",
     "MAX_CERTIFICATE_BYTES",
     "MAX_CHECKS",

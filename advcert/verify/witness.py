@@ -7,7 +7,7 @@ The witness is hostile input: its path must stay inside the certificate's folder
 must be a regular file no larger than four float64 arrays of m, d need, and the archive
 exactly four stored members whose declared sizes fit their arrays, all checked before a
 member is read. A witness that breaks this, does not hash to objects.network.sha256 or
-cannot be read fails (exit 1); a missing one that a rigorous check (Theorem 5.3, Theorem
+cannot be read fails (exit 1); a missing one that a rigorous check (Lemma 6.5, Theorems 5.1, 5.3 and
 4.1) needs, or a width beyond the budget, makes the certificate unverifiable (exit 2).
 """
 
@@ -35,7 +35,7 @@ from .numbers import _short
 from .reading import read_regular
 from .report import Refused, _Fail, terminal_safe
 
-NETWORK_CHECKS = ("theorem-5.3", "theorem-4.1")
+NETWORK_CHECKS = ("lemma-6.5/radius", "lemma-6.5", "theorem-5.1/chain", "theorem-5.3", "theorem-4.1")
 """Checks whose rigorous form is a claim about the network of objects.network."""
 
 
@@ -207,6 +207,17 @@ def read_witness(raw: bytes, m: int, d: int, names=_NETWORK_ROLES, sha256: str =
     return Network(m=m, d=d, sha256=sha256, Da=Da, ai=tuple(ai), Du=Du, Wi=Wi, bi=tuple(bi), D0=D0, W0i=W0i)
 
 
+def _rebuild_fix(doc: dict) -> str:
+    """The fix for a missing witness: keep it next to the certificate, or rebuild it with the
+    command the producer recorded (its seeds make the witness bit for bit the same bytes,
+    which the sha256 then confirms)."""
+    argv = (doc.get("producer") or {}).get("argv")
+    if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv) and argv[0] in ("build", "train"):
+        cmd = terminal_safe("advcert " + " ".join(argv), 300)
+        return f"{_WITNESS_FIX}; the producer rebuilds it bit for bit with `{cmd}` (producer.argv, run from the folder it was built in)"
+    return _WITNESS_FIX
+
+
 def _network_needed(doc: dict) -> list[str]:
     return [c["id"] for c in doc["checks"] if c["id"] in NETWORK_CHECKS and c["label"] in RIGOROUS_LABELS]
 
@@ -261,7 +272,8 @@ def _part_network(ctx: _Ctx) -> str:
         raw, shown, why = _witness_file(ctx.base or Path.cwd(), rel, limit)
         if raw is None:
             if needed:
-                raise _MissingWitness(f"the network witness {terminal_safe(shown, 200)} {why}, and {needed[0]} needs it", _WITNESS_FIX)
+                raise _MissingWitness(f"the network witness {terminal_safe(shown, 200)} {why}, and {needed[0]} needs it",
+                                      _rebuild_fix(ctx.doc))
             return f"network witness {terminal_safe(shown, 200)} {why}; no rigorous check needs it"
     if len(raw) > limit:
         raise _Fail(f"the network witness has {len(raw)} bytes; four float64 arrays of m = {m}, d = {d} need at most {limit}")
