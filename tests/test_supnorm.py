@@ -283,6 +283,23 @@ def test_the_rigorous_claims_are_in_the_contract():
         assert claim.replace("|", "\\|") in text, id_
 
 
+def test_a_radius_R_below_2nC_h_of_the_stored_h_is_rejected(allinks):
+    # R is re-derived from lemma-6.6's h (exact C_h), so a smaller R that the witness still
+    # meets is caught: the radius claim is about the paper's R, not any R the builder likes
+    doc, wit = copy.deepcopy(allinks[0]), allinks[1]
+    assert chk(doc, "lemma-6.6")["label"] == "sound-bound"
+    c = chk(doc, "lemma-6.5/radius")
+    R = Fraction(c["details"]["R"])
+    radius6 = Fraction(c["value"])  # m^4 (max ||W*_r - W0_r||^2)^3
+    # R is 2 n C_h rounded up on a 2^-24 grid, so 2^-20 below it is under 2 n C_h
+    lowered = R * (1 - Fraction(1, 2 ** 20))
+    assert lowered ** 6 >= radius6  # still above the witness's radius
+    c["details"]["R"] = f"{lowered.numerator}/{lowered.denominator}"
+    c["bound"] = str(lowered ** 6) if (lowered ** 6).denominator != 1 else str((lowered ** 6).numerator)
+    rep = V.verify_document(reseal(doc), witness=wit)
+    assert not rep.ok and "lemma-6.5/radius" in rep.first_failure and "2 n C_h" in rep.first_failure, rep.first_failure
+
+
 def test_a_missing_witness_names_the_command_that_rebuilds_it(allinks, tmp_path):
     doc = copy.deepcopy(allinks[0])
     doc["producer"]["argv"] = ["build", "--data", "pair.csv", "--m", "1024", "--poly", "lp"]

@@ -22,6 +22,7 @@ from flint import arb, fmpq, fmpq_poly
 
 from .constants import _arb_precision
 from .context import _Ctx, _expect, _rigorous_numbers, _settle
+from .identity import _c_h, _read_h
 from .numbers import _fmt, _number, _rat, _short
 from .report import Refused, _Fail
 from .witness import Network
@@ -399,7 +400,8 @@ def _check_theorem_5_1_chain(ctx: _Ctx, c: dict) -> str:
 def _check_radius(ctx: _Ctx, c: dict) -> str:
     """lemma-6.5/radius exactly: value = m^4 (max_r ‖W*_r − W0_r‖²)^3, from the witness's
     binary64 W* and W0, against bound = R^6 with R = details.R, the builder's rational upper
-    bound of 2 n C_h (taken as given: C_h rests on Lemma 6.6's Arb enclosures of P_i)."""
+    bound of 2 n C_h; R >= 2 n C_h is re-derived from the h that lemma-6.6 stores (its dyadic
+    P̃_i and B_t), when that check is rigorous, and is otherwise taken as given."""
     net: Network = ctx.need("network")
     det = c["details"]
     R = _rat(det.get("R"), "details.R") if isinstance(det.get("R"), str) else None
@@ -416,6 +418,7 @@ def _check_radius(ctx: _Ctx, c: dict) -> str:
             e = w * ku - w0 * k0
             t += e * e
         S = max(S, t)
+    R_note = _radius_against_h(ctx, R)
     value, bound = _rigorous_numbers(c)
     want = fmpq(net.m ** 4 * S ** 3, L ** 6)
     _expect(c, "value", value, want)
@@ -423,4 +426,19 @@ def _check_radius(ctx: _Ctx, c: dict) -> str:
     with _arb_precision():
         shown = (arb(want) ** arb(fmpq(1, 6))).mid().str(8, radius=False)
     done = _settle(c, value <= bound, f"m^(2/3) ||W* - W0||_(2,inf) = {shown} exceeds R = {_fmt(R)}")
-    return f"{done}: m^(2/3) ||W* - W0||_(2,inf) = {shown} <= R = {_fmt(R)}"
+    return f"{done}: m^(2/3) ||W* - W0||_(2,inf) = {shown} <= R = {_fmt(R)}{R_note}"
+
+
+def _radius_against_h(ctx: _Ctx, R: fmpq) -> str:
+    """R >= 2 n C_h, with C_h = Σ (|q_i|/P̃_i) Ĥe_i(B_t) re-derived exactly from the h that
+    lemma-6.6 defines (math-spec §5.1), when that check is present and passed; otherwise R
+    stays the builder's number, and the message says so."""
+    base = ctx.checks.get("lemma-6.6")
+    if base is None or "lemma-6.6" in ctx.failed or base.get("label") == "estimate":
+        return " (R as stored: no re-derived lemma-6.6 defines h)"
+    q = ctx.need("q").coeffs()
+    B_t, _p, Pt = _read_h(ctx, base, len(q) - 1)
+    need = 2 * ctx.need("inst")["n"] * _c_h(q, Pt, B_t)
+    if R < need:
+        raise _Fail(f"details.R = {_fmt(R)} is below 2 n C_h = {_fmt(need)} for the h of lemma-6.6 (re-derived)")
+    return " (R >= 2 n C_h re-derived from lemma-6.6's h)"
