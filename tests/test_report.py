@@ -304,3 +304,15 @@ def test_the_vocabulary_is_the_certificates_own(head):
     assert kinds["theorem-5.3"] == "width" and kinds["lemma-6.4"] is None
     assert kinds["lemma-6.6"] in ("precision", None)  # None once lemma-6.6 is proved (math-spec §5.1)
     assert infeasible_kind({"verdict": "infeasible", "details": {"infeasible_note": "float64 floor"}}) == "precision"
+
+
+def test_plot_and_report_of_a_route_lp_certificate(tmp_path):
+    # route lp has no p1 (Claim 6.3's q is built directly): both readers used to stop with KeyError 'p1'
+    cert = tmp_path / "lp.json"
+    assert main(["build", "--gamma", "0.5", "--eps", "0.1", "--poly", "lp", "--certified-only", "--quiet",
+                 "--out", str(cert)]) == 0
+    assert main(["plot", str(cert), "--out", str(tmp_path / "lp.png")]) == 0
+    assert (tmp_path / "lp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["report", str(cert), "--out", str(tmp_path / "lp.html")]) == 0
+    page = (tmp_path / "lp.html").read_text(encoding="utf-8")
+    assert "Claim 6.3" in page

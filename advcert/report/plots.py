@@ -69,9 +69,13 @@ def _scale(doc: dict) -> str:
             f"ε = {fmt(inst.get('eps'))}, ρ = {fmt(inst.get('rho'))}; data: {source_name(doc)}")
 
 
-def _p1_cheb(doc: dict) -> np.ndarray:
-    coeffs = doc["objects"]["p1"]["coefficients"]
-    exact = fmpq_poly([fmpq(Fraction(c).numerator, Fraction(c).denominator) for c in coeffs])
+def _cheb(doc: dict, name: str) -> np.ndarray | None:
+    """The stored object ``name`` (p1 or q) in Chebyshev form, or None when the certificate
+    has none (route lp builds q directly and has no p1, Claim 6.3)."""
+    obj = doc["objects"].get(name)
+    if obj is None:
+        return None
+    exact = fmpq_poly([fmpq(Fraction(c).numerator, Fraction(c).denominator) for c in obj["coefficients"]])
     return np.array([float(v) for v in chebyshev_x(exact)])  # stable on [-1, 1], unlike monomials
 
 
@@ -92,21 +96,7 @@ def _certified_hi(ax, chk: dict | None, eps1: float, x0: float, x1: float, color
     ax.set_ylim(bottom, top)
 
 
-def draw_certified(fig, doc: dict) -> None:
-    """Lemma 6.4 and Claim 6.3 on ``fig`` (a Figure or SubFigure): four labelled panels."""
-    a = _p1_cheb(doc)
-    alpha = float(Fraction(doc["objects"]["q"]["alpha"]))
-    eta = float(Fraction(doc["parameters"]["eta"]))
-    eps1 = float(Fraction(doc["parameters"]["eps1"]))
-    checks = {c["id"]: c for c in doc.get("checks", [])}
-
-    def p1(x):
-        return np.polynomial.chebyshev.chebval(x, a)
-
-    def q(z):
-        return (p1((z - alpha) / 2.0) + 1.0) / 2.0
-
-    (ax1, ax2), (ax3, ax4) = fig.subplots(2, 2)
+def _draw_p1(ax1, doc: dict, p1, eta: float, eps1: float, checks: dict) -> None:
     x = np.linspace(0.0, 1.0, 6000)
     ax1.semilogy(x, np.maximum(np.abs(p1(x) - 1.0), _FLOOR), lw=0.8, label="|p1(x) − 1| (float64 drawing)")
     ax1.axvspan(0.0, eta, color="0.85", lw=0, label="|x| < η: no claim")
@@ -118,13 +108,44 @@ def draw_certified(fig, doc: dict) -> None:
             title=f"Lemma 6.4: sign polynomial p1, degree {doc['objects']['p1']['degree']}, on [η, 1]")
     ax1.legend(fontsize=7, loc="upper right")
 
+
+def _no_p1(ax1, doc: dict) -> None:
+    ax1.set_axis_off()
+    route = doc["parameters"].get("route", "lp")
+    ax1.text(0.5, 0.5, f"Lemma 6.4: no sign polynomial\n(route {route}: q of degree "
+             f"{doc['objects']['q']['degree']} was built directly\nand certified by Claim 6.3's checks)",
+             ha="center", va="center", fontsize=9, transform=ax1.transAxes)
+
+
+def draw_certified(fig, doc: dict) -> None:
+    """Lemma 6.4 and Claim 6.3 on ``fig`` (a Figure or SubFigure): four labelled panels."""
+    a, qa = _cheb(doc, "p1"), _cheb(doc, "q")
+    alpha = doc["objects"]["q"].get("alpha")
+    alpha = None if alpha is None else float(Fraction(alpha))
+    eta = float(Fraction(doc["parameters"]["eta"]))
+    eps1 = float(Fraction(doc["parameters"]["eps1"]))
+    checks = {c["id"]: c for c in doc.get("checks", [])}
+
+    def p1(x):
+        return np.polynomial.chebyshev.chebval(x, a)
+
+    def q(z):
+        return np.polynomial.chebyshev.chebval(z, qa)
+
+    (ax1, ax2), (ax3, ax4) = fig.subplots(2, 2)
+    if a is None:
+        _no_p1(ax1, doc)
+    else:
+        _draw_p1(ax1, doc, p1, eta, eps1, checks)
+
     z = np.linspace(-1.0, 1.0, 8000)
     ax2.plot(z, q(z), lw=0.9, label="q(z)")
     for cid, color, name in (("claim-6.3/out", "tab:red", "I_out (q ≈ 0)"), ("claim-6.3/in", "tab:green", "I_in (q ≈ 1)")):
         if cid in checks:
             lo, hi = _interval(checks[cid])
             ax2.axvspan(lo, hi, color=color, alpha=0.15, lw=0, label=name)
-    ax2.axvline(alpha, color="gray", ls=":", lw=1, label=f"α = {alpha:.5g} (the step)")
+    if alpha is not None:
+        ax2.axvline(alpha, color="gray", ls=":", lw=1, label=f"α = {alpha:.5g} (the step)")
     if "claim-6.3/in" in checks:  # I_in is a sliver at this scale: point at it
         lo_in = _interval(checks["claim-6.3/in"])[0]
         ax2.annotate("I_in", xy=(lo_in, 1.0), xytext=(lo_in - 0.3, 0.8), fontsize=8, color="tab:green",
