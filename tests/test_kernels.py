@@ -460,3 +460,13 @@ def test_spread_runs_every_part_and_raises_a_failing_one():
     with pytest.raises(ValueError, match="part 2"):
         threads.spread(work, 4)
     assert sorted(seen) == [0, 1, 2, 3]
+
+
+def test_spread_inside_a_pool_thread_runs_in_turn_rather_than_deadlocking():
+    seen = []
+
+    def outer(i):
+        threads.spread(lambda j: seen.append((i, j)), 3)
+
+    threads.spread(outer, 2)
+    assert sorted(seen) == [(i, j) for i in range(2) for j in range(3)]

@@ -26,6 +26,7 @@ it without loading the compiler.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ PARALLEL_WORK = 1 << 21
 _CONTROLLER: ThreadpoolController | None = None  # made on first use (10 ms); limiting through it costs 0.2 ms
 _DEPTH = 0  # nesting depth: inside a limit, a kernel's own limit is free (Algorithm 1 nests thousands)
 _POOL: ThreadPoolExecutor | None = None  # made on first parallel call; a forked child makes its own
+_PREFIX = "advcert-kernel"  # the names of the pool's threads
 
 
 def _forget_pool() -> None:
@@ -86,15 +88,17 @@ def spread(work: Callable[[int], object], parts: int) -> None:
     kernels of Section 3, Theorem 5.1, Lemmas 6.2 and 6.6, Definition 3.2 and Algorithm 1).
 
     ``work`` calls a ``nogil`` kernel on its slice; the slices must write disjoint outputs.
-    An exception in any part is raised here after every part has finished.
+    An exception in any part is raised here after every part has finished. Called from one of
+    the pool's own threads, the parts run one after the other (waiting there for the pool
+    could deadlock it).
     """
     global _POOL
-    if parts <= 1:
-        if parts == 1:
-            work(0)
+    if parts <= 1 or threading.current_thread().name.startswith(_PREFIX):
+        for i in range(max(parts, 0)):
+            work(i)
         return
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=max(1, numba_threads() - 1), thread_name_prefix="advcert-kernel")
+        _POOL = ThreadPoolExecutor(max_workers=max(1, numba_threads() - 1), thread_name_prefix=_PREFIX)
     futures = [_POOL.submit(work, i) for i in range(1, parts)]
     try:
         work(0)
