@@ -6,7 +6,11 @@ Prints, measured in one run and interleaved (the machine is shared and noisy):
   * the same per core: the fused step on one numba thread against one-thread dgemm (less
     sensitive to other jobs holding a core, which starves a 2-thread parallel region);
   * steps/s of the fused step against the plain numpy step (reference.algorithm1_step, which
-    forms the n x m pre-activations), and their ratio.
+    forms the n x m pre-activations), and their ratio;
+  * with ``--torch PYTHON`` (a Python that has torch, e.g. a separate venv: torch is not a
+    dependency of advcert), the same work as plain PyTorch float64 (benchmarks/torch_step.py,
+    run with the same thread count right after the fused steps) and the fused step's speed-up
+    over it (target >= 2x).
 
 Flop count of one step with s attack steps (the adversary starts at the data points):
 evaluations of f and grad_x f at the start and after steps 1..s-1 (2 GEMMs each, 4nmd), a
@@ -14,11 +18,14 @@ value-only evaluation after step s (2nmd), and the update (2 GEMMs, 4nmd): (4s +
 The gemv for f (2nm per evaluation) is not counted.
 
     .venv/bin/python benchmarks/bench_train.py [--n 100] [--m 16384] [--d 32] [--steps 10] [--reps 7]
+                                               [--torch /work/venv-torch/bin/python]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import time
 
 import numpy as np
@@ -49,6 +56,7 @@ def main(argv=None) -> None:
     ap.add_argument("--d", type=int, default=32)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--torch", metavar="PYTHON", help="a Python with torch: also time plain PyTorch float64")
     args = ap.parse_args(argv)
     n, m, d, s = args.n, args.m, args.d, args.steps
 
@@ -104,6 +112,17 @@ def main(argv=None) -> None:
         t_1.append(one_core())
         with threadpool_limits(limits=1, user_api="blas"):
             g1.append(dgemm_rate())
+    t_torch = None
+    if args.torch:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_step.py")
+        out = subprocess.run([args.torch, script, "--n", str(n), "--m", str(m), "--d", str(d), "--steps", str(s),
+                              "--reps", str(args.reps), "--threads", str(threads)],
+                             capture_output=True, text=True, check=True)
+        t_torch = float(out.stdout.split()[-2]) / 1e3
+        for _ in range(args.reps):  # the fused step again, right after, against drifting load
+            t0 = time.perf_counter()
+            fused()
+            t_f.append(time.perf_counter() - t0)
     tf, tr, gm = float(np.median(t_f)), float(np.median(t_r)), float(np.median(g))
     t1, gm1 = float(np.median(t_1)), float(np.median(g1))
     rate = flops / tf / 1e9
@@ -115,6 +134,9 @@ def main(argv=None) -> None:
     print(f"  per core: fused on 1 thread {t1 * 1e3:.1f} ms = {flops / t1 / 1e9:.2f} GFLOP/s, 1-thread dgemm "
           f"{gm1:.2f} GFLOP/s: {flops / t1 / 1e9 / gm1:.2f}x")
     print(f"  steps/s fused / numpy: {1 / tf:.2f} / {1 / tr:.2f} = {tr / tf:.2f}x")
+    if t_torch is not None:
+        print(f"  plain PyTorch float64 step ({threads} threads): {t_torch * 1e3:.1f} ms (median of {args.reps}); "
+              f"fused / torch speed-up {t_torch / tf:.2f}x (target >= 2x)")
     print(f"  max |W_fused - W_numpy| = {diff:.3g}; drift {df:.6g} vs {dr:.6g}")
 
 

@@ -214,7 +214,7 @@ def test_the_pattern_ignores_what_is_not_a_document_citation(text):
     "paper-main-text §3",
     "math-spec §99",
     "math-spec §7.9",
-    "perf-notes §8",
+    "perf-notes §42",
     "design.md §3.4",
     "docs/nowhere.md",
 ])

@@ -398,3 +398,75 @@ def test_fstar_z_kernel_matches_exact_rationals():
         assert abs(float(ref_v) - val[p]) <= tol + 1e-12
         ref_g = sum(float(yi) * float(sum(c * z**j for j, c in enumerate(dq))) * Xd[i] for i, (yi, z) in enumerate(zip(y, zs)))
         assert np.allclose(grad[p], ref_g, rtol=1e-9, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------
+# threads: the slicing of a kernel's work never changes a number
+# ---------------------------------------------------------------------------------------
+
+
+def _every_kernel(net_: TwoLayerNet, X: np.ndarray) -> list[np.ndarray]:
+    rng = np.random.default_rng(21)
+    r = forward.forward(net_.a, net_.W, net_.b, X, W0=net_.W0, D=net_.D, g=True, grad=True, tile=16)
+    s = sweep.sweep(sweep.pack(net_.a, net_.W0, net_.b, net_.W, tile=16), X, R=1.0, chunk=8)
+    cheb = rng.standard_normal(9)
+    fz, gz = fstar.fstar_z(X, X[:5], np.linspace(-1, 1, 5), cheb)
+    fb, gb = fstar.fstar(X, X[:5], np.linspace(-1, 1, 5), cheb, 0.25)
+    hv, he, hu = hermite.h_values(np.ones(7) / 7, 2.5, rng.standard_normal(50), rng.standard_normal(50))
+    theta = sphere.cap_angle(0.3)
+    grad = rng.standard_normal(X.shape)
+    cs = ascent.cap_step(X, grad, np.full(X.shape[0], 0.1), X, math.cos(theta), math.sin(theta), False)
+    bv, bx = ascent.apgd_trajectories(X, X, np.zeros(X.shape[0]), net_.a, net_.W, net_.W0, net_.D, net_.b,
+                                      sigma=0.0, kind=1, cos_t=math.cos(theta), sin_t=math.sin(theta),
+                                      whole=False, eta0=0.1, steps=6, checkpoints=[2, 4])
+    G = update.w_gradient(net_.a, net_.W, net_.b, X, np.linspace(-1, 1, X.shape[0]), tile=16)
+    Wn, drift = update.step(net_.a, net_.W0, net_.b, net_.W, X, np.linspace(-1, 1, X.shape[0]), 0.3, tile=16)
+    return [r.f, r.f_grad, r.g, r.g_grad, s.f, s.g, s.f0, s.thm51_sum, s.mechanism, fz, gz, fb, gb, hv, he, hu,
+            cs, bv, bx, G, Wn, np.array([drift])]
+
+
+def test_threads_change_no_number(monkeypatch):
+    net_ = _network(100, 5, 22, move=2.0)
+    X = sphere.sample_uniform(np.random.default_rng(23), 37, 5)
+    monkeypatch.setattr(threads, "PARALLEL_WORK", 0)
+    monkeypatch.setattr(threads, "numba_threads", lambda: 1)
+    one = _every_kernel(net_, X)
+    monkeypatch.setattr(threads, "numba_threads", lambda: 3)  # more slices than cores, ragged ones
+    three = _every_kernel(net_, X)
+    assert threads.groups(37, 100, 5, 16) == 3 and threads.parts(1, 37) == 3
+    # f_W, g_W and their gradients sum the tile groups' partial sums: the group count (the
+    # thread count, as with prange) moves their last bits, nothing else does
+    for u, v in zip(one[:4], three[:4]):
+        _close(u, v, 1e-14)
+    for i, (u, v) in enumerate(zip(one[4:], three[4:])):
+        assert np.array_equal(u, v), i
+
+
+@pytest.mark.parametrize("n,parts", [(0, 2), (1, 4), (7, 3), (9, 3), (10, 1)])
+def test_split_covers_every_item_once(n, parts):
+    ranges = threads.split(n, parts)
+    assert [i for lo, hi in ranges for i in range(lo, hi)] == list(range(n))
+    assert len(ranges) == max(1, min(parts, n)) and all(hi > lo for lo, hi in ranges if n)
+
+
+def test_spread_runs_every_part_and_raises_a_failing_one():
+    seen = []
+
+    def work(i):
+        seen.append(i)
+        if i == 2:
+            raise ValueError("part 2")
+
+    with pytest.raises(ValueError, match="part 2"):
+        threads.spread(work, 4)
+    assert sorted(seen) == [0, 1, 2, 3]
+
+
+def test_spread_inside_a_pool_thread_runs_in_turn_rather_than_deadlocking():
+    seen = []
+
+    def outer(i):
+        threads.spread(lambda j: seen.append((i, j)), 3)
+
+    threads.spread(outer, 2)
+    assert sorted(seen) == [(i, j) for i in range(2) for j in range(3)]

@@ -10,6 +10,7 @@ loading numba.
 """
 
 import os
+import stat
 import tempfile
 
 
@@ -22,13 +23,28 @@ def _writable_dir(path: str) -> bool:
     return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
 
 
-def numba_cache_dir(package_dir: str, home: str | None, env: dict) -> str | None:
+def _private_dir(path: str) -> bool:
+    """True when ``path`` is (or was just made) a real folder of this user's that no one else may write."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
+            and os.access(path, os.W_OK | os.X_OK))
+
+
+def numba_cache_dir(package_dir: str, home: str | None, env: dict, tmp: str | None = None) -> str | None:
     """The folder numba should cache compiled kernels in, or None when its own choice works.
 
     numba caches next to the sources (``__pycache__``) or in the user's cache folder; with a
     read-only install and a read-only HOME it has neither and refuses to compile, so every
-    command (``verify`` included) would fail. Then a private temporary folder is used: the
-    kernels compile on each run, but they run.
+    command (``verify`` included) would fail. Then the kernels are cached in
+    ``advcert-numba-<uid>`` under the temporary folder (``tmp``, default
+    :func:`tempfile.gettempdir`), so that they compile once per boot rather than once per
+    run (perf-notes §8), provided that folder is this user's and private: numba's cache holds
+    pickles it loads, so a folder someone else can write would run their code. Failing that,
+    a fresh private temporary folder: the kernels compile on each run, but they run.
     """
     if env.get("NUMBA_CACHE_DIR"):
         return None
@@ -36,6 +52,10 @@ def numba_cache_dir(package_dir: str, home: str | None, env: dict) -> str | None
         return None
     if home and _writable_dir(os.path.join(env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "numba")):
         return None
+    if hasattr(os, "getuid"):
+        shared = os.path.join(tmp or tempfile.gettempdir(), f"advcert-numba-{os.getuid()}")
+        if _private_dir(shared):
+            return shared
     return tempfile.mkdtemp(prefix="advcert-numba-")
 
 

@@ -16,7 +16,7 @@ Both are equivalence-tested against the numpy path step by step (tests/test_kern
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from advcert.kernels import threads
 from advcert.kernels.forward import point_forward
@@ -103,10 +103,10 @@ def _tangent_row(x, grad, tv):  # pragma: no cover - compiled
         tv[j] = tv[j] / tn if tn > 0.0 else 0.0
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _cap_step_kernel(x, grad, eta, cen, cos_t, sin_t, whole, out):  # pragma: no cover - compiled
-    N, d = x.shape
-    for i in prange(N):
+@njit(cache=True, nogil=True, fastmath=False)
+def _cap_step_kernel(x, grad, eta, cen, cos_t, sin_t, whole, i0, i1, out):  # pragma: no cover - compiled
+    d = x.shape[1]
+    for i in range(i0, i1):  # one thread's slice of the rows
         cv = np.empty(d - 1)
         tv = np.empty(d)
         xn = np.empty(d)
@@ -124,9 +124,11 @@ def cap_step(x: np.ndarray, grad: np.ndarray, eta: np.ndarray, cen: np.ndarray, 
     ``cos_t``, ``sin_t`` and ``whole`` describe the cap's angle (:func:`advcert.sphere.cap_angle`).
     """
     out = np.empty_like(x)
-    _cap_step_kernel(np.ascontiguousarray(x), np.ascontiguousarray(grad, dtype=np.float64),
-                     np.ascontiguousarray(eta, dtype=np.float64), np.ascontiguousarray(cen), float(cos_t),
-                     float(sin_t), bool(whole), out)
+    x, cen = np.ascontiguousarray(x), np.ascontiguousarray(cen)
+    grad, eta = np.ascontiguousarray(grad, dtype=np.float64), np.ascontiguousarray(eta, dtype=np.float64)
+    cos_t, sin_t, whole = float(cos_t), float(sin_t), bool(whole)
+    threads.spread_range(lambda i0, i1: _cap_step_kernel(x, grad, eta, cen, cos_t, sin_t, whole, i0, i1, out),
+                         x.shape[0], threads.parts(x.size * 16, x.shape[0]))
     return out
 
 
@@ -202,18 +204,10 @@ def _trajectory(i, X0, cen, ty, a, W, W0, D, b, sigma, kind, cos_t, sin_t, whole
         best_x[i, j] = bx[j]
 
 
-@njit(parallel=True, cache=True)
-def _apgd_par(X0, cen, ty, a, W, W0, D, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp, best_val,
-              best_x):  # pragma: no cover - compiled
-    for i in prange(X0.shape[0]):
-        _trajectory(i, X0, cen, ty, a, W, W0, D, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp,
-                    best_val, best_x)
-
-
-@njit(cache=True)
-def _apgd_ser(X0, cen, ty, a, W, W0, D, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp, best_val,
-              best_x):  # pragma: no cover - compiled
-    for i in range(X0.shape[0]):
+@njit(cache=True, nogil=True, fastmath=False)
+def _apgd(X0, cen, ty, a, W, W0, D, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp, i0, i1, best_val,
+          best_x):  # pragma: no cover - compiled
+    for i in range(i0, i1):  # one thread's slice of the trajectories
         _trajectory(i, X0, cen, ty, a, W, W0, D, b, sigma, kind, cos_t, sin_t, whole, eta0, steps, is_cp,
                     best_val, best_x)
 
@@ -231,8 +225,9 @@ def apgd_trajectories(X0, cen, y, a, W, W0, D, b, *, sigma: float, kind: int, co
         is_cp[cp] = True
     best_val = np.empty(n)
     best_x = np.empty((n, d))
-    kern = _apgd_par if threads.parallel(n * W.size * max(steps, 1) // 2) else _apgd_ser
-    kern(np.ascontiguousarray(X0), np.ascontiguousarray(cen[:, :-1]), np.ascontiguousarray(y, dtype=np.float64),
-         a, W, W0, D, b, float(sigma), int(kind), float(cos_t), float(sin_t), bool(whole), float(eta0), int(steps),
-         is_cp, best_val, best_x)
+    args = (np.ascontiguousarray(X0), np.ascontiguousarray(cen[:, :-1]), np.ascontiguousarray(y, dtype=np.float64),
+            a, W, W0, D, b, float(sigma), int(kind), float(cos_t), float(sin_t), bool(whole), float(eta0), int(steps),
+            is_cp)
+    threads.spread_range(lambda i0, i1: _apgd(*args, i0, i1, best_val, best_x), n,
+                         threads.parts(n * W.size * max(steps, 1) // 2, n))
     return best_val, best_x

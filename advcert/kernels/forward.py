@@ -22,7 +22,8 @@ two products that z_r and u_r need anyway, so g costs no third product (its erro
 
 * ``rows``: register-blocked rows (4 points per block, every neuron's weights loaded once
   per block, no BLAS): small batches, where a BLAS call costs more than the work;
-* ``tiles``: the hybrid of perf-notes §5. numba threads take interleaved tiles of neurons;
+* ``tiles``: the hybrid of perf-notes §5. Threads (:func:`advcert.kernels.threads.spread`)
+  take interleaved tiles of neurons;
   per tile one single-threaded BLAS product of all points with the tile into an (N x tile)
   buffer that stays in cache, a branch-free epilogue, and the sums over neurons as BLAS
   products (f += relu(Z) a_tile, ∇f += C W_tile). No N x m array exists: per thread the
@@ -37,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from advcert.kernels import threads
 
@@ -168,7 +169,7 @@ def _rows(X, a, W, W0, D, b, want_g, want_grad, f, gf, g, gg):  # pragma: no cov
 # ---------------------------------------------------------------------------------------
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, nogil=True, fastmath=False)
 def _tiles_group(grp, groups, X, a, W, W0, D, b, tile, want_g, want_grad, pf, pgf, pg, pgg):  # pragma: no cover
     # thread grp's share: interleaved neuron tiles t = grp, grp + groups, ... The epilogue has
     # no reductions (a sequential sum over neurons is latency-bound): the sums are BLAS products.
@@ -232,7 +233,7 @@ def _tiles_group(grp, groups, X, a, W, W0, D, b, tile, want_g, want_grad, pf, pg
                     pgf[grp, p, k] += tmp[p, k]
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, nogil=True, fastmath=False)
 def _reduce(groups, want_grad, pf, pgf, f, gf):  # pragma: no cover - compiled
     N = f.shape[0]
     for p in range(N):
@@ -248,24 +249,6 @@ def _reduce(groups, want_grad, pf, pgf, f, gf):  # pragma: no cover - compiled
                 for grp in range(groups):
                     s += pgf[grp, p, k]
                 gf[p, k] = s
-
-
-@njit(parallel=True, cache=True, fastmath=False)
-def _tiles_par(X, a, W, W0, D, b, tile, groups, want_g, want_grad, pf, pgf, pg, pgg, f, gf, g, gg):  # pragma: no cover
-    for grp in prange(groups):
-        _tiles_group(grp, groups, X, a, W, W0, D, b, tile, want_g, want_grad, pf, pgf, pg, pgg)
-    _reduce(groups, want_grad, pf, pgf, f, gf)
-    if want_g:
-        _reduce(groups, want_grad, pg, pgg, g, gg)
-
-
-@njit(cache=True, fastmath=False)
-def _tiles_ser(X, a, W, W0, D, b, tile, groups, want_g, want_grad, pf, pgf, pg, pgg, f, gf, g, gg):  # pragma: no cover
-    for grp in range(groups):
-        _tiles_group(grp, groups, X, a, W, W0, D, b, tile, want_g, want_grad, pf, pgf, pg, pgg)
-    _reduce(groups, want_grad, pf, pgf, f, gf)
-    if want_g:
-        _reduce(groups, want_grad, pg, pgg, g, gg)
 
 
 # ---------------------------------------------------------------------------------------
@@ -317,9 +300,13 @@ def forward(a, W, b, X, *, W0=None, D=None, g: bool = False, grad: bool = False,
         G = threads.groups(N, m, d, tile)
         shape = (G, N, d) if want_grad else (G, 1, 1)
         pf, pg, pgf, pgg = np.empty((G, N)), np.empty((G, N)), np.empty(shape), np.empty(shape)
+        tile = int(tile)
         with threads.blas_single_thread():
-            (_tiles_par if G > 1 else _tiles_ser)(X, a, W, W0k, Dk, b, int(tile), G, want_g, want_grad,
-                                                 pf, pgf, pg, pgg, f, gf, gv, gg)
+            threads.spread(lambda grp: _tiles_group(grp, G, X, a, W, W0k, Dk, b, tile, want_g, want_grad,
+                                                    pf, pgf, pg, pgg), G)
+        _reduce(G, want_grad, pf, pgf, f, gf)
+        if want_g:
+            _reduce(G, want_grad, pg, pgg, gv, gg)
     else:
         raise ValueError(f"unknown layout {layout!r}; use one of {LAYOUTS}")
     return Forward(f=f, f_grad=gf if want_grad else None, g=gv if want_g else None,

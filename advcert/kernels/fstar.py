@@ -10,9 +10,16 @@ or from the minimax p1 (``advcert.poly.zform``), q's own Chebyshev coefficients 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from advcert.kernels import threads
 
 _U = 2.0**-53
+
+
+def _parts(X: np.ndarray, Xd: np.ndarray, cheb: np.ndarray) -> int:
+    # per point and data point: a length-d product and two Clenshaw sums of len(cheb) terms
+    return threads.parts(X.shape[0] * Xd.shape[0] * (X.shape[1] + 2 * cheb.shape[0]), X.shape[0])
 
 
 @njit(cache=True, fastmath=False)
@@ -27,11 +34,11 @@ def _clenshaw(t, c):  # pragma: no cover - compiled
     return t * b1 - b2 + c[0]
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _fstar_kernel(X, Xd, y, cb, dcb, alpha, val, grad):  # pragma: no cover - compiled
-    N, d = X.shape
+@njit(cache=True, nogil=True, fastmath=False)
+def _fstar_kernel(X, Xd, y, cb, dcb, alpha, p0, p1, val, grad):  # pragma: no cover - compiled
+    d = X.shape[1]
     n = Xd.shape[0]
-    for p in prange(N):
+    for p in range(p0, p1):  # one thread's slice of the points
         v = 0.0
         for k in range(d):
             grad[p, k] = 0.0
@@ -51,11 +58,11 @@ def _fstar_kernel(X, Xd, y, cb, dcb, alpha, val, grad):  # pragma: no cover - co
         val[p] = v
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _fstar_z_kernel(X, Xd, y, a, da, val, grad):  # pragma: no cover - compiled
-    N, d = X.shape
+@njit(cache=True, nogil=True, fastmath=False)
+def _fstar_z_kernel(X, Xd, y, a, da, p0, p1, val, grad):  # pragma: no cover - compiled
+    d = X.shape[1]
     n = Xd.shape[0]
-    for p in prange(N):
+    for p in range(p0, p1):  # one thread's slice of the points
         v = 0.0
         for k in range(d):
             grad[p, k] = 0.0
@@ -81,7 +88,8 @@ def fstar_z(X: np.ndarray, Xd: np.ndarray, y: np.ndarray, cheb_z: np.ndarray) ->
     da = np.ascontiguousarray(da if da.size else np.zeros(1))
     val = np.empty(X.shape[0])
     grad = np.empty_like(X)
-    _fstar_z_kernel(X, Xd, y, a, da, val, grad)
+    threads.spread_range(lambda p0, p1: _fstar_z_kernel(X, Xd, y, a, da, p0, p1, val, grad), X.shape[0],
+                         _parts(X, Xd, a))
     return val, grad
 
 
@@ -107,7 +115,9 @@ def fstar(X: np.ndarray, Xd: np.ndarray, y: np.ndarray, cheb_b: np.ndarray, alph
     dcb = np.ascontiguousarray(dcb if dcb.size else np.zeros(1))
     val = np.empty(X.shape[0])
     grad = np.empty_like(X)
-    _fstar_kernel(X, Xd, y, cb, dcb, float(alpha), val, grad)
+    alpha = float(alpha)
+    threads.spread_range(lambda p0, p1: _fstar_kernel(X, Xd, y, cb, dcb, alpha, p0, p1, val, grad), X.shape[0],
+                         _parts(X, Xd, cb))
     return val, grad
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from advcert.kernels import threads
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _h_kernel(a, beta, kappa, B, val, err, unsure):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, fastmath=False)
+def _h_kernel(a, beta, kappa, B, p0, p1, val, err, unsure):  # pragma: no cover - compiled
     u = 2.0**-53
     K = kappa.shape[0] - 1
-    for p in prange(a.shape[0]):
+    for p in range(p0, p1):  # one thread's slice of the points
         x = a[p]
         nb = -beta[p]
         ha_prev = 0.0
@@ -70,5 +72,8 @@ def h_values(kappa: np.ndarray, B: float, a: np.ndarray, beta: np.ndarray) -> tu
     val = np.empty(av.size)
     err = np.empty(av.size)
     uns = np.empty(av.size, dtype=np.bool_)
-    _h_kernel(av, bv, np.ascontiguousarray(kappa, dtype=np.float64), float(B), val, err, uns)
+    kappa = np.ascontiguousarray(kappa, dtype=np.float64)
+    B = float(B)
+    threads.spread_range(lambda p0, p1: _h_kernel(av, bv, kappa, B, p0, p1, val, err, uns), av.size,
+                         threads.parts(av.size * kappa.size, av.size))
     return val.reshape(shape), err.reshape(shape), uns.reshape(shape)

@@ -11,7 +11,7 @@ pre-activations of :mod:`advcert.kernels.forward` (z_r = s_r + b_r, u_r = s0_r +
 so that |f_W(x) - g_W(x)| <= |f_W0(x)| + m^{-1/3} T(x) whenever every |Δ_r(x)| <= R m^{-2/3}
 (math-spec §7), and <= |f_W0(x)| + E(x) always (the same argument, per neuron).
 
-Layout (perf-notes §5): numba ``prange`` over chunks of points (the sweeps have 10^4-10^5
+Layout (perf-notes §5): threads (:func:`advcert.kernels.threads.spread_range`) over chunks of points (the sweeps have 10^4-10^5
 points and one network); for each tile of neurons one single-threaded BLAS product of the
 packed tile [W_tile; W0_tile] with the chunk into a buffer that stays in L2, then the
 branch-free fused epilogue. No N×m array is ever formed: memory is O((N + m) d).
@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from advcert.kernels import threads
 from advcert.kernels.forward import g_gate, relu
@@ -77,13 +77,13 @@ def pack(a: np.ndarray, W0: np.ndarray, b: np.ndarray, W: np.ndarray, *, tile: i
 # fastmath (no floating-point reassociation: each point still sums its neurons in order).
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _sweep_kernel(X, tiles, a, b, act, rm, chunk, out):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, fastmath=False)
+def _sweep_kernel(X, tiles, a, b, act, rm, chunk, c0, c1, out):  # pragma: no cover - compiled
+    # chunks c0 .. c1 - 1 of the points (one thread's slice)
     N, d = X.shape
     nt = tiles.shape[0]
     T = tiles.shape[1] // 2
-    nchunks = (N + chunk - 1) // chunk
-    for c in prange(nchunks):
+    for c in range(c0, c1):
         i0 = c * chunk
         i1 = min(N, i0 + chunk)
         rows = i1 - i0
@@ -149,8 +149,12 @@ def sweep(P: Packed, X: np.ndarray, R: float = 0.0, *, chunk: int = CHUNK) -> Sw
         raise ValueError(f"points must be an (N, {P.d}) array")
     out = np.zeros((X.shape[0], 5))
     rm = float(R) * P.m ** (-2.0 / 3.0)
+    chunk = int(chunk)
+    nchunks = -(-X.shape[0] // chunk)
+    parts = min(threads.numba_threads(), nchunks)
     with threads.blas_single_thread():
-        _sweep_kernel(X, P.tiles, P.a, P.b, P.act, rm, int(chunk), out)
+        threads.spread_range(lambda c0, c1: _sweep_kernel(X, P.tiles, P.a, P.b, P.act, rm, chunk, c0, c1, out),
+                             nchunks, parts)
     return Sweep(f=out[:, 0], g=out[:, 1], f0=out[:, 2], thm51_sum=out[:, 3], mechanism=out[:, 4])
 
 

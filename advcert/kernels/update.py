@@ -2,8 +2,8 @@
 
 ∂L/∂W_r = Σ_p coef_p a_r relu'(z_r(x_p)) x_p with coef_p = ℓ'(f_W(x_p), y_p)/n and the
 kink convention of :mod:`advcert.kernels.forward` (relu'(0) := 0, the same relu' as the
-x-gradient the adversary climbs; math-spec §8). Layout: the hybrid of that module (numba
-threads over interleaved neuron tiles, per tile one BLAS product for the pre-activations,
+x-gradient the adversary climbs; math-spec §8). Layout: the hybrid of that module (threads
+over interleaved neuron tiles, per tile one BLAS product for the pre-activations,
 the masked coefficients, and a second BLAS product C^T X for the tile's rows of the
 gradient); the new W is written row by row with ||W_r(t+1) - W0_r||², so neither the
 gradient nor the n x m pre-activations are ever stored whole.
@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from advcert.kernels import threads
 from advcert.kernels.forward import TILE, f_slope
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, nogil=True, fastmath=False)
 def _update_group(grp, groups, X, coef, W, W0, a, b, eta, tile, mode, out, drift2):  # pragma: no cover - compiled
     # mode 0: out = the gradient; mode 1: out = W - eta * gradient and drift2[r] = ||out_r - W0_r||²
     N, d = X.shape
@@ -62,16 +62,10 @@ def _update_group(grp, groups, X, coef, W, W0, a, b, eta, tile, mode, out, drift
                 drift2[r] = s
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _update_par(X, coef, W, W0, a, b, eta, tile, groups, mode, out, drift2):  # pragma: no cover - compiled
-    for grp in prange(groups):
-        _update_group(grp, groups, X, coef, W, W0, a, b, eta, tile, mode, out, drift2)
-
-
-@njit(cache=True, fastmath=False)
-def _update_ser(X, coef, W, W0, a, b, eta, tile, groups, mode, out, drift2):  # pragma: no cover - compiled
-    for grp in range(groups):
-        _update_group(grp, groups, X, coef, W, W0, a, b, eta, tile, mode, out, drift2)
+def _spread(G, X, coef, W, W0, a, b, eta, tile, mode, out, drift2) -> None:
+    # the G interleaved tile groups at once (advcert.kernels.threads.spread), BLAS on one thread each
+    with threads.blas_single_thread():
+        threads.spread(lambda grp: _update_group(grp, G, X, coef, W, W0, a, b, eta, tile, mode, out, drift2), G)
 
 
 def w_gradient(a, W, b, X, coef, *, tile: int = TILE) -> np.ndarray:
@@ -79,9 +73,7 @@ def w_gradient(a, W, b, X, coef, *, tile: int = TILE) -> np.ndarray:
     X = np.ascontiguousarray(X, dtype=np.float64)
     out = np.empty_like(W)
     G = threads.groups(X.shape[0], W.shape[0], W.shape[1], tile)
-    with threads.blas_single_thread():
-        (_update_par if G > 1 else _update_ser)(X, np.ascontiguousarray(coef, dtype=np.float64), W, W, a, b,
-                                                0.0, int(tile), G, 0, out, np.empty(0))
+    _spread(G, X, np.ascontiguousarray(coef, dtype=np.float64), W, W, a, b, 0.0, int(tile), 0, out, np.empty(0))
     return out
 
 
@@ -91,7 +83,5 @@ def step(a, W0, b, W, X, coef, eta: float, *, tile: int = TILE) -> tuple[np.ndar
     out = np.empty_like(W)
     drift2 = np.empty(W.shape[0])
     G = threads.groups(X.shape[0], W.shape[0], W.shape[1], tile)
-    with threads.blas_single_thread():
-        (_update_par if G > 1 else _update_ser)(X, np.ascontiguousarray(coef, dtype=np.float64), W, W0, a, b,
-                                                float(eta), int(tile), G, 1, out, drift2)
+    _spread(G, X, np.ascontiguousarray(coef, dtype=np.float64), W, W0, a, b, float(eta), int(tile), 1, out, drift2)
     return out, float(math.sqrt(float(np.max(drift2)))) if drift2.size else 0.0
