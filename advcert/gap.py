@@ -45,7 +45,7 @@ from advcert.checks import constant
 from advcert.config import MAX_DEGREE
 from advcert.data.instance import Instance, certify_separation
 from advcert.errors import InputError
-from advcert.measured.h import build_features, choose_truncation, hermite_P
+from advcert.measured.h import abs_hermite_all, build_features, choose_truncation, hermite_P
 from advcert.poly.complexity import complexity, eps2_for_lemma65, log2_mid
 from advcert.poly.interpolant import lemma62_intervals
 from advcert.poly.lp import LPOptions, lp_step_polynomial
@@ -93,14 +93,6 @@ class GapOptions:
 # ---------------------------------------------------------------------------------------
 
 
-def _abs_hermite_all(K: int, B: Fraction) -> list[Fraction]:
-    """Ĥe_0(B) .. Ĥe_K(B) in one pass of the recurrence of :func:`advcert.measured.h.abs_hermite`."""
-    out = [Fraction(1), Fraction(B)][: K + 1]
-    for j in range(1, K):
-        out.append(B * out[j] + j * out[j - 1])
-    return out
-
-
 def _arb_lower(x) -> mpmath.mpf:
     man, exp = x.lower().mid().man_exp()
     return mpmath.mpf((int(man), int(exp)))
@@ -118,7 +110,7 @@ def log2_C_h_light(a: Sequence[Fraction], eps2: Fraction) -> float:
     P = hermite_P(K, 64)
     B, _ = choose_truncation(a, P, Fraction(eps2) * 9 / 10)
     with mpmath.workdps(theory.DPS):
-        lg = theory.evaluate_log10("C_h", D=K, a=a, H=_abs_hermite_all(K, B), P=[_arb_lower(p) for p in P])
+        lg = theory.evaluate_log10("C_h", D=K, a=a, H=abs_hermite_all(K, B), P=[_arb_lower(p) for p in P])
         return float(lg / mpmath.log10(2))
 
 

@@ -21,7 +21,7 @@ import pytest
 import advcert.verify as V
 from advcert import certificate, gap, theory
 from advcert.cli import main
-from advcert.measured.h import abs_hermite
+from advcert.measured.h import abs_hermite, abs_hermite_all
 
 HERE = Path(__file__).parent.parent / "certificates"
 
@@ -143,7 +143,13 @@ def test_gap_constants_format():
     assert theory.formula("M0").statement.startswith("Theorem 5.3")
 
 
-def test_one_pass_abs_hermite_is_the_builds():
+def test_one_pass_abs_hermite_against_the_explicit_coefficients():
+    # He_k(x) = Σ_m (-1)^m k!/(m! (k-2m)! 2^m) x^{k-2m}, so Ĥe_k(B) drops the signs
+    from math import factorial
+
     B = Fraction(1213, 64)
-    assert gap._abs_hermite_all(30, B) == [abs_hermite(i, B) for i in range(31)]
-    assert gap._abs_hermite_all(0, B) == [1]
+    want = [sum(Fraction(factorial(k), factorial(m) * factorial(k - 2 * m) * 2 ** m) * B ** (k - 2 * m)
+                for m in range(k // 2 + 1)) for k in range(31)]
+    assert abs_hermite_all(30, B) == want
+    assert abs_hermite_all(0, B) == [1]
+    assert abs_hermite(17, B) == want[17]

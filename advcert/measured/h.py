@@ -301,18 +301,22 @@ def hermite_normalised_float(x: np.ndarray, K: int) -> np.ndarray:
     return out
 
 
-def abs_hermite(k: int, B: Fraction) -> Fraction:
-    """Ĥe_k(B): He_k with every coefficient replaced by its absolute value, at B >= 0.
+def abs_hermite_all(K: int, B: Fraction) -> list[Fraction]:
+    """Ĥe_0(B) .. Ĥe_K(B): He_k with every coefficient replaced by its absolute value, at B >= 0.
 
-    sup_{|a| <= B} |He_k(a)| <= Ĥe_k(B) (math-spec §5); Ĥe_{j+1} = B Ĥe_j + j Ĥe_{j-1}.
+    sup_{|a| <= B} |He_k(a)| <= Ĥe_k(B) (math-spec §5); Ĥe_{j+1} = B Ĥe_j + j Ĥe_{j-1}, in one
+    pass (a sum over k of single values would redo the recurrence K times).
     """
     B = Fraction(B)
-    h0, h1 = Fraction(1), B
-    if k == 0:
-        return h0
-    for j in range(1, k):
-        h0, h1 = h1, B * h1 + j * h0
-    return h1
+    out = [Fraction(1), B][: K + 1]
+    for j in range(1, K):
+        out.append(B * out[j] + j * out[j - 1])
+    return out
+
+
+def abs_hermite(k: int, B: Fraction) -> Fraction:
+    """Ĥe_k(B) alone (see :func:`abs_hermite_all`)."""
+    return abs_hermite_all(k, B)[k]
 
 
 # ---------------------------------------------------------------------------------------
@@ -441,11 +445,12 @@ def build_features(alpha: Sequence[Fraction], eps2: Fraction) -> Features:
         ch = arb(0)
         chc = arb(0)
         eB = (_arb_q(B) ** 2 / 4).exp()
+        H = abs_hermite_all(K, B)
         for i, a in enumerate(alpha):
             if a == 0:
                 continue
             w = _arb_q(abs(a) / P_used[i])
-            ch += w * _arb_q(abs_hermite(i, B))
+            ch += w * _arb_q(H[i])
             chc += w * _arb_q(CRAMER_K) * arb.fac_ui(i).sqrt() * eB
         if ch == 0:
             ch = arb(1)

@@ -30,7 +30,7 @@ from typing import Sequence
 
 from flint import arb
 
-from advcert.measured.h import Features, _upper_q, abs_hermite
+from advcert.measured.h import Features, _upper_q, abs_hermite_all
 from advcert.poly.complexity import as_arb, complexity_eps, log2_ball, lower_rational, precision, upper_rational
 
 #: pieces of the uniform subdivision of [−1, 1] (dyadic end points)
@@ -124,8 +124,8 @@ class RangeBound:
 
 def c_h_exact(feat: Features) -> Fraction:
     """C_h = Σ_i (|α_i|/P̃_i) Ĥe_i(B_t), exactly: sup_{|a|<=B_t, β} |h(a, β)| <= C_h (§5 item 5)."""
-    return sum((abs(a) / feat.P_used[i] * abs_hermite(i, feat.B_t) for i, a in enumerate(feat.alpha) if a != 0),
-               Fraction(0))
+    H = abs_hermite_all(len(feat.alpha) - 1, feat.B_t)
+    return sum((abs(a) / feat.P_used[i] * H[i] for i, a in enumerate(feat.alpha) if a != 0), Fraction(0))
 
 
 def _h_point(feat: Features, a: Fraction, sign: int, bits: int) -> arb:
