@@ -21,7 +21,7 @@ from advcert.config import BuildConfig, to_json
 from advcert.data.instance import Instance, certify_separation, synthetic
 from advcert.errors import InputError
 from advcert.poly import certify
-from advcert.poly.lp import lp_step_polynomial
+from advcert.poly.lp import LPOptions, lp_step_polynomial
 from advcert.poly.minimax import minimax_sign_polynomial, minimax_step
 from advcert.poly.interpolant import RobustInterpolant, lemma62_bound, lemma62_intervals
 from advcert.poly.sgn import SignPolynomial, chebyshev_y, sign_polynomial
@@ -130,7 +130,7 @@ def certified_chain(inst: Instance, config: BuildConfig, stages: Stages) -> Chai
     if config.poly == "lp":
         p1 = None
         with stages.stage("Claim 6.3: step polynomial q of least Lemma 6.6 cost (LP), certified"):
-            r = lp_step_polynomial(iv.inside, iv.outside, eps1)
+            r = lp_step_polynomial(iv.inside, iv.outside, eps1, LPOptions(c=config.complexity_c))
             q, enc_in, enc_out = r.step, r.enc_in, r.enc_out
             checks += records.claim_6_3_conclusions(
                 q, iv, enc_in, enc_out, eps1,

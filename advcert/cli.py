@@ -234,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after Lemma 6.2 (no random features, W*, Theorems 5.1 and 5.3)")
     b.add_argument("--sandwich-budget", type=float, default=5.0, metavar="S",
                    help="seconds of branch and bound for the theorem-5.3 upper bound (default 5)")
+    b.add_argument("--complexity-c", default="2", metavar="C",
+                   help="the paper's unspecified constant c > 1 of C(q) and C(q, eps2) (Definition 6.1; default 2): "
+                        "it sets eps2, the LP route's cost and lemma-6.6/range's bound")
+    b.add_argument("--C51", default="1", metavar="C",
+                   help="the constant of Theorem 5.1's O(R^2/m^(1/6)) (default 1; the paper leaves it unspecified)")
     b.add_argument("--train", action="store_true",
                    help="run Algorithm 1 instead of the random-features plane: the same as "
                         "'advcert train' with these arguments (width --m, default 4096)")
@@ -311,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _build_config(args):
-    from advcert.config import MAX_DEGREE, BuildConfig, DataSpec
+    from advcert.config import MAX_DEGREE, BuildConfig, DataSpec, exact
 
     eps = _number(args, "--eps", lo=0, hi=1)
     rho = _number(args, "--rho", default="0.05", lo=0)
@@ -335,8 +340,8 @@ def _build_config(args):
         raise InputError(f"--sandwich-budget must be > 0 seconds, got {args.sandwich_budget}", "pass for example 5")
     return BuildConfig(eps=eps, gamma=gamma, n=args.n or 10, d=args.d or 8, rho=rho, seed=args.seed, data=data,
                        max_degree=args.max_degree or MAX_DEGREE, poly=args.poly, measured=not args.certified_only, m=args.m,
-                       gap=args.gap,
-                       sandwich_budget=args.sandwich_budget)
+                       gap=args.gap, sandwich_budget=args.sandwich_budget,
+                       complexity_c=exact(args.complexity_c, "--complexity-c"), C51=exact(args.C51, "--C51"))
 
 
 def _train_config(args, m: int):

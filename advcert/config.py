@@ -73,6 +73,17 @@ class BuildConfig:
     m: int | None = None
     sandwich_budget: float = 5.0
     gap: bool = False  # add the decomposition of the theorem's width (advcert.gap) as constants gap/<row>
+    # the paper's hidden constants (math-spec §5, §7): c > 1 of C(φ, ε) and C(φ) (Definition 6.1), and
+    # the constant of Theorem 5.1's O(R²/m^{1/6}); both are recorded with every number that uses them
+    complexity_c: Fraction = Fraction(2)
+    C51: Fraction = Fraction(1)
+
+    def __post_init__(self):
+        if not Fraction(self.complexity_c) > 1:
+            raise InputError(f"the complexity constant c must be > 1 (Definition 6.1), got {to_str(Fraction(self.complexity_c))}",
+                             "pass for example --complexity-c 2")
+        if not Fraction(self.C51) > 0:
+            raise InputError(f"Theorem 5.1's constant must be > 0, got {to_str(Fraction(self.C51))}", "pass for example --C51 1")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from advcert.limits import network_bytes, refuse_memory
 from advcert.progress import Stages, bar
 
 from advcert.checks.measured import random_feature_checks
+from advcert.measured.coupling import Options
 from advcert.checks.robust import theorem_5_3_check
 from advcert.checks.training import Effort, theorem_4_1_check, theorem_5_2_check
 from advcert.measured.algorithm1 import Algorithm1Config, schedule, train
@@ -63,7 +64,8 @@ def _build(config: BuildConfig, instance, argv, quiet, witness_name) -> Built:
     if not config.measured:
         return Built(doc=document(chain, config, argv))
     with stages.stage("Lemmas 6.6, 6.5 and Theorem 5.1: random features and W* near initialisation"):
-        rf = random_feature_checks(inst.points, inst.labels, inst.eps, chain.q, m=config.m, seed=inst.seed)
+        rf = random_feature_checks(inst.points, inst.labels, inst.eps, chain.q, m=config.m, seed=inst.seed,
+                                   options=Options(c=config.complexity_c, C51=float(config.C51)))
         pseudo = rf.pseudo
         witness = certificate.network_witness(pseudo.net.a, pseudo.net.W0, pseudo.net.b, pseudo.W)
         net = network_object(witness, witness_name, pseudo.net.m,

@@ -80,3 +80,34 @@ def test_measured_plane_is_deterministic_too():
     for ca, cb in zip(a["checks"], b["checks"]):
         assert ca == cb, ca["id"]
     assert certificate.canonical_bytes(a) == certificate.canonical_bytes(b)
+
+
+def test_the_hidden_constants_are_options_and_reach_every_number_that_uses_them(tmp_path, capsys):
+    import pytest
+
+    from advcert.cli import main
+    from advcert.errors import InputError
+
+    # toy: at c = 2 the constructed h does not fit in [-C(q, eps2), C(q, eps2)]; at c = 6 it does
+    # (the fitting c is reported as c_fit, 63/16 in the toy case), and eps2 = min(eps/(9n), 1/(2C(q)))
+    # changes with c: the certificate's own numbers, re-derived by the verifier, follow the option
+    docs = {}
+    for c in ("2", "6"):
+        out = tmp_path / f"c{c}.json"
+        assert main(["build", "--gamma", "2.9", "--eps", "0.99", "--n", "2", "--d", "3", "--rho", "0.02", "--m", "1024",
+                     "--complexity-c", c, "--C51", "3/2", "--quiet", "--out", str(out)]) == 0
+        docs[c] = json.loads(out.read_text(encoding="utf-8"))
+        assert verify.verify_document(docs[c], base=tmp_path).ok
+        assert docs[c]["constants"]["complexity_c"]["value"] == c
+        assert docs[c]["producer"]["config"]["complexity_c"] == c and docs[c]["producer"]["config"]["C51"] == "3/2"
+    rng = {c: next(k for k in d["checks"] if k["id"] == "lemma-6.6/range") for c, d in docs.items()}
+    assert (rng["2"]["label"], rng["2"]["verdict"]) == ("estimate", "violated")
+    assert (rng["6"]["label"], rng["6"]["verdict"]) == ("sound-bound", "holds")
+    t51 = next(k for k in docs["6"]["checks"] if k["id"] == "theorem-5.1")
+    assert t51["details"]["C51"] == 1.5
+    for bad in (["--complexity-c", "1"], ["--C51", "0"]):
+        assert main(["build", "--gamma", "2.9", "--eps", "0.99", "--certified-only", "--quiet",
+                     "--out", str(tmp_path / "x.json"), *bad]) == 2
+        assert "must be" in capsys.readouterr().err
+    with pytest.raises(InputError):
+        BuildConfig(eps=Fraction(1, 10), gamma=Fraction(1, 2), complexity_c=Fraction(1))
