@@ -220,29 +220,41 @@ def _clip0(a):
     return mid, _rad(0.5 * (hi - lo) + 2.0 * _U * (np.abs(a[0]) + a[1]))
 
 
-def _capmax_up(t, n2, kappa, p2, whole) -> np.ndarray:
+def _capmax_up(t, n2, kappa, p2, whole, both: bool = False):
     """Rigorous float upper bound of sup{<u, v> : ||v|| = 1, <v, p> >= kappa}, elementwise.
 
     Inputs are balls of t = <u, p>, n2 = ||u||^2, p2 = ||p||^2 and exact floats kappa,
     broadcast together. The sup is ||u|| when the angle phi between u and p is <= the cap
     radius theta, else ||u|| cos(phi - theta) = (t kappa + sqrt(P^2 - kappa^2)
     sqrt(||u||^2 P^2 - t^2)) / P^2. ||u|| bounds both, so it is kept wherever phi > theta
-    is not certain.
+    is not certain. With ``both`` returns the bounds for u and for -u (t -> -t), which share
+    every square root (the two ends of a pre-activation range).
     """
     nu = _bsqrt(n2)
     nu_hi = _upper(nu)
     kap = (np.asarray(kappa, dtype=np.float64), 0.0)
-    out = (_upper(t) < _lower(_bmul(kap, nu))) & ~np.asarray(whole) & (_lower(p2) > 0.0)
-    if not np.any(out):
-        return np.broadcast_to(nu_hi, np.broadcast_shapes(np.shape(nu_hi), np.shape(t[0]))).copy()
-    sa = _bsqrt(_clip0(_bsub(p2, _bmul(kap, kap))))  # P^2 - kappa^2 >= 0 on a proper cap
-    sq = _bsqrt(_clip0(_bsub(_bmul(n2, p2), _bmul(t, t))))  # Cauchy-Schwarz: >= 0
-    num_hi = _upper(_badd(_bmul(t, kap), _bmul(sa, sq)))
-    p2_lo = np.maximum(_lower(p2), 2.0**-1000)
-    p2_hi = _upper(p2)
-    val_hi = np.where(num_hi >= 0, num_hi / p2_lo, num_hi / p2_hi)
-    val_hi = np.nextafter(val_hi + 2.0 * _U * np.abs(val_hi), np.inf)
-    return np.where(out, np.minimum(val_hi, nu_hi), nu_hi)
+    shape = np.broadcast_shapes(np.shape(nu_hi), np.shape(t[0]))
+    k_nu = _lower(_bmul(kap, nu))
+    proper = ~np.asarray(whole) & (_lower(p2) > 0.0)
+    outs = [(_upper(t) < k_nu) & proper]
+    if both:
+        outs.append((_upper((-t[0], t[1])) < k_nu) & proper)
+    res = []
+    if any(np.any(o) for o in outs):
+        sa = _bsqrt(_clip0(_bsub(p2, _bmul(kap, kap))))  # P^2 - kappa^2 >= 0 on a proper cap
+        sq = _bmul(sa, _bsqrt(_clip0(_bsub(_bmul(n2, p2), _bmul(t, t)))))  # Cauchy-Schwarz: >= 0
+        tk = _bmul(t, kap)
+        p2_lo = np.maximum(_lower(p2), 2.0**-1000)
+        p2_hi = _upper(p2)
+    for sign, out in zip((1.0, -1.0), outs):
+        if not np.any(out):
+            res.append(np.broadcast_to(nu_hi, shape).copy())
+            continue
+        num_hi = _upper(_badd((sign * tk[0], tk[1]), sq))
+        val_hi = np.where(num_hi >= 0, num_hi / p2_lo, num_hi / p2_hi)
+        val_hi = np.nextafter(val_hi + 2.0 * _U * np.abs(val_hi), np.inf)
+        res.append(np.where(out, np.minimum(val_hi, nu_hi), nu_hi))
+    return (res[0], res[1]) if both else res[0]
 
 
 def _rowdot(A, B):
@@ -336,19 +348,21 @@ def _ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
     if dom.kind == "ball":
         Wb = np.concatenate([W, b[:, None]], axis=1)
         Xb = np.concatenate([dom.x0, np.ones((P, 1))], axis=1)
-        z = (Xb @ Wb.T, _rad((np.abs(Xb) @ np.abs(Wb).T) * ((d + 1) * _U * 1.01) + (d + 1) * _TINY))
+        # Cauchy-Schwarz: sum |x_j w_j| <= ||x|| ||w|| (float norms are within (d+3)u of exact: 1.02 covers it)
+        nx, nwb = np.linalg.norm(Xb, axis=1), np.linalg.norm(Wb, axis=1)
+        z = (Xb @ Wb.T, _rad(np.multiply.outer(nx * ((d + 1) * _U * 1.02), nwb) + (d + 1) * _TINY))
         nw = _bsqrt(_bdot_self(W) if w2 is None else w2)
         rn = _bmul((dom.rho, 0.0), nw)
         return _lower(_bsub(z, rn)), _upper(_badd(z, rn))
     Wh = W[:, :-1]
     p = dom.x0[:, :-1]
-    t = (p @ Wh.T, _rad((np.abs(p) @ np.abs(Wh).T) * ((d - 1) * _U * 1.01) + d * _TINY))
+    nx, nwh = np.linalg.norm(p, axis=1), np.linalg.norm(Wh, axis=1)
+    t = (p @ Wh.T, _rad(np.multiply.outer(nx * ((d - 1) * _U * 1.02), nwh) + d * _TINY))
     n2 = _bdot_self(Wh) if w2 is None else w2
     kap = dom.kappa[:, None]
     p2 = (dom.p2[0][:, None], dom.p2[1][:, None])
     wh = dom.whole[:, None]
-    up = _capmax_up(t, n2, kap, p2, wh)
-    dn = _capmax_up((-t[0], t[1]), n2, kap, p2, wh)
+    up, dn = _capmax_up(t, n2, kap, p2, wh, both=True)
     const = _badd(_bexact(0.5 * W[:, -1]), _bexact(b))  # W_rd/2 is exact
     s3h = (0.5 * _SQRT3, _rad(_U * _SQRT3))
     hi = _badd(const, _bmul(s3h, (up, np.zeros_like(up))))
@@ -462,13 +476,13 @@ def _bound_up(dom: Domain, W, b, K, E, sigma_y) -> np.ndarray:
     """
     m = W.shape[0]
     Kabs = np.abs(K)
-    krad = 2.0 * _U * Kabs
-    aW = np.abs(W)
+    # |K| @ |[W b]| once: the rounding of the sums (m u 1.01) and the multipliers' own radii 2u|K|
+    kw = Kabs @ np.abs(np.concatenate([W, b[:, None]], axis=1))
+    kw *= m * _U * 1.01 + 2.0 * _U * (1.0 + m * _U * 2)
     lam = K @ W
-    lam_rad = _rad((Kabs @ aW) * (m * _U * 1.01) + (krad @ aW) * (1.0 + m * _U * 2) + m * _TINY)
+    lam_rad = _rad(kw[:, :-1] + m * _TINY)
     head = _linmax_up(dom, lam, lam_rad)
-    ab = np.abs(b)
-    kb = (K @ b, _rad((Kabs @ ab) * (m * _U * 1.01) + (krad @ ab) * (1.0 + m * _U * 2) + m * _TINY))
+    kb = (K @ b, _rad(kw[:, -1] + m * _TINY))
     Eabs = np.abs(E).sum(axis=1)
     es = (E.sum(axis=1), _rad(Eabs * (m * _U * 1.01) + 2.0 * _U * Eabs * (1.0 + m * _U * 2) + m * _TINY))
     tot = _badd((head, np.zeros_like(head)), kb)
@@ -563,7 +577,8 @@ class PointBound:
     ``upper`` is a sound-bound (max over the leaves of both sides); ``crown`` the plain
     CROWN bound at the root (sound); ``lower`` the best loss found at the relaxations'
     maximisers (an estimate, a lower bound of the sup when the domain is the cap) at
-    ``witness``; ``complete`` says whether the gap target was met within the budget.
+    ``witness``; ``complete`` says whether the gap target was met within the budget. ``cells``
+    are the leaves of an input-space split (:mod:`advcert.measured.cap_split`), if one was made.
     """
 
     upper: float
@@ -576,6 +591,7 @@ class PointBound:
     seconds: float
     complete: bool
     time_capped: bool = False
+    cells: tuple = ()
 
 
 def _loss_at(net: Relaxed, x: np.ndarray) -> float:
@@ -733,12 +749,12 @@ class _Search:
 # ---------------------------------------------------------------------------------------
 
 
-def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", chunk: int = 64) -> np.ndarray:
+def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", chunk: int | None = None) -> np.ndarray:
     """Plain CROWN sound upper bounds of sup over each point's domain of |f_W - y_i| (Thm 5.3).
 
     No optimisation and no branching: O(m d) per point, batched over chunks of points
-    (chunk x m temporaries, never N x m). Rounding is accounted for, so each entry is a
-    sound-bound.
+    (chunk x m temporaries, never N x m; by default chunk x m is about 2^15, so that they stay
+    in cache). Rounding is accounted for, so each entry is a sound-bound.
     """
     a, W, b = net.a, net.W, net.b
     X = np.atleast_2d(np.asarray(points, dtype=np.float64))
@@ -747,20 +763,37 @@ def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", 
         raise InputError(f"points have d = {X.shape[1]} but the network has d = {W.shape[1]}", "use the network built for these points")
     w2 = _bdot_self(W if domain == "ball" else W[:, :-1])
     out = np.empty(X.shape[0])
+    # the work is memory-bound, not BLAS-bound: temporaries that fit in cache are what makes it fast
+    chunk = max(1, 32768 // W.shape[0]) if chunk is None else int(chunk)
     for i0 in range(0, X.shape[0], chunk):
         dom = make_domain(X[i0 : i0 + chunk], rho, domain)
-        yc = y[i0 : i0 + chunk]
-        lo, hi = _ranges(dom, W, b, w2)
-        uns, slope, icpt = _chord_arrays(lo, hi)
-        act = lo >= 0.0
-        alpha = (hi >= -lo).astype(np.float64)  # CROWN's choice
-        best = np.full(len(yc), -np.inf)
-        for sigma in (1, -1):
-            c = sigma * a
-            K = np.where(act, c, 0.0)
-            K = np.where(uns & (c > 0), c * slope, K)
-            K = np.where(uns & (c < 0), c * alpha, K)
-            E = np.where(uns & (c > 0), c * icpt, 0.0)
-            best = np.maximum(best, _bound_up(dom, W, b, K, E, sigma * yc))
-        out[i0 : i0 + chunk] = best
+        out[i0 : i0 + chunk] = _crown_rows(dom, net, w2, y[i0 : i0 + chunk])[0]
     return out
+
+
+def _crown_rows(dom: Domain, net: TwoLayerNet, w2, y: np.ndarray, lo0=None, hi0=None, want_x: bool = False):
+    """Plain CROWN sound bounds of sup over each row's domain of |f_W - y_i| (Thm 5.3), batched.
+
+    ``lo0``/``hi0`` (m,) are rigorous ranges over a set that contains every row's cell (the
+    parent cap): the ranges used are the intersection. With ``want_x`` also the float
+    maximisers of the worse side's relaxation (attack candidates).
+    """
+    a, W, b = net.a, net.W, net.b
+    lo, hi = _ranges(dom, W, b, w2)
+    if lo0 is not None:
+        lo, hi = np.maximum(lo, lo0), np.minimum(hi, hi0)
+    uns, slope, icpt = _chord_arrays(lo, hi)
+    act = lo >= 0.0
+    best = np.full(len(y), -np.inf)
+    xs = np.zeros_like(dom.x0) if want_x else None
+    for sigma in (1, -1):
+        c = sigma * a
+        K = np.where(act, c, 0.0)
+        K = np.where(uns, np.where(c > 0, c * slope, np.where(hi >= -lo, c, 0.0)), K)  # CROWN's alpha
+        E = np.where(uns & (c > 0), c * icpt, 0.0)
+        bnd = _bound_up(dom, W, b, K, E, sigma * y)
+        if want_x:
+            _, x_s = _linmax_float(dom, K @ W)
+            xs[bnd > best] = x_s[bnd > best]
+        best = np.maximum(best, bnd)
+    return best, xs
