@@ -110,7 +110,8 @@ def sollya_version():
     if exe is None:
         return None, "sollya is not on PATH (apt-get install sollya)"
     r = subprocess.run([exe, "--version"], capture_output=True, text=True)
-    return exe, (r.stdout.strip().splitlines() or ["sollya"])[0]
+    words = (r.stdout.strip().splitlines() or ["sollya"])[0].split()
+    return exe, " ".join(w for w in words[:4] if w not in ("This", "is"))  # "sollya 8.0"
 
 
 def _sollya_poly(poly) -> str:
@@ -160,7 +161,7 @@ def bench_supnorm(exe, note):
             continue
         enc, t_s = run_sollya(exe, p1.poly, eta, Fraction(1))
         print(f"   {float(eta):6.4f} {float(eps1):9.2e} {p1.degree:6d} {t_ours:14.3f} {t_s:13.3f} {t_s / t_ours:14.1f}x"
-              f"   (advcert {res.bound if hasattr(res, 'bound') else res}, Sollya {enc})")
+              f"   (advcert [{float(res.lo):.12g}, {float(res.hi):.12g}], Sollya {enc[:60]})")
 
 
 def _ours_alpha(net, X, y, rho):
@@ -191,8 +192,12 @@ def bench_table(exe, note, quick):
                 ab = _ours_alpha(net, X[:k], y[:k], rho)
                 t_a = (time.perf_counter() - t) / k
                 row = f"   {d:2d} {m:5d} {rho:5.2f} | {t_c * 1e3:10.4f} "
-                if exe is not None:
-                    lp = run_lirpa(exe, a, W, b, X, rho)
+                try:
+                    lp = run_lirpa(exe, a, W, b, X, rho) if exe is not None else None
+                except RuntimeError as e:
+                    print(f"   {d:2d} {m:5d} {rho:5.2f} | auto_LiRPA failed: {str(e)[-120:]}")
+                    lp = None
+                if lp is not None:
                     lc = lp["CROWN"]
                     la = lp["CROWN-Optimized"]
                     lcb = np.maximum(np.array(lc["upper"]) - y, y - np.array(lc["lower"]))

@@ -112,7 +112,7 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
         T = math.tan(math.acos(min(cos_t, 1.0)) * (1.0 + _ANGLE_REL) + _ANGLE_ABS)
         Q = _cap_frame(dom.x0[0, :-1])
         k = dom.d - 2
-        search = _CellSearch(net, w2, yv[0], lo0[0], hi0[0], Q, T, k, split, rho)
+        search = _CellSearch(net, w2, yv[0], (lo0[0], hi0[0]), Q, T, k, split, rho)
         search.best, search.witness, search.L0, search.centre = best, witness, L0, x0[None, :]
         search.run(t0)
         upper = min(search.upper(), float(crown[0]))
@@ -124,8 +124,9 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
 class _CellSearch:
     # the mutable state of one input-space branch and bound (open boxes and their bounds)
 
-    def __init__(self, net, w2, y, lo0, hi0, Q, T, k, split: CapSplit, rho) -> None:
-        self.net, self.w2, self.y, self.lo0, self.hi0, self.Q = net, w2, float(y), lo0, hi0, Q
+    def __init__(self, net, w2, y, ranges, Q, T, k, split: CapSplit, rho) -> None:
+        self.net, self.w2, self.y, self.Q = net, w2, float(y), Q
+        self.lo0, self.hi0 = ranges  # the whole cap's pre-activation ranges
         self.split, self.rho, self.T = split, float(rho), T
         self.L = np.full((1, k), -T)
         self.H = np.full((1, k), T)

@@ -36,7 +36,11 @@ def main(src, dst, repeat=3):
     for method in ("CROWN", "CROWN-Optimized"):
         best, lb, ub = float("inf"), None, None
         for _ in range(repeat):
-            model = BoundedModule(net, torch.zeros(1, d), device="cpu", verbose=False)
+            # auto_LiRPA 0.3's sparse alpha fails on some two-layer shapes (a shape mismatch in
+            # reconstruct_full_alpha): dense alpha throughout
+            model = BoundedModule(net, torch.zeros(1, d), device="cpu", verbose=False,
+                                  bound_opts={"sparse_intermediate_bounds": False, "sparse_features_alpha": False,
+                                              "sparse_spec_alpha": False})
             if method == "CROWN-Optimized":
                 model.set_bound_opts({"optimize_bound_args": {"iteration": 20, "lr_alpha": 0.1}})
             x = BoundedTensor(xt, PerturbationLpNorm(norm=2, eps=rho))
