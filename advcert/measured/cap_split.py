@@ -21,7 +21,8 @@ import numpy as np
 from advcert import sphere
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.crown import Domain, PointBound, _bdot_self, _bsqrt, _crown_rows, _ranges, _upper, make_domain
+from advcert.measured.balls import _bdot_self, _bsqrt, _upper
+from advcert.measured.crown import Domain, PointBound, _crown_rows, _ranges, make_domain
 from advcert.measured.network import TwoLayerNet
 
 # Gnomonic coordinates. Let Q be an orthonormal frame of R^{d-1} with Q e_0 = p/|p| (the

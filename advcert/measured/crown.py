@@ -51,81 +51,9 @@ from advcert import sphere
 from advcert.errors import InputError
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
+from advcert.measured.balls import (_SQRT3, _TINY, _U, _badd, _bdot_self, _bexact, _bmul, _bsqrt, _bsub, _lower,
+                                    _rad, _upper)
 from advcert.measured.network import TwoLayerNet
-
-_U = 2.0**-53  # unit roundoff of binary64
-_F = 1.0 + 2.0**-40  # inflation of a radius computed in float (covers < 8000 roundings)
-_TINY = 2.0**-1000  # absorbs underflow in a radius
-_SQRT3 = math.sqrt(3.0)
-
-# ---------------------------------------------------------------------------------------
-# float64 balls: (mid, rad) with the true value in [mid - rad, mid + rad]
-# ---------------------------------------------------------------------------------------
-
-
-def _rad(x):
-    # a radius computed in float from non-negative terms, inflated to cover its own rounding
-    return np.asarray(x, dtype=np.float64) * _F + _TINY
-
-
-def _badd(a, b):
-    m = a[0] + b[0]
-    return m, _rad(a[1] + b[1] + 2.0 * _U * np.abs(m))
-
-
-def _bsub(a, b):
-    m = a[0] - b[0]
-    return m, _rad(a[1] + b[1] + 2.0 * _U * np.abs(m))
-
-
-def _bmul(a, b):
-    m = a[0] * b[0]
-    return m, _rad(np.abs(a[0]) * b[1] + a[1] * np.abs(b[0]) + a[1] * b[1] + 2.0 * _U * np.abs(m))
-
-
-def _bexact(x):
-    x = np.asarray(x, dtype=np.float64)
-    return x, np.zeros_like(x)
-
-
-def _bsqrt(a):
-    # sqrt over [max(m - r, 0), m + r]; |sqrt X - sqrt m| <= r / sqrt m when m > r
-    m, r = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in a))
-    safe = m > r
-    sm = np.sqrt(np.where(safe, m, 1.0))
-    mid_safe = sm
-    rad_safe = _rad(r / sm * (1.0 + 4.0 * _U) + 2.0 * _U * sm)
-    hi = np.sqrt(np.maximum(m + r, 0.0)) * (1.0 + 4.0 * _U)
-    mid = np.where(safe, mid_safe, 0.5 * hi)
-    rad = np.where(safe, rad_safe, _rad(0.5 * hi + 2.0 * _U * hi))
-    return mid, rad
-
-
-def _bdot_rows(A, x):
-    """Ball of A @ x for exact float A (k, n) and exact float x (n,)."""
-    n = A.shape[-1]
-    m = A @ x
-    s = np.abs(A) @ np.abs(x)
-    return m, _rad(s * (n * _U * 1.01) + n * _TINY)
-
-
-def _bdot_self(A):
-    """Ball of the row-wise squared norms of exact float A (k, n)."""
-    n = A.shape[-1]
-    m = np.einsum("ij,ij->i", A, A)
-    return m, _rad(m * (n * _U * 1.01) + n * _TINY)
-
-
-def _upper(a) -> np.ndarray:
-    """A float >= every value of the ball (the end that a '<=' claim compares)."""
-    s = a[0] + a[1]
-    return np.nextafter(s + 2.0 * _U * np.abs(s), np.inf)
-
-
-def _lower(a) -> np.ndarray:
-    s = a[0] - a[1]
-    return np.nextafter(s - 2.0 * _U * np.abs(s), -np.inf)
-
 
 def rho_upper(rho) -> float:
     """The least binary64 number >= rho (a Fraction, str, int or float); caps grow with rho."""
@@ -749,12 +677,14 @@ class _Search:
 # ---------------------------------------------------------------------------------------
 
 
-def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", chunk: int | None = None) -> np.ndarray:
+def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", chunk: int | None = None,
+                 alpha_iters: int = 0) -> np.ndarray:
     """Plain CROWN sound upper bounds of sup over each point's domain of |f_W - y_i| (Thm 5.3).
 
     No optimisation and no branching: O(m d) per point, batched over chunks of points
     (chunk x m temporaries, never N x m; by default chunk x m is about 2^15, so that they stay
-    in cache). Rounding is accounted for, so each entry is a sound-bound.
+    in cache). Rounding is accounted for, so each entry is a sound-bound. ``alpha_iters`` > 0:
+    alpha-CROWN for all points at once (see :func:`_crown_rows`), still without branching.
     """
     a, W, b = net.a, net.W, net.b
     X = np.atleast_2d(np.asarray(points, dtype=np.float64))
@@ -767,16 +697,21 @@ def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", 
     chunk = max(1, 32768 // W.shape[0]) if chunk is None else int(chunk)
     for i0 in range(0, X.shape[0], chunk):
         dom = make_domain(X[i0 : i0 + chunk], rho, domain)
-        out[i0 : i0 + chunk] = _crown_rows(dom, net, w2, y[i0 : i0 + chunk])[0]
+        out[i0 : i0 + chunk] = _crown_rows(dom, net, w2, y[i0 : i0 + chunk], alpha_iters=alpha_iters)[0]
     return out
 
 
-def _crown_rows(dom: Domain, net: TwoLayerNet, w2, y: np.ndarray, lo0=None, hi0=None, want_x: bool = False):
-    """Plain CROWN sound bounds of sup over each row's domain of |f_W - y_i| (Thm 5.3), batched.
+def _crown_rows(dom: Domain, net: TwoLayerNet, w2, y: np.ndarray, lo0=None, hi0=None, want_x: bool = False,
+                alpha_iters: int = 0):
+    """CROWN sound bounds of sup over each row's domain of |f_W - y_i| (Thm 5.3), batched.
 
     ``lo0``/``hi0`` (m,) are rigorous ranges over a set that contains every row's cell (the
     parent cap): the ranges used are the intersection. With ``want_x`` also the float
-    maximisers of the worse side's relaxation (attack candidates).
+    maximisers of the worse side's relaxation (attack candidates). ``alpha_iters`` > 0 runs
+    alpha-CROWN for every row at once by Frank-Wolfe: the bound is convex in alpha in [0, 1]
+    with d bound / d alpha_r = c_r z_r(x*) (Danskin), so the best vertex is alpha_r =
+    [z_r(x*) > 0]; steps 2/(k+2) in float, then the best alpha found is re-evaluated with
+    rounding accounted for, and each row keeps the smaller of that and plain CROWN (both sound).
     """
     a, W, b = net.a, net.W, net.b
     lo, hi = _ranges(dom, W, b, w2)
@@ -788,12 +723,35 @@ def _crown_rows(dom: Domain, net: TwoLayerNet, w2, y: np.ndarray, lo0=None, hi0=
     xs = np.zeros_like(dom.x0) if want_x else None
     for sigma in (1, -1):
         c = sigma * a
-        K = np.where(act, c, 0.0)
-        K = np.where(uns, np.where(c > 0, c * slope, np.where(hi >= -lo, c, 0.0)), K)  # CROWN's alpha
+        K0 = np.where(act, c, 0.0)
+        K0 = np.where(uns & (c > 0), c * slope, K0)
         E = np.where(uns & (c > 0), c * icpt, 0.0)
-        bnd = _bound_up(dom, W, b, K, E, sigma * y)
-        if want_x:
-            _, x_s = _linmax_float(dom, K @ W)
-            xs[bnd > best] = x_s[bnd > best]
-        best = np.maximum(best, bnd)
+        free = uns & (c < 0)
+        K = np.where(free & (hi >= -lo), c, K0)  # CROWN's alpha
+        side = _bound_up(dom, W, b, K, E, sigma * y)
+        if alpha_iters > 0 or want_x:
+            Ka, x_s = _alpha_frank_wolfe(dom, W, b, K, K0, free, c, E.sum(axis=1) - sigma * y, alpha_iters)
+            if alpha_iters > 0:
+                side = np.minimum(side, _bound_up(dom, W, b, Ka, E, sigma * y))
+            if want_x:
+                xs[side > best] = x_s[side > best]
+        best = np.maximum(best, side)
     return best, xs
+
+
+def _alpha_frank_wolfe(dom: Domain, W, b, K, K0, free, c, const, iters: int):
+    """Frank-Wolfe on alpha (float) from the multipliers K; returns the best K found and its maximisers."""
+    alpha = np.where(free, K / np.where(c != 0, c, 1.0), 0.0)
+    best_f = np.full(K.shape[0], np.inf)
+    best_K, best_x = K, None
+    for k in range(iters + 1):
+        Kk = np.where(free, c * alpha, K0)
+        val, x_s = _linmax_float(dom, Kk @ W)
+        fb = val + Kk @ b + const
+        better = fb < best_f
+        best_f = np.where(better, fb, best_f)
+        best_K = np.where(better[:, None], Kk, best_K)
+        best_x = x_s if best_x is None else np.where(better[:, None], x_s, best_x)
+        if k < iters:
+            alpha += (2.0 / (k + 2.0)) * (((x_s @ W.T + b) > 0.0) - alpha)
+    return best_K, best_x

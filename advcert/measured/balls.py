@@ -1,0 +1,81 @@
+"""Float64 balls (mid, rad) for Theorem 5.3's sound bound (:mod:`advcert.measured.crown`).
+
+The true value lies in [mid - rad, mid + rad]. Radii follow the standard a-priori error bounds
+(Higham, Accuracy and Stability, §3.1: a float dot product of length n is within
+n u/(1 - n u) * sum |a_i b_i| of the exact one; one correctly rounded operation is within
+u |result|), summed in float and then inflated by 2^-40 relatively plus 2^-1000 absolutely.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_U = 2.0**-53  # unit roundoff of binary64
+_F = 1.0 + 2.0**-40  # inflation of a radius computed in float (covers < 8000 roundings)
+_TINY = 2.0**-1000  # absorbs underflow in a radius
+_SQRT3 = math.sqrt(3.0)
+
+def _rad(x):
+    # a radius computed in float from non-negative terms, inflated to cover its own rounding
+    return np.asarray(x, dtype=np.float64) * _F + _TINY
+
+
+def _badd(a, b):
+    m = a[0] + b[0]
+    return m, _rad(a[1] + b[1] + 2.0 * _U * np.abs(m))
+
+
+def _bsub(a, b):
+    m = a[0] - b[0]
+    return m, _rad(a[1] + b[1] + 2.0 * _U * np.abs(m))
+
+
+def _bmul(a, b):
+    m = a[0] * b[0]
+    return m, _rad(np.abs(a[0]) * b[1] + a[1] * np.abs(b[0]) + a[1] * b[1] + 2.0 * _U * np.abs(m))
+
+
+def _bexact(x):
+    x = np.asarray(x, dtype=np.float64)
+    return x, np.zeros_like(x)
+
+
+def _bsqrt(a):
+    # sqrt over [max(m - r, 0), m + r]; |sqrt X - sqrt m| <= r / sqrt m when m > r
+    m, r = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in a))
+    safe = m > r
+    sm = np.sqrt(np.where(safe, m, 1.0))
+    mid_safe = sm
+    rad_safe = _rad(r / sm * (1.0 + 4.0 * _U) + 2.0 * _U * sm)
+    hi = np.sqrt(np.maximum(m + r, 0.0)) * (1.0 + 4.0 * _U)
+    mid = np.where(safe, mid_safe, 0.5 * hi)
+    rad = np.where(safe, rad_safe, _rad(0.5 * hi + 2.0 * _U * hi))
+    return mid, rad
+
+
+def _bdot_rows(A, x):
+    """Ball of A @ x for exact float A (k, n) and exact float x (n,)."""
+    n = A.shape[-1]
+    m = A @ x
+    s = np.abs(A) @ np.abs(x)
+    return m, _rad(s * (n * _U * 1.01) + n * _TINY)
+
+
+def _bdot_self(A):
+    """Ball of the row-wise squared norms of exact float A (k, n)."""
+    n = A.shape[-1]
+    m = np.einsum("ij,ij->i", A, A)
+    return m, _rad(m * (n * _U * 1.01) + n * _TINY)
+
+
+def _upper(a) -> np.ndarray:
+    """A float >= every value of the ball (the end that a '<=' claim compares)."""
+    s = a[0] + a[1]
+    return np.nextafter(s + 2.0 * _U * np.abs(s), np.inf)
+
+
+def _lower(a) -> np.ndarray:
+    s = a[0] - a[1]
+    return np.nextafter(s - 2.0 * _U * np.abs(s), -np.inf)
