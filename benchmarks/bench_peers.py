@@ -67,7 +67,7 @@ def _problem(m, d, n, seed):
     return a, W, b, X, y
 
 
-def _best(fn, repeat=3):
+def _best(fn, repeat=7):
     ts = []
     for _ in range(repeat):
         t = time.perf_counter()

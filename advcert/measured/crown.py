@@ -148,41 +148,29 @@ def _clip0(a):
     return mid, _rad(0.5 * (hi - lo) + 2.0 * _U * (np.abs(a[0]) + a[1]))
 
 
-def _capmax_up(t, n2, kappa, p2, whole, both: bool = False):
+def _capmax_up(t, n2, kappa, p2, whole) -> np.ndarray:
     """Rigorous float upper bound of sup{<u, v> : ||v|| = 1, <v, p> >= kappa}, elementwise.
 
     Inputs are balls of t = <u, p>, n2 = ||u||^2, p2 = ||p||^2 and exact floats kappa,
     broadcast together. The sup is ||u|| when the angle phi between u and p is <= the cap
     radius theta, else ||u|| cos(phi - theta) = (t kappa + sqrt(P^2 - kappa^2)
     sqrt(||u||^2 P^2 - t^2)) / P^2. ||u|| bounds both, so it is kept wherever phi > theta
-    is not certain. With ``both`` returns the bounds for u and for -u (t -> -t), which share
-    every square root (the two ends of a pre-activation range).
+    is not certain.
     """
     nu = _bsqrt(n2)
     nu_hi = _upper(nu)
     kap = (np.asarray(kappa, dtype=np.float64), 0.0)
-    shape = np.broadcast_shapes(np.shape(nu_hi), np.shape(t[0]))
-    k_nu = _lower(_bmul(kap, nu))
-    proper = ~np.asarray(whole) & (_lower(p2) > 0.0)
-    outs = [(_upper(t) < k_nu) & proper]
-    if both:
-        outs.append((_upper((-t[0], t[1])) < k_nu) & proper)
-    res = []
-    if any(np.any(o) for o in outs):
-        sa = _bsqrt(_clip0(_bsub(p2, _bmul(kap, kap))))  # P^2 - kappa^2 >= 0 on a proper cap
-        sq = _bmul(sa, _bsqrt(_clip0(_bsub(_bmul(n2, p2), _bmul(t, t)))))  # Cauchy-Schwarz: >= 0
-        tk = _bmul(t, kap)
-        p2_lo = np.maximum(_lower(p2), 2.0**-1000)
-        p2_hi = _upper(p2)
-    for sign, out in zip((1.0, -1.0), outs):
-        if not np.any(out):
-            res.append(np.broadcast_to(nu_hi, shape).copy())
-            continue
-        num_hi = _upper(_badd((sign * tk[0], tk[1]), sq))
-        val_hi = np.where(num_hi >= 0, num_hi / p2_lo, num_hi / p2_hi)
-        val_hi = np.nextafter(val_hi + 2.0 * _U * np.abs(val_hi), np.inf)
-        res.append(np.where(out, np.minimum(val_hi, nu_hi), nu_hi))
-    return (res[0], res[1]) if both else res[0]
+    out = (_upper(t) < _lower(_bmul(kap, nu))) & ~np.asarray(whole) & (_lower(p2) > 0.0)
+    if not np.any(out):
+        return np.broadcast_to(nu_hi, np.broadcast_shapes(np.shape(nu_hi), np.shape(t[0]))).copy()
+    sa = _bsqrt(_clip0(_bsub(p2, _bmul(kap, kap))))  # P^2 - kappa^2 >= 0 on a proper cap
+    sq = _bsqrt(_clip0(_bsub(_bmul(n2, p2), _bmul(t, t))))  # Cauchy-Schwarz: >= 0
+    num_hi = _upper(_badd(_bmul(t, kap), _bmul(sa, sq)))
+    p2_lo = np.maximum(_lower(p2), 2.0**-1000)
+    p2_hi = _upper(p2)
+    val_hi = np.where(num_hi >= 0, num_hi / p2_lo, num_hi / p2_hi)
+    val_hi = np.nextafter(val_hi + 2.0 * _U * np.abs(val_hi), np.inf)
+    return np.where(out, np.minimum(val_hi, nu_hi), nu_hi)
 
 
 def _rowdot(A, B):
@@ -282,20 +270,59 @@ def _ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
         nw = _bsqrt(_bdot_self(W) if w2 is None else w2)
         rn = _bmul((dom.rho, 0.0), nw)
         return _lower(_bsub(z, rn)), _upper(_badd(z, rn))
-    Wh = W[:, :-1]
-    p = dom.x0[:, :-1]
-    nx, nwh = np.linalg.norm(p, axis=1), np.linalg.norm(Wh, axis=1)
-    t = (p @ Wh.T, _rad(np.multiply.outer(nx * ((d - 1) * _U * 1.02), nwh) + d * _TINY))
+    return _cap_ranges(dom, W, b, w2)
+
+
+def _cap_ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
+    """:func:`_ranges` on caps: W_rd/2 + b_r ± sqrt3/2 sup over the cap of <±W_r', v> (:func:`_capmax_up`).
+
+    The P x m part is plain float with one a-priori error term per step instead of a ball per
+    operation (it is most of the cost): t = <p, W_r'> within tr; G = ||W_r'||^2 ||p||^2 - t^2
+    within eG (the products of the balls' radii, u per rounding, 2|t| tr + tr^2); sqrt(G) <=
+    sqrt(max(G~ + eG, 0)) (1 + 2u); the boundary formula's numerator within tr |kappa| plus 4u of
+    its terms. The two signs share everything but the sign of t kappa.
+    """
+    m, d = W.shape
+    Wh, p = W[:, :-1], dom.x0[:, :-1]
+    t = p @ Wh.T
+    tr = np.multiply.outer(np.linalg.norm(p, axis=1) * ((d - 1) * _U * 1.02), np.linalg.norm(Wh, axis=1)) + d * _TINY
     n2 = _bdot_self(Wh) if w2 is None else w2
-    kap = dom.kappa[:, None]
-    p2 = (dom.p2[0][:, None], dom.p2[1][:, None])
-    wh = dom.whole[:, None]
-    up, dn = _capmax_up(t, n2, kap, p2, wh, both=True)
-    const = _badd(_bexact(0.5 * W[:, -1]), _bexact(b))  # W_rd/2 is exact
-    s3h = (0.5 * _SQRT3, _rad(_U * _SQRT3))
-    hi = _badd(const, _bmul(s3h, (up, np.zeros_like(up))))
-    lo = _bsub(const, _bmul(s3h, (dn, np.zeros_like(dn))))
-    return _lower(lo), _upper(hi)
+    nu_lo, nu_hi = _lower(_bsqrt(n2)), _upper(_bsqrt(n2))
+    kap = dom.kappa
+    p2m, p2r = dom.p2
+    proper = (~dom.whole & (_lower(dom.p2) > 0.0))[:, None]
+    kn = np.multiply.outer(kap, np.ones(m)) * np.where(kap[:, None] >= 0, nu_lo, nu_hi)
+    kn -= 2.0 * _U * np.abs(kn)  # <= kappa |u|: "t < kappa |u|" below is then certain
+    out_hi = ((t + tr) < kn) & proper
+    out_lo = ((tr - t) < kn) & proper
+    up, dn = np.broadcast_to(nu_hi, t.shape), np.broadcast_to(nu_hi, t.shape)
+    if np.any(out_hi) or np.any(out_lo):
+        nP = np.multiply.outer(p2m, n2[0])
+        g = nP - t * t
+        eg = (np.multiply.outer(p2r, n2[0] + n2[1]) + np.multiply.outer(p2m, n2[1]) + _U * (nP + t * t) + 2.0 * np.abs(t) * tr
+              + tr * tr + _U * np.abs(g)) * (1.0 + 16.0 * _U) + _TINY
+        sa = _upper(_bsqrt(_clip0(_bsub(dom.p2, _bmul((kap, 0.0), (kap, 0.0))))))  # sqrt(P^2 - kappa^2), (P,)
+        B = sa[:, None] * (np.sqrt(np.maximum(g + eg, 0.0)) * (1.0 + 2.0 * _U))
+        A = t * kap[:, None]
+        err = tr * np.abs(kap)[:, None] + 4.0 * _U * (np.abs(A) + B) + _TINY
+        p2_lo = np.maximum(_lower(dom.p2), 2.0**-1000)[:, None]
+        p2_hi = _upper(dom.p2)[:, None]
+        for sign, out in ((1.0, out_hi), (-1.0, out_lo)):
+            num = sign * A + B + err
+            val = np.where(num >= 0, num / p2_lo, num / p2_hi)
+            val += 2.0 * _U * np.abs(val) + _TINY
+            res = np.where(out, np.minimum(val, nu_hi), nu_hi)
+            up, dn = (res, dn) if sign > 0 else (up, res)
+    # W_rd/2 + b_r is one rounding from exact; sqrt3/2 is within u sqrt3 of its float
+    cm = 0.5 * W[:, -1] + b
+    cr = 2.0 * _U * np.abs(cm)
+    s3 = 0.5 * _SQRT3 * (1.0 + 4.0 * _U)
+    hu, hd = s3 * up, s3 * dn
+    hi = (cm + cr) + hu
+    hi += 4.0 * _U * (np.abs(hi) + hu) + _TINY
+    lo = (cm - cr) - hd
+    lo -= 4.0 * _U * (np.abs(lo) + hd) + _TINY
+    return lo, hi
 
 
 @dataclass(frozen=True, eq=False)

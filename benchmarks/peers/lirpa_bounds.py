@@ -19,7 +19,7 @@ from auto_LiRPA import BoundedModule, BoundedTensor
 from auto_LiRPA.perturbations import PerturbationLpNorm
 
 
-def main(src, dst, repeat=3):
+def main(src, dst, repeat=7):
     p = np.load(src)
     a, W, b, X, rho = p["a"], p["W"], p["b"], p["X"], float(p["rho"])
     m, d = W.shape
