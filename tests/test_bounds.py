@@ -409,23 +409,36 @@ def test_check_rejects_bad_inputs():
 # --------------------------------------------------------------------------------------
 
 
+def _on_sphere(rng, T, k):
+    g = rng.standard_normal((4000, k))
+    return T * g / np.linalg.norm(g, axis=1)[:, None]
+
+
 def test_cell_caps_contain_their_boxes_images():
     # the 1-Lipschitz claim: every point of a gnomonic box lands in the cap built for it
     from advcert.measured.cap_split import _cap_frame, _cell_domains
 
     rng = np.random.default_rng(31)
-    for d in (3, 5, 10):
+    for trial, d in ((0, 3), (0, 5), (0, 10), (1, 3), (1, 5), (1, 10)):
         p = rng.standard_normal(d - 1)
         Q = _cap_frame(p)
         assert np.allclose(Q @ Q.T, np.eye(d - 1), atol=1e-14) and np.allclose(Q[:, 0], p / np.linalg.norm(p))
         L = rng.uniform(-0.4, 0.3, (20, d - 2))
         H = L + rng.uniform(0.0, 0.2, (20, d - 2))
-        dom = _cell_domains(Q, L, H)
+        L[0], H[0] = -0.3, 0.3  # a root box: the ball |u| <= T inside it decides its cap
+        T = 0.3 if trial else None
+        dom = _cell_domains(Q, L, H, T)
         worst = np.inf
         for i in range(20):
             u = L[i] + (H[i] - L[i]) * rng.random((4000, d - 2))
             corners = L[i] + (H[i] - L[i]) * rng.integers(0, 2, (64, d - 2))
             u = np.concatenate([u, corners])
+            if T is not None:
+                # the part of the box in the ball, and points of its sphere |u| = T
+                u = np.concatenate([u[np.linalg.norm(u, axis=1) <= T], _on_sphere(rng, T, d - 2)])
+                u = u[np.all((u >= L[i]) & (u <= H[i]), axis=1)]
+                if not len(u):
+                    continue
             w = np.concatenate([np.ones((u.shape[0], 1)), u], axis=1) @ Q.T
             v = w / np.linalg.norm(w, axis=1)[:, None]
             worst = min(worst, float(np.min(v @ dom.x0[i, :-1] - dom.kappa[i])))

@@ -52,10 +52,18 @@ def _cap_frame(p: np.ndarray) -> np.ndarray:
     return np.eye(k) - 2.0 * np.outer(v, v) / nv
 
 
-def _cell_domains(Q: np.ndarray, L: np.ndarray, H: np.ndarray) -> Domain:
-    """Caps covering the cells of the gnomonic boxes [L_i, H_i] (rows), as a batched Domain."""
+def _cell_domains(Q: np.ndarray, L: np.ndarray, H: np.ndarray, T: float | None = None) -> Domain:
+    """Caps covering the cells of the gnomonic boxes [L_i, H_i] (rows), as a batched Domain.
+
+    With ``T`` only the part of each box inside the ball |u| <= T (the cap's points) is covered:
+    there |u - c|^2 = |u|^2 - 2 <u, c> + |c|^2 <= T^2 + |c|^2 + 2 sum_k max(-l_k c_k, -h_k c_k),
+    which is far below the half-diagonal for boxes that overhang the ball (the root, the rim).
+    """
     uc = 0.5 * (L + H)
-    r = 0.5 * np.linalg.norm(H - L, axis=1) * (1.0 + _ANGLE_REL) + _ANGLE_ABS
+    r2 = 0.25 * np.einsum("ij,ij->i", H - L, H - L)
+    if T is not None:
+        r2 = np.minimum(r2, T * T + np.einsum("ij,ij->i", uc, uc) + 2.0 * np.maximum(-L * uc, -H * uc).sum(axis=1))
+    r = np.sqrt(np.maximum(r2, 0.0)) * (1.0 + _ANGLE_REL) + _ANGLE_ABS
     w = np.concatenate([np.ones((uc.shape[0], 1)), uc], axis=1) @ Q.T
     q = w / np.linalg.norm(w, axis=1)[:, None]
     kappa = np.cos(np.minimum(r, math.pi)) - 1e-12  # q is unit to ~1e-16: 1e-12 covers it
@@ -146,7 +154,7 @@ class _CellSearch:
         gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
         keep = np.einsum("ij,ij->i", gap, gap) <= (self.T * (1.0 + 1e-9)) ** 2
         L, H = L[keep], H[keep]
-        dom = _cell_domains(self.Q, L, H)
+        dom = _cell_domains(self.Q, L, H, self.T * (1.0 + 1e-9))
         bnd, xs = _crown_rows(dom, self.net, self.w2, np.full(L.shape[0], self.y), self.lo0, self.hi0, want_x=True)
         self.nodes += L.shape[0]
         # the relaxations' maximisers, moved into the perturbation set, are attack points
