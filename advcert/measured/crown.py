@@ -266,10 +266,11 @@ def _ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
         Xb = np.concatenate([dom.x0, np.ones((P, 1))], axis=1)
         # Cauchy-Schwarz: sum |x_j w_j| <= ||x|| ||w|| (float norms are within (d+3)u of exact: 1.02 covers it)
         nx, nwb = np.linalg.norm(Xb, axis=1), np.linalg.norm(Wb, axis=1)
-        z = (Xb @ Wb.T, _rad(np.multiply.outer(nx * ((d + 1) * _U * 1.02), nwb) + (d + 1) * _TINY))
-        nw = _bsqrt(_bdot_self(W) if w2 is None else w2)
-        rn = _bmul((dom.rho, 0.0), nw)
-        return _lower(_bsub(z, rn)), _upper(_badd(z, rn))
+        z = Xb @ Wb.T
+        rn = _upper(_bmul((dom.rho, 0.0), _bsqrt(_bdot_self(W) if w2 is None else w2)))  # >= rho ||W_r||, (m,)
+        # one error term: the dot products' (Cauchy-Schwarz) plus the two roundings of z -+ rn +- err
+        err = np.multiply.outer(nx * ((d + 1) * _U * 1.03), nwb) + 4.0 * _U * (np.abs(z) + rn) + (d + 2) * _TINY
+        return z - rn - err, z + rn + err
     return _cap_ranges(dom, W, b, w2)
 
 
@@ -423,13 +424,20 @@ def _side_bound_float(net: Relaxed, sigma: int, split, alpha, beta):
     return bound, xs[0]
 
 
-def _bound_up(dom: Domain, W, b, K, E, sigma_y) -> np.ndarray:
+def _bound_up(dom: Domain, W, b, K, E, sigma_y, esum=None) -> np.ndarray:
     """Rigorous upper bound, per row i, of sup over domain i of <sum_r K_ir W_r, x> + K_i.b + sum E_i - sigma y_i.
 
     K, E (P, m) are floats, each one rounded operation (or exact) away from the real
-    multipliers of valid lines; their radii 2u|K|, 2u|E| carry that rounding.
+    multipliers of valid lines; their radii 2u|K|, 2u|E| carry that rounding. ``E`` None:
+    ``esum`` (P,) are the float dot products sum_r c_r t_r of the chords' exact constants.
     """
     m = W.shape[0]
+    if E is None:
+        # the chord constants given as their row sums (each a dot product of non-negative terms)
+        es = (esum, _rad(np.abs(esum) * (m * _U * 1.01) + m * _TINY))
+    else:
+        Eabs = np.abs(E).sum(axis=1)
+        es = (E.sum(axis=1), _rad(Eabs * (m * _U * 1.01) + 2.0 * _U * Eabs * (1.0 + m * _U * 2) + m * _TINY))
     Kabs = np.abs(K)
     # |K| @ |[W b]| once: the rounding of the sums (m u 1.01) and the multipliers' own radii 2u|K|
     kw = Kabs @ np.abs(np.concatenate([W, b[:, None]], axis=1))
@@ -438,8 +446,6 @@ def _bound_up(dom: Domain, W, b, K, E, sigma_y) -> np.ndarray:
     lam_rad = _rad(kw[:, :-1] + m * _TINY)
     head = _linmax_up(dom, lam, lam_rad)
     kb = (K @ b, _rad(kw[:, -1] + m * _TINY))
-    Eabs = np.abs(E).sum(axis=1)
-    es = (E.sum(axis=1), _rad(Eabs * (m * _U * 1.01) + 2.0 * _U * Eabs * (1.0 + m * _U * 2) + m * _TINY))
     tot = _badd((head, np.zeros_like(head)), kb)
     tot = _badd(tot, es)
     tot = _bsub(tot, _bexact(sigma_y))  # sigma y is exact (sigma = +-1)
@@ -722,9 +728,10 @@ def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", 
     out = np.empty(X.shape[0])
     # the work is memory-bound, not BLAS-bound: temporaries that fit in cache are what makes it fast
     chunk = max(1, 32768 // W.shape[0]) if chunk is None else int(chunk)
-    for i0 in range(0, X.shape[0], chunk):
-        dom = make_domain(X[i0 : i0 + chunk], rho, domain)
-        out[i0 : i0 + chunk] = _crown_rows(dom, net, w2, y[i0 : i0 + chunk], alpha_iters=alpha_iters)[0]
+    with blas_single_thread():  # small products: threads only contend
+        for i0 in range(0, X.shape[0], chunk):
+            dom = make_domain(X[i0 : i0 + chunk], rho, domain)
+            out[i0 : i0 + chunk] = _crown_rows(dom, net, w2, y[i0 : i0 + chunk], alpha_iters=alpha_iters)[0]
     return out
 
 
@@ -732,11 +739,12 @@ def _crown_rows(dom: Domain, net: TwoLayerNet, w2, y: np.ndarray, lo0=None, hi0=
                 alpha_iters: int = 0):
     """CROWN sound bounds of sup over each row's domain of |f_W - y_i| (Thm 5.3), batched.
 
-    ``lo0``/``hi0`` (m,) are rigorous ranges over a set that contains every row's cell (the
-    parent cap): the ranges used are the intersection. With ``want_x`` also the float
-    maximisers of the worse side's relaxation (attack candidates). ``alpha_iters`` > 0 runs
-    alpha-CROWN for every row at once by Frank-Wolfe: the bound is convex in alpha in [0, 1]
-    with d bound / d alpha_r = c_r z_r(x*) (Danskin), so the best vertex is alpha_r =
+    Both sides sigma = +-1 are stacked as rows 0..P-1 and P..2P-1, so each step is one pass
+    and one product. ``lo0``/``hi0`` (m,) are rigorous ranges over a set that contains every
+    row's cell (the parent cap): the ranges used are the intersection. With ``want_x`` also
+    the float maximisers of the worse side's relaxation (attack candidates). ``alpha_iters`` >
+    0 runs alpha-CROWN for every row at once by Frank-Wolfe: the bound is convex in alpha in
+    [0, 1] with d bound / d alpha_r = c_r z_r(x*) (Danskin), so the best vertex is alpha_r =
     [z_r(x*) > 0]; steps 2/(k+2) in float, then the best alpha found is re-evaluated with
     rounding accounted for, and each row keeps the smaller of that and plain CROWN (both sound).
     """
@@ -744,26 +752,31 @@ def _crown_rows(dom: Domain, net: TwoLayerNet, w2, y: np.ndarray, lo0=None, hi0=
     lo, hi = _ranges(dom, W, b, w2)
     if lo0 is not None:
         lo, hi = np.maximum(lo, lo0), np.minimum(hi, hi0)
-    uns, slope, icpt = _chord_arrays(lo, hi)
-    act = lo >= 0.0
-    best = np.full(len(y), -np.inf)
-    xs = np.zeros_like(dom.x0) if want_x else None
-    for sigma in (1, -1):
-        c = sigma * a
-        K0 = np.where(act, c, 0.0)
-        K0 = np.where(uns & (c > 0), c * slope, K0)
-        E = np.where(uns & (c > 0), c * icpt, 0.0)
-        free = uns & (c < 0)
-        K = np.where(free & (hi >= -lo), c, K0)  # CROWN's alpha
-        side = _bound_up(dom, W, b, K, E, sigma * y)
-        if alpha_iters > 0 or want_x:
-            Ka, x_s = _alpha_frank_wolfe(dom, W, b, K, K0, free, c, E.sum(axis=1) - sigma * y, alpha_iters)
-            if alpha_iters > 0:
-                side = np.minimum(side, _bound_up(dom, W, b, Ka, E, sigma * y))
-            if want_x:
-                xs[side > best] = x_s[side > best]
-        best = np.maximum(best, side)
-    return best, xs
+    P = len(y)
+    uns = (lo < 0.0) & (hi > 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope, icpt = _chords(lo, hi)  # used only where unstable
+    Sl = np.where(uns, slope, 0.0)
+    On = (uns & (hi >= -lo)).astype(np.float64)  # CROWN's alpha
+    A = np.where(lo >= 0.0, a, 0.0)
+    ap, an = np.maximum(a, 0.0), np.minimum(a, 0.0)
+    # sigma = +1: chords where a > 0, lower lines where a < 0; sigma = -1 the other way round
+    K = np.concatenate([A + Sl * ap + On * an, -(A + Sl * an + On * ap)])
+    Ut = np.where(uns, icpt, 0.0)
+    es = np.concatenate([Ut @ ap, -(Ut @ an)])
+    both = dom.take(np.concatenate([np.arange(P), np.arange(P)]))
+    sy = np.concatenate([y, -y])
+    bnd = _bound_up(both, W, b, K, None, sy, esum=es)
+    xs = None
+    if alpha_iters > 0 or want_x:
+        c = np.concatenate([np.broadcast_to(a, lo.shape), np.broadcast_to(-a, lo.shape)])
+        free = np.concatenate([uns & (a < 0.0), uns & (a > 0.0)])
+        Ka, x2 = _alpha_frank_wolfe(both, W, b, K, np.where(free, 0.0, K), free, c, es - sy, alpha_iters)
+        if alpha_iters > 0:
+            bnd = np.minimum(bnd, _bound_up(both, W, b, Ka, None, sy, esum=es))
+        if want_x:
+            xs = np.where((bnd[:P] >= bnd[P:])[:, None], x2[:P], x2[P:])
+    return np.maximum(bnd[:P], bnd[P:]), xs
 
 
 def _alpha_frank_wolfe(dom: Domain, W, b, K, K0, free, c, const, iters: int):
