@@ -55,14 +55,6 @@ def _bsqrt(a):
     return mid, rad
 
 
-def _bdot_rows(A, x):
-    """Ball of A @ x for exact float A (k, n) and exact float x (n,)."""
-    n = A.shape[-1]
-    m = A @ x
-    s = np.abs(A) @ np.abs(x)
-    return m, _rad(s * (n * _U * 1.01) + n * _TINY)
-
-
 def _bdot_self(A):
     """Ball of the row-wise squared norms of exact float A (k, n)."""
     n = A.shape[-1]
@@ -79,3 +71,19 @@ def _upper(a) -> np.ndarray:
 def _lower(a) -> np.ndarray:
     s = a[0] - a[1]
     return np.nextafter(s - 2.0 * _U * np.abs(s), -np.inf)
+
+
+def _clip0(a):
+    # a ball whose true value is >= 0 (mathematically), intersected with [0, inf)
+    lo = np.maximum(a[0] - a[1], 0.0)
+    hi = np.maximum(a[0] + a[1], 0.0)
+    mid = 0.5 * (lo + hi)
+    return mid, _rad(0.5 * (hi - lo) + 2.0 * _U * (np.abs(a[0]) + a[1]))
+
+
+def _rowdot(A, B):
+    """Ball of the row-wise dot products of exact float A, B (k, n)."""
+    n = A.shape[-1]
+    m = np.einsum("ij,ij->i", A, B)
+    s = np.einsum("ij,ij->i", np.abs(A), np.abs(B))
+    return m, _rad(s * (n * _U * 1.01) + n * _TINY)

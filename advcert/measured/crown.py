@@ -51,8 +51,8 @@ from advcert import sphere
 from advcert.errors import InputError
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.balls import (_SQRT3, _TINY, _U, _badd, _bdot_self, _bexact, _bmul, _bsqrt, _bsub, _lower,
-                                    _rad, _upper)
+from advcert.measured.balls import (_SQRT3, _TINY, _U, _badd, _bdot_self, _bexact, _bmul, _bsqrt, _bsub, _clip0,
+                                    _lower, _rad, _rowdot, _upper)
 from advcert.measured.network import TwoLayerNet
 
 def rho_upper(rho) -> float:
@@ -140,14 +140,6 @@ def make_domain(x0, rho, kind: str = "cap") -> Domain:
     return Domain("cap", X, r, kappa, kappa <= -p_hi, p2)
 
 
-def _clip0(a):
-    # a ball whose true value is >= 0 (mathematically), intersected with [0, inf)
-    lo = np.maximum(a[0] - a[1], 0.0)
-    hi = np.maximum(a[0] + a[1], 0.0)
-    mid = 0.5 * (lo + hi)
-    return mid, _rad(0.5 * (hi - lo) + 2.0 * _U * (np.abs(a[0]) + a[1]))
-
-
 def _capmax_up(t, n2, kappa, p2, whole) -> np.ndarray:
     """Rigorous float upper bound of sup{<u, v> : ||v|| = 1, <v, p> >= kappa}, elementwise.
 
@@ -171,14 +163,6 @@ def _capmax_up(t, n2, kappa, p2, whole) -> np.ndarray:
     val_hi = np.where(num_hi >= 0, num_hi / p2_lo, num_hi / p2_hi)
     val_hi = np.nextafter(val_hi + 2.0 * _U * np.abs(val_hi), np.inf)
     return np.where(out, np.minimum(val_hi, nu_hi), nu_hi)
-
-
-def _rowdot(A, B):
-    """Ball of the row-wise dot products of exact float A, B (k, n)."""
-    n = A.shape[-1]
-    m = np.einsum("ij,ij->i", A, B)
-    s = np.einsum("ij,ij->i", np.abs(A), np.abs(B))
-    return m, _rad(s * (n * _U * 1.01) + n * _TINY)
 
 
 def _linmax_up(dom: Domain, L: np.ndarray, Lrad: np.ndarray | None = None) -> np.ndarray:
@@ -264,11 +248,10 @@ def _ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
     if dom.kind == "ball":
         Wb = np.concatenate([W, b[:, None]], axis=1)
         Xb = np.concatenate([dom.x0, np.ones((P, 1))], axis=1)
-        # Cauchy-Schwarz: sum |x_j w_j| <= ||x|| ||w|| (float norms are within (d+3)u of exact: 1.02 covers it)
         nx, nwb = np.linalg.norm(Xb, axis=1), np.linalg.norm(Wb, axis=1)
         z = Xb @ Wb.T
         rn = _upper(_bmul((dom.rho, 0.0), _bsqrt(_bdot_self(W) if w2 is None else w2)))  # >= rho ||W_r||, (m,)
-        # one error term: the dot products' (Cauchy-Schwarz) plus the two roundings of z -+ rn +- err
+        # one error term: the dot products' (Cauchy-Schwarz, float norms within (d+3)u) and z -+ rn +- err's roundings
         err = np.multiply.outer(nx * ((d + 1) * _U * 1.03), nwb) + 4.0 * _U * (np.abs(z) + rn) + (d + 2) * _TINY
         return z - rn - err, z + rn + err
     return _cap_ranges(dom, W, b, w2)
@@ -726,7 +709,6 @@ def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", 
         raise InputError(f"points have d = {X.shape[1]} but the network has d = {W.shape[1]}", "use the network built for these points")
     w2 = _bdot_self(W if domain == "ball" else W[:, :-1])
     out = np.empty(X.shape[0])
-    # the work is memory-bound, not BLAS-bound: temporaries that fit in cache are what makes it fast
     chunk = max(1, 32768 // W.shape[0]) if chunk is None else int(chunk)
     with blas_single_thread():  # small products: threads only contend
         for i0 in range(0, X.shape[0], chunk):
@@ -779,19 +761,39 @@ def _crown_rows(dom: Domain, net: TwoLayerNet, w2, y: np.ndarray, lo0=None, hi0=
     return np.maximum(bnd[:P], bnd[P:]), xs
 
 
+#: the step lengths a Frank-Wolfe step tries at once (0: stay): P x d work each, Lambda being affine in them
+_FW_STEPS = np.concatenate([2.0 ** -np.arange(0.0, 20.0), [0.0]])
+
+
+def _smoothed_max(dom: Domain, L: np.ndarray, mu: np.ndarray):
+    """sup over the ball of <Lambda, x>, rho ||Lambda|| smoothed to rho sqrt(||Lambda||^2 + mu^2), and its maximiser
+    (on caps the plain sup): Frank-Wolfe stalls at the kink Lambda = 0, where the optimum often is when m >> d."""
+    if dom.kind != "ball":
+        return _linmax_float(dom, L)
+    nl = np.sqrt(np.einsum("ij,ij->i", L, L) + mu * mu)
+    return np.einsum("ij,ij->i", L, dom.x0) + dom.rho * nl, dom.x0 + dom.rho * L / nl[:, None]
+
+
 def _alpha_frank_wolfe(dom: Domain, W, b, K, K0, free, c, const, iters: int):
-    """Frank-Wolfe on alpha (float) from the multipliers K; returns the best K found and its maximisers."""
-    alpha = np.where(free, K / np.where(c != 0, c, 1.0), 0.0)
-    best_f = np.full(K.shape[0], np.inf)
-    best_K, best_x = K, None
-    for k in range(iters + 1):
-        Kk = np.where(free, c * alpha, K0)
-        val, x_s = _linmax_float(dom, Kk @ W)
-        fb = val + Kk @ b + const
-        better = fb < best_f
-        best_f = np.where(better, fb, best_f)
-        best_K = np.where(better[:, None], Kk, best_K)
-        best_x = x_s if best_x is None else np.where(better[:, None], x_s, best_x)
-        if k < iters:
-            alpha += (2.0 / (k + 2.0)) * (((x_s @ W.T + b) > 0.0) - alpha)
-    return best_K, best_x
+    """Frank-Wolfe on alpha (float) from the multipliers K, with a line search over :data:`_FW_STEPS`
+    on the smoothed bound (:func:`_smoothed_max`, mu shrinking as 1/k); returns the multipliers
+    reached and their maximisers."""
+    P = K.shape[0]
+    rows = np.arange(P)
+    lam, kb = K @ W, K @ b
+    mu0 = 0.5 * np.linalg.norm(lam, axis=1)
+    val, x_s = _smoothed_max(dom, lam, mu0)
+    for k in range(iters):
+        S = np.where(free, np.where((x_s @ W.T + b) > 0.0, c, 0.0), K0)  # the best vertex
+        dl, db = S @ W - lam, S @ b - kb
+        g = _FW_STEPS
+        cand = (lam[None, :, :] + g[:, None, None] * dl[None, :, :]).reshape(-1, lam.shape[1])
+        mu = np.tile(mu0 / (k + 1.0), g.size)
+        v, xc = _smoothed_max(dom.take(np.tile(rows, g.size)), cand, mu)
+        f = v.reshape(g.size, P) + kb[None, :] + g[:, None] * db[None, :]
+        j = np.argmin(f, axis=0)
+        gam = g[j]
+        K = K + gam[:, None] * (S - K)
+        lam, kb = lam + gam[:, None] * dl, kb + gam * db
+        x_s = xc.reshape(g.size, P, -1)[j, rows]
+    return K, _linmax_float(dom, lam)[1]
