@@ -1,4 +1,4 @@
-"""Float64 balls (mid, rad) for Theorem 5.3's sound bound (:mod:`advcert.measured.crown`).
+"""Float64 balls (mid, rad) for Theorem 5.3's sound bound (:mod:`advcert.measured.crown`), and the row norms it reuses.
 
 The true value lies in [mid - rad, mid + rad]. Radii follow the standard a-priori error bounds
 (Higham, Accuracy and Stability, §3.1: a float dot product of length n is within
@@ -9,6 +9,7 @@ u |result|), summed in float and then inflated by 2^-40 relatively plus 2^-1000 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -87,3 +88,24 @@ def _rowdot(A, B):
     m = np.einsum("ij,ij->i", A, B)
     s = np.einsum("ij,ij->i", np.abs(A), np.abs(B))
     return m, _rad(s * (n * _U * 1.01) + n * _TINY)
+
+
+@dataclass(frozen=True, eq=False)
+class RowNorms:
+    """Per-neuron norms that every chunk's pre-activation ranges reuse (Theorem 5.3 relaxation):
+    ``w2`` a ball of ||W_r||^2 (kind 'ball') or ||W_r'||^2 ('cap'), ``root`` floats below and above
+    its square root, ``nw`` float norms of [W_r, b_r] or W_r' (for Cauchy-Schwarz radii)."""
+
+    kind: str
+    w2: tuple
+    root: tuple
+    nw: np.ndarray
+
+
+def row_norms(W: np.ndarray, b: np.ndarray, kind: str, w2=None) -> RowNorms:
+    """:class:`RowNorms` of the net's first layer for domains of ``kind``."""
+    Wh = W if kind == "ball" else W[:, :-1]
+    w2 = _bdot_self(Wh) if w2 is None else w2
+    r = _bsqrt(w2)
+    nw = np.linalg.norm(np.concatenate([W, b[:, None]], axis=1) if kind == "ball" else Wh, axis=1)
+    return RowNorms(kind, w2, (_lower(r), _upper(r)), nw)

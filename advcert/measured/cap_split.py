@@ -21,7 +21,7 @@ import numpy as np
 from advcert import sphere
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.balls import _bdot_self, _bsqrt, _upper
+from advcert.measured.balls import _bdot_self, _bsqrt, _upper, row_norms
 from advcert.measured.crown import Domain, PointBound, _crown_rows, _ranges, make_domain
 from advcert.measured.network import TwoLayerNet
 
@@ -108,7 +108,7 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
         dom = make_domain(x0, rho, "cap")
         yv = np.array([float(y)])
         W, b = net.W, net.b
-        w2 = _bdot_self(W[:, :-1])
+        w2 = row_norms(W, b, "cap")
         lo0, hi0 = _ranges(dom, W, b, w2)
         crown, _ = _crown_rows(dom, net, w2, yv)
         L0 = float(abs(reference.f_value(net, x0[None, :])[0] - float(y)))

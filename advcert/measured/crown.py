@@ -52,7 +52,7 @@ from advcert.errors import InputError
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
 from advcert.measured.balls import (_SQRT3, _TINY, _U, _badd, _bdot_self, _bexact, _bmul, _bsqrt, _bsub, _clip0,
-                                    _lower, _rad, _rowdot, _upper)
+                                    _lower, _rad, _rowdot, _upper, RowNorms, row_norms)
 from advcert.measured.network import TwoLayerNet
 
 def rho_upper(rho) -> float:
@@ -242,22 +242,26 @@ def linear_max_upper(dom: Domain, L: np.ndarray, Lrad: np.ndarray | None = None)
 
 
 def _ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
-    """Rigorous lo, hi (P, m): lo <= inf over domain i of z_r, hi >= sup (z_r = <W_r, x> + b_r)."""
+    """Rigorous lo, hi (P, m): lo <= inf over domain i of z_r, hi >= sup (z_r = <W_r, x> + b_r).
+
+    ``w2`` is a :class:`RowNorms` for the domain's kind, a ball of the squared row norms, or None.
+    """
     P = dom.x0.shape[0]
     m, d = W.shape
+    nrm = w2 if isinstance(w2, RowNorms) else row_norms(W, b, dom.kind, w2)
     if dom.kind == "ball":
         Wb = np.concatenate([W, b[:, None]], axis=1)
         Xb = np.concatenate([dom.x0, np.ones((P, 1))], axis=1)
-        nx, nwb = np.linalg.norm(Xb, axis=1), np.linalg.norm(Wb, axis=1)
+        nx, nwb = np.linalg.norm(Xb, axis=1), nrm.nw
         z = Xb @ Wb.T
-        rn = _upper(_bmul((dom.rho, 0.0), _bsqrt(_bdot_self(W) if w2 is None else w2)))  # >= rho ||W_r||, (m,)
+        rn = nrm.root[1] * (dom.rho * (1.0 + 4.0 * _U))  # >= rho ||W_r||, (m,)
         # one error term: the dot products' (Cauchy-Schwarz, float norms within (d+3)u) and z -+ rn +- err's roundings
         err = np.multiply.outer(nx * ((d + 1) * _U * 1.03), nwb) + 4.0 * _U * (np.abs(z) + rn) + (d + 2) * _TINY
         return z - rn - err, z + rn + err
-    return _cap_ranges(dom, W, b, w2)
+    return _cap_ranges(dom, W, b, nrm)
 
 
-def _cap_ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
+def _cap_ranges(dom: Domain, W: np.ndarray, b: np.ndarray, nrm: RowNorms):
     """:func:`_ranges` on caps: W_rd/2 + b_r ± sqrt3/2 sup over the cap of <±W_r', v> (:func:`_capmax_up`).
 
     The P x m part is plain float with one a-priori error term per step instead of a ball per
@@ -269,9 +273,9 @@ def _cap_ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
     m, d = W.shape
     Wh, p = W[:, :-1], dom.x0[:, :-1]
     t = p @ Wh.T
-    tr = np.multiply.outer(np.linalg.norm(p, axis=1) * ((d - 1) * _U * 1.02), np.linalg.norm(Wh, axis=1)) + d * _TINY
-    n2 = _bdot_self(Wh) if w2 is None else w2
-    nu_lo, nu_hi = _lower(_bsqrt(n2)), _upper(_bsqrt(n2))
+    tr = np.multiply.outer(np.linalg.norm(p, axis=1) * ((d - 1) * _U * 1.02), nrm.nw) + d * _TINY
+    n2 = nrm.w2
+    nu_lo, nu_hi = nrm.root
     kap = dom.kappa
     p2m, p2r = dom.p2
     proper = (~dom.whole & (_lower(dom.p2) > 0.0))[:, None]
@@ -344,12 +348,12 @@ def preactivation_bounds(W, b, dom: Domain) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _chords(lo, hi):
-    """Slope (float in [0, 1]) and a rigorous intercept of a line >= relu on [lo, hi], lo < 0 < hi."""
-    s = np.clip(hi / (hi - lo), 0.0, 1.0)
-    # smallest t with s lo + t >= 0 and s hi + t >= hi (relu convex: the endpoints suffice)
-    t = np.maximum(-s * lo, hi * (1.0 - s))
-    # each candidate suffers at most two roundings: step up past them
-    return s, np.nextafter(t + 4.0 * _U * np.abs(t), np.inf)
+    """Slope (float in [0, 1]) and a rigorous intercept of a line >= relu on [lo, hi], lo < 0 < hi: s = fl(hi/fl(hi -
+    lo)) = s*(1 + delta), |delta| <= 2.01u; s z + t >= relu at lo and hi (enough: relu is convex) once t >= -s* lo +
+    2.01u hi, which t = q + 6u (q + hi), q = fl(-s lo), is after its own roundings."""
+    s = hi / (hi - lo)
+    q = -(s * lo)
+    return s, q + 6.0 * _U * (q + hi) + _TINY
 
 
 def _chord_arrays(lo, hi):
@@ -707,7 +711,7 @@ def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", 
     y = np.asarray(labels, dtype=np.float64)
     if X.shape[1] != W.shape[1]:
         raise InputError(f"points have d = {X.shape[1]} but the network has d = {W.shape[1]}", "use the network built for these points")
-    w2 = _bdot_self(W if domain == "ball" else W[:, :-1])
+    w2 = row_norms(W, b, domain)
     out = np.empty(X.shape[0])
     chunk = max(1, 32768 // W.shape[0]) if chunk is None else int(chunk)
     with blas_single_thread():  # small products: threads only contend
@@ -721,15 +725,12 @@ def _crown_rows(dom: Domain, net: TwoLayerNet, w2, y: np.ndarray, lo0=None, hi0=
                 alpha_iters: int = 0):
     """CROWN sound bounds of sup over each row's domain of |f_W - y_i| (Thm 5.3), batched.
 
-    Both sides sigma = +-1 are stacked as rows 0..P-1 and P..2P-1, so each step is one pass
-    and one product. ``lo0``/``hi0`` (m,) are rigorous ranges over a set that contains every
-    row's cell (the parent cap): the ranges used are the intersection. With ``want_x`` also
-    the float maximisers of the worse side's relaxation (attack candidates). ``alpha_iters`` >
-    0 runs alpha-CROWN for every row at once by Frank-Wolfe: the bound is convex in alpha in
-    [0, 1] with d bound / d alpha_r = c_r z_r(x*) (Danskin), so the best vertex is alpha_r =
-    [z_r(x*) > 0]; steps 2/(k+2) in float, then the best alpha found is re-evaluated with
-    rounding accounted for, and each row keeps the smaller of that and plain CROWN (both sound).
-    """
+    Both sides sigma = +-1 are stacked as rows 0..P-1 and P..2P-1 (one pass, one product each).
+    ``lo0``/``hi0`` (m,): rigorous ranges over a set containing every row's cell (the parent cap),
+    intersected with the rows'. ``want_x``: also the float maximisers of the worse side (attack
+    candidates). ``alpha_iters`` > 0: alpha-CROWN for every row at once by Frank-Wolfe (the bound is
+    convex in alpha, d bound / d alpha_r = c_r z_r(x*) by Danskin, so the best vertex is [z_r(x*) > 0]),
+    in float, then re-evaluated soundly; each row keeps the smaller of that and plain CROWN."""
     a, W, b = net.a, net.W, net.b
     lo, hi = _ranges(dom, W, b, w2)
     if lo0 is not None:
