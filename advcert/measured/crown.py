@@ -425,10 +425,10 @@ def _bound_up(dom: Domain, W, b, K, E, sigma_y, esum=None) -> np.ndarray:
     else:
         Eabs = np.abs(E).sum(axis=1)
         es = (E.sum(axis=1), _rad(Eabs * (m * _U * 1.01) + 2.0 * _U * Eabs * (1.0 + m * _U * 2) + m * _TINY))
-    Kabs = np.abs(K)
-    # |K| @ |[W b]| once: the rounding of the sums (m u 1.01) and the multipliers' own radii 2u|K|
-    kw = Kabs @ np.abs(np.concatenate([W, b[:, None]], axis=1))
-    kw *= m * _U * 1.01 + 2.0 * _U * (1.0 + m * _U * 2)
+    # sum_r |K_ir| |[W b]_rj| <= ||K_i|| ||[W b]_:j|| (Cauchy-Schwarz; float norms within (m+2)u, hence 1.02)
+    # carries the sums' rounding (m u 1.01) and the multipliers' own radii 2u|K| without a product
+    kw = np.multiply.outer(np.linalg.norm(K, axis=1), np.sqrt(np.einsum("ij,ij->j", W, W).tolist() + [float(b @ b)]))
+    kw *= (m * _U * 1.01 + 2.0 * _U * (1.0 + m * _U * 2)) * 1.02
     lam = K @ W
     lam_rad = _rad(kw[:, :-1] + m * _TINY)
     head = _linmax_up(dom, lam, lam_rad)
@@ -702,7 +702,7 @@ def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", 
     """Plain CROWN sound upper bounds of sup over each point's domain of |f_W - y_i| (Thm 5.3).
 
     No optimisation and no branching: O(m d) per point, batched over chunks of points
-    (chunk x m temporaries, never N x m; by default chunk x m is about 2^15, so that they stay
+    (chunk x m temporaries, never N x m; by default chunk x m is about 2^14, so that they stay
     in cache). Rounding is accounted for, so each entry is a sound-bound. ``alpha_iters`` > 0:
     alpha-CROWN for all points at once (see :func:`_crown_rows`), still without branching.
     """
@@ -713,7 +713,7 @@ def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", 
         raise InputError(f"points have d = {X.shape[1]} but the network has d = {W.shape[1]}", "use the network built for these points")
     w2 = row_norms(W, b, domain)
     out = np.empty(X.shape[0])
-    chunk = max(1, 32768 // W.shape[0]) if chunk is None else int(chunk)
+    chunk = max(1, 16384 // W.shape[0]) if chunk is None else int(chunk)
     with blas_single_thread():  # small products: threads only contend
         for i0 in range(0, X.shape[0], chunk):
             dom = make_domain(X[i0 : i0 + chunk], rho, domain)
@@ -776,9 +776,8 @@ def _smoothed_max(dom: Domain, L: np.ndarray, mu: np.ndarray):
 
 
 def _alpha_frank_wolfe(dom: Domain, W, b, K, K0, free, c, const, iters: int):
-    """Frank-Wolfe on alpha (float) from the multipliers K, with a line search over :data:`_FW_STEPS`
-    on the smoothed bound (:func:`_smoothed_max`, mu shrinking as 1/k); returns the multipliers
-    reached and their maximisers."""
+    """Frank-Wolfe on alpha (float) from the multipliers K, line search over :data:`_FW_STEPS` on the smoothed
+    bound (:func:`_smoothed_max`, mu shrinking as 1/k); returns the multipliers reached and their maximisers."""
     P = K.shape[0]
     rows = np.arange(P)
     lam, kb = K @ W, K @ b
@@ -797,4 +796,5 @@ def _alpha_frank_wolfe(dom: Domain, W, b, K, K0, free, c, const, iters: int):
         K = K + gam[:, None] * (S - K)
         lam, kb = lam + gam[:, None] * dl, kb + gam * db
         x_s = xc.reshape(g.size, P, -1)[j, rows]
-    return K, _linmax_float(dom, lam)[1]
+    K = np.where(free, np.clip(K, np.minimum(c, 0.0), np.maximum(c, 0.0)), K)  # alpha in [0, 1] despite rounding
+    return K, _linmax_float(dom, K @ W)[1]
