@@ -262,43 +262,42 @@ def _ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
 
 
 def _cap_ranges(dom: Domain, W: np.ndarray, b: np.ndarray, nrm: RowNorms):
-    """:func:`_ranges` on caps: W_rd/2 + b_r ± sqrt3/2 sup over the cap of <±W_r', v> (:func:`_capmax_up`).
-
-    The P x m part is plain float with one a-priori error term per step instead of a ball per
-    operation (it is most of the cost): t = <p, W_r'> within tr; G = ||W_r'||^2 ||p||^2 - t^2
-    within eG (the products of the balls' radii, u per rounding, 2|t| tr + tr^2); sqrt(G) <=
-    sqrt(max(G~ + eG, 0)) (1 + 2u); the boundary formula's numerator within tr |kappa| plus 4u of
-    its terms. The two signs share everything but the sign of t kappa.
-    """
+    """:func:`_ranges` on caps: W_rd/2 + b_r ± sqrt3/2 sup over the cap of <±W_r', v> (:func:`_capmax_up`), in plain
+    float with one a-priori error term per step (the P x m part is most of the cost): t = <p, W_r'> within tr; G =
+    ||W_r'||^2 ||p||^2 - t^2 within eg; sqrt(G) <= sqrt(max(G~ + eg, 0)) (1 + 2u); the numerator within tr |kappa|
+    plus 4u of its terms. The two signs share everything but the sign of t kappa."""
     m, d = W.shape
     Wh, p = W[:, :-1], dom.x0[:, :-1]
     t = p @ Wh.T
     tr = np.multiply.outer(np.linalg.norm(p, axis=1) * ((d - 1) * _U * 1.02), nrm.nw) + d * _TINY
-    n2 = nrm.w2
-    nu_lo, nu_hi = nrm.root
-    kap = dom.kappa
-    p2m, p2r = dom.p2
+    (n2, (nu_lo, nu_hi)), kap, (p2m, p2r) = (nrm.w2, nrm.root), dom.kappa, dom.p2
     proper = (~dom.whole & (_lower(dom.p2) > 0.0))[:, None]
-    kn = np.multiply.outer(kap, np.ones(m)) * np.where(kap[:, None] >= 0, nu_lo, nu_hi)
+    kn = np.where(kap[:, None] >= 0, kap[:, None] * nu_lo, kap[:, None] * nu_hi)
     kn -= 2.0 * _U * np.abs(kn)  # <= kappa |u|: "t < kappa |u|" below is then certain
     out_hi = ((t + tr) < kn) & proper
     out_lo = ((tr - t) < kn) & proper
     up, dn = np.broadcast_to(nu_hi, t.shape), np.broadcast_to(nu_hi, t.shape)
     if np.any(out_hi) or np.any(out_lo):
         nP = np.multiply.outer(p2m, n2[0])
-        g = nP - t * t
-        eg = (np.multiply.outer(p2r, n2[0] + n2[1]) + np.multiply.outer(p2m, n2[1]) + _U * (nP + t * t) + 2.0 * np.abs(t) * tr
-              + tr * tr + _U * np.abs(g)) * (1.0 + 16.0 * _U) + _TINY
+        tt = t * t
+        g = nP - tt
+        rp, rn = p2r / np.where(p2m > 0, p2m, 1.0), n2[1] / np.where(n2[0] > 0, n2[0], 1.0)  # relative radii
+        rel = np.add.outer(rp + 3.0 * _U, rn) + np.multiply.outer(rp, rn)
+        eg = (nP * rel + (2.0 * np.abs(t) + tr) * tr + 3.0 * _U * tt) * (1.0 + 16.0 * _U) + _TINY
+        eg[:, n2[0] <= 0] = np.inf  # a zero row norm with a radius: no relative form (never in practice)
         sa = _upper(_bsqrt(_clip0(_bsub(dom.p2, _bmul((kap, 0.0), (kap, 0.0))))))  # sqrt(P^2 - kappa^2), (P,)
         B = sa[:, None] * (np.sqrt(np.maximum(g + eg, 0.0)) * (1.0 + 2.0 * _U))
         A = t * kap[:, None]
         err = tr * np.abs(kap)[:, None] + 4.0 * _U * (np.abs(A) + B) + _TINY
-        p2_lo = np.maximum(_lower(dom.p2), 2.0**-1000)[:, None]
-        p2_hi = _upper(dom.p2)[:, None]
+        # num / P^2 <= num inv + |num| dlt for every P^2 in its ball (dlt also carries the roundings)
+        p2_lo = np.maximum(_lower(dom.p2), 2.0**-1000)
+        inv = 1.0 / np.maximum(p2m, p2_lo)
+        dlt = (np.maximum(1.0 / p2_lo - inv, inv - 1.0 / _upper(dom.p2)) + 8.0 * _U * inv)[:, None]
+        inv = inv[:, None]
+        C = B + err
         for sign, out in ((1.0, out_hi), (-1.0, out_lo)):
-            num = sign * A + B + err
-            val = np.where(num >= 0, num / p2_lo, num / p2_hi)
-            val += 2.0 * _U * np.abs(val) + _TINY
+            num = C + A if sign > 0 else C - A
+            val = num * inv + np.abs(num) * dlt + _TINY
             res = np.where(out, np.minimum(val, nu_hi), nu_hi)
             up, dn = (res, dn) if sign > 0 else (up, res)
     # W_rd/2 + b_r is one rounding from exact; sqrt3/2 is within u sqrt3 of its float
@@ -714,9 +713,10 @@ def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", 
     w2 = row_norms(W, b, domain)
     out = np.empty(X.shape[0])
     chunk = max(1, 16384 // W.shape[0]) if chunk is None else int(chunk)
+    doms = make_domain(X, rho, domain)  # O(N) vectors: once, not per chunk
     with blas_single_thread():  # small products: threads only contend
         for i0 in range(0, X.shape[0], chunk):
-            dom = make_domain(X[i0 : i0 + chunk], rho, domain)
+            dom = doms.take(np.arange(i0, min(i0 + chunk, X.shape[0])))
             out[i0 : i0 + chunk] = _crown_rows(dom, net, w2, y[i0 : i0 + chunk], alpha_iters=alpha_iters)[0]
     return out
 
