@@ -8,7 +8,8 @@ Prints, all measured in this one run (absolute times drift on a shared machine):
    its ratio to a 100-step attack (target: the bound is >= 10x cheaper);
 3. the gain of bounding over the cap B_2(x, rho) ∩ X instead of the l2 ball;
 4. upper / attack after branch-and-bound for d <= 10 (target <= 1.1);
-5. soundness on many random small nets: the attack never exceeds the bound.
+5. soundness on many random nets, small and wide (m = 4096), neuron trees and split caps: the
+   attack never exceeds the bound.
 
     .venv/bin/python benchmarks/bench_sandwich.py            # full (a few minutes)
     .venv/bin/python benchmarks/bench_sandwich.py --quick    # smaller sizes
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from advcert import sphere  # noqa: E402
 from advcert.measured.attacks import AttackConfig, attack_network, loss_objective  # noqa: E402
+from advcert.measured.cap_split import CapSplit, cap_split_bound  # noqa: E402
 from advcert.measured.crown import Budget, crown_bounds, point_bound  # noqa: E402
 from advcert.measured.network import plain  # noqa: E402
 
@@ -155,13 +157,16 @@ def bench_bab_ratio(quick):
 
 
 def bench_soundness(count):
-    print(f"\n5. soundness on {count} random small nets (m <= 12, d in 3..8, cap and ball): attack <= bound")
+    print(f"\n5. soundness on {count} random nets (m <= 12, every 100th m = 4096; d in 3..8; cap, ball and, every "
+          "5th, the input-space split of the cap): attack <= bound")
     rng = np.random.default_rng(5)
     worst = np.inf
     t = time.perf_counter()
+    kinds = {"neuron": 0, "split": 0, "wide": 0}
     for trial in range(count):
         d = int(rng.integers(3, 9))
-        m = int(rng.integers(1, 13))
+        wide = trial % 100 == 99
+        m = 4096 if wide else int(rng.integers(1, 13))
         scale = 10.0 ** rng.uniform(-2, 2)
         a = rng.choice([-1.0, 1.0], m) * rng.uniform(0.2, 1.0, m)
         W = rng.standard_normal((m, d)) * scale
@@ -172,15 +177,22 @@ def bench_soundness(count):
         kind = "cap" if trial % 4 else "ball"
         net = plain(a, W, b)
         atk = attack_network(net, x0, y, rho, seed=trial, config=AttackConfig(restarts=2, steps=20, random_points=16))
-        pb = point_bound(net, x0[0], y[0], rho, domain=kind, lower=atk.values[0],
-                         budget=Budget(max_nodes=8, optimise=trial % 3 == 0))
+        if kind == "cap" and trial % 5 == 0:
+            pb = cap_split_bound(net, x0[0], y[0], rho, lower=atk.values[0], split=CapSplit(max_cells=64, batch=8))
+            kinds["split"] += 1
+        else:
+            pb = point_bound(net, x0[0], y[0], rho, domain=kind, lower=atk.values[0],
+                             budget=Budget(max_nodes=8, optimise=trial % 3 == 0))
+            kinds["neuron"] += 1
+        kinds["wide"] += wide
         err = 1e-12 * (1.0 + float(np.abs(a) @ (np.linalg.norm(W, axis=1) + np.abs(b))))
         slack = pb.upper - (max(atk.values[0], pb.lower) - err)
         worst = min(worst, slack / max(pb.upper, 1e-300))
         if slack < 0:
             print(f"   UNSOUND at trial {trial}: attack {atk.values[0]!r} > bound {pb.upper!r}")
             return False
-    print(f"   all {count} sound; smallest relative slack {worst:.3g}  ({time.perf_counter() - t:.1f} s)")
+    print(f"   all {count} sound ({kinds['split']} split caps, {kinds['neuron']} neuron trees, {kinds['wide']} with "
+          f"m = 4096); smallest relative slack {worst:.3g}  ({time.perf_counter() - t:.1f} s)")
     return True
 
 
@@ -188,7 +200,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
     ap.add_argument("--nets", type=int, default=None, help="random nets in the soundness run (default 10000, quick 1000)")
+    ap.add_argument("--soundness-only", action="store_true", help="only the soundness run (table 5)")
     args = ap.parse_args(argv)
+    if args.soundness_only:
+        return 0 if bench_soundness(args.nets or (1000 if args.quick else 10000)) else 1
     rate = dgemm_rate(1500 if args.quick else 3000)
     print(f"dgemm: {rate / 1e9:.1f} GFLOP/s")
     bench_kernel(rate, args.quick)

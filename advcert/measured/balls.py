@@ -1,0 +1,111 @@
+"""Float64 balls (mid, rad) for Theorem 5.3's sound bound (:mod:`advcert.measured.crown`), and the row norms it reuses.
+
+The true value lies in [mid - rad, mid + rad]. Radii follow the standard a-priori error bounds
+(Higham, Accuracy and Stability, §3.1: a float dot product of length n is within
+n u/(1 - n u) * sum |a_i b_i| of the exact one; one correctly rounded operation is within
+u |result|), summed in float and then inflated by 2^-40 relatively plus 2^-1000 absolutely.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+_U = 2.0**-53  # unit roundoff of binary64
+_F = 1.0 + 2.0**-40  # inflation of a radius computed in float (covers < 8000 roundings)
+_TINY = 2.0**-1000  # absorbs underflow in a radius
+_SQRT3 = math.sqrt(3.0)
+
+def _rad(x):
+    # a radius computed in float from non-negative terms, inflated to cover its own rounding
+    return np.asarray(x, dtype=np.float64) * _F + _TINY
+
+
+def _badd(a, b):
+    m = a[0] + b[0]
+    return m, _rad(a[1] + b[1] + 2.0 * _U * np.abs(m))
+
+
+def _bsub(a, b):
+    m = a[0] - b[0]
+    return m, _rad(a[1] + b[1] + 2.0 * _U * np.abs(m))
+
+
+def _bmul(a, b):
+    m = a[0] * b[0]
+    return m, _rad(np.abs(a[0]) * b[1] + a[1] * np.abs(b[0]) + a[1] * b[1] + 2.0 * _U * np.abs(m))
+
+
+def _bexact(x):
+    x = np.asarray(x, dtype=np.float64)
+    return x, np.zeros_like(x)
+
+
+def _bsqrt(a):
+    # sqrt over [max(m - r, 0), m + r]; |sqrt X - sqrt m| <= r / sqrt m when m > r
+    m, r = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in a))
+    safe = m > r
+    sm = np.sqrt(np.where(safe, m, 1.0))
+    mid_safe = sm
+    rad_safe = _rad(r / sm * (1.0 + 4.0 * _U) + 2.0 * _U * sm)
+    hi = np.sqrt(np.maximum(m + r, 0.0)) * (1.0 + 4.0 * _U)
+    mid = np.where(safe, mid_safe, 0.5 * hi)
+    rad = np.where(safe, rad_safe, _rad(0.5 * hi + 2.0 * _U * hi))
+    return mid, rad
+
+
+def _bdot_self(A):
+    """Ball of the row-wise squared norms of exact float A (k, n)."""
+    n = A.shape[-1]
+    m = np.einsum("ij,ij->i", A, A)
+    return m, _rad(m * (n * _U * 1.01) + n * _TINY)
+
+
+def _upper(a) -> np.ndarray:
+    """A float >= every value of the ball (the end that a '<=' claim compares)."""
+    s = a[0] + a[1]
+    return np.nextafter(s + 2.0 * _U * np.abs(s), np.inf)
+
+
+def _lower(a) -> np.ndarray:
+    s = a[0] - a[1]
+    return np.nextafter(s - 2.0 * _U * np.abs(s), -np.inf)
+
+
+def _clip0(a):
+    # a ball whose true value is >= 0 (mathematically), intersected with [0, inf)
+    lo = np.maximum(a[0] - a[1], 0.0)
+    hi = np.maximum(a[0] + a[1], 0.0)
+    mid = 0.5 * (lo + hi)
+    return mid, _rad(0.5 * (hi - lo) + 2.0 * _U * (np.abs(a[0]) + a[1]))
+
+
+def _rowdot(A, B):
+    """Ball of the row-wise dot products of exact float A, B (k, n)."""
+    n = A.shape[-1]
+    m = np.einsum("ij,ij->i", A, B)
+    s = np.einsum("ij,ij->i", np.abs(A), np.abs(B))
+    return m, _rad(s * (n * _U * 1.01) + n * _TINY)
+
+
+@dataclass(frozen=True, eq=False)
+class RowNorms:
+    """Per-neuron norms that every chunk's pre-activation ranges reuse (Theorem 5.3 relaxation):
+    ``w2`` a ball of ||W_r||^2 (kind 'ball') or ||W_r'||^2 ('cap'), ``root`` floats below and above
+    its square root, ``nw`` float norms of [W_r, b_r] or W_r' (for Cauchy-Schwarz radii)."""
+
+    kind: str
+    w2: tuple
+    root: tuple
+    nw: np.ndarray
+
+
+def row_norms(W: np.ndarray, b: np.ndarray, kind: str, w2=None) -> RowNorms:
+    """:class:`RowNorms` of the net's first layer for domains of ``kind``."""
+    Wh = W if kind == "ball" else W[:, :-1]
+    w2 = _bdot_self(Wh) if w2 is None else w2
+    r = _bsqrt(w2)
+    nw = np.linalg.norm(np.concatenate([W, b[:, None]], axis=1) if kind == "ball" else Wh, axis=1)
+    return RowNorms(kind, w2, (_lower(r), _upper(r)), nw)

@@ -1,0 +1,209 @@
+"""Theorem 5.3's sup over the cap B_2(x0, rho) ∩ X bounded by input-space branch and bound.
+
+The neuron splits of :mod:`advcert.measured.crown` cannot close the sandwich on wide nets: at
+m = 4096 hundreds of neurons are unstable on a cap of radius 0.2, each adding its chord's slack
+(docs/perf-notes.md, "Peers and the sandwich on wide nets"). Splitting the cap itself shrinks
+every pre-activation range at once. Cells are boxes in gnomonic coordinates around the cap's
+axis, bisected best-first; each is bounded by plain CROWN over a smaller cap that covers it,
+with rounding accounted for as in :mod:`advcert.measured.crown`. The result is a sound-bound of
+the builder; the verifier re-derives neuron-split leaves only, so these cells are not written
+into certificates.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from advcert import sphere
+from advcert.kernels.threads import blas_single_thread
+from advcert.measured import reference
+from advcert.measured.balls import _bdot_self, _bsqrt, _upper, row_norms
+from advcert.measured.crown import Domain, PointBound, _crown_rows, _ranges, make_domain
+from advcert.measured.network import TwoLayerNet
+
+# Gnomonic coordinates. Let Q be an orthonormal frame of R^{d-1} with Q e_0 = p/|p| (the
+# cap's axis). A direction v with <v, Q e_0> > 0 has coordinates u = (Q^T v)[1:] / (Q^T v)[0]
+# in R^{d-2}, |u| = tan angle(v, axis), and v = Q (1, u) / sqrt(1 + |u|^2). The cap of angular
+# radius theta < pi/2 is the ball |u| <= tan theta, inside the box [-T, T]^{d-2}, T >= tan theta.
+# Boxes are bisected along their longest side, so the leaves of the tree tile the root box and
+# their cells cover the cap. The map u -> v is 1-Lipschitz from the Euclidean u-plane to the
+# sphere's geodesic distance (its derivative has singular values 1/(1 + |u|^2) and
+# 1/sqrt(1 + |u|^2)), so the cell of the box [l, h] lies in the cap of angular radius |h - l|/2
+# around the image of its centre: the domain of that leaf's CROWN bound. The frame is orthonormal
+# to ~1e-15 in float; every angle is inflated by 1e-9 relatively plus 1e-10, far above that.
+
+_ANGLE_REL = 1e-9
+_ANGLE_ABS = 1e-10
+
+
+def _cap_frame(p: np.ndarray) -> np.ndarray:
+    """An orthonormal frame Q of R^{d-1} (columns) with Q e_0 = p / |p| (Householder)."""
+    k = p.shape[0]
+    e = p / np.linalg.norm(p)
+    v = e.copy()
+    v[0] -= 1.0
+    nv = float(v @ v)
+    if nv < 1e-30:
+        return np.eye(k)
+    return np.eye(k) - 2.0 * np.outer(v, v) / nv
+
+
+def _cell_domains(Q: np.ndarray, L: np.ndarray, H: np.ndarray, T: float | None = None) -> Domain:
+    """Caps covering the cells of the gnomonic boxes [L_i, H_i] (rows), as a batched Domain.
+
+    With ``T`` only the part of each box inside the ball |u| <= T (the cap's points) is covered:
+    there |u - c|^2 = |u|^2 - 2 <u, c> + |c|^2 <= T^2 + |c|^2 + 2 sum_k max(-l_k c_k, -h_k c_k),
+    which is far below the half-diagonal for boxes that overhang the ball (the root, the rim).
+    """
+    uc = 0.5 * (L + H)
+    r2 = 0.25 * np.einsum("ij,ij->i", H - L, H - L)
+    if T is not None:
+        r2 = np.minimum(r2, T * T + np.einsum("ij,ij->i", uc, uc) + 2.0 * np.maximum(-L * uc, -H * uc).sum(axis=1))
+    r = np.sqrt(np.maximum(r2, 0.0)) * (1.0 + _ANGLE_REL) + _ANGLE_ABS
+    w = np.concatenate([np.ones((uc.shape[0], 1)), uc], axis=1) @ Q.T
+    q = w / np.linalg.norm(w, axis=1)[:, None]
+    kappa = np.cos(np.minimum(r, math.pi)) - 1e-12  # q is unit to ~1e-16: 1e-12 covers it
+    X = np.concatenate([q, np.full((q.shape[0], 1), 0.5)], axis=1)
+    p2 = _bdot_self(q)
+    return Domain("cap", X, 0.0, kappa, kappa <= -_upper(_bsqrt(p2)), p2)
+
+
+@dataclass(frozen=True)
+class CapSplit:
+    """The input-space split of Theorem 5.3's cap B_2(x0, rho) ∩ X at one point, and when it stops.
+
+    Cells are gnomonic boxes around the cap's axis, bisected best-first (worst bound first),
+    ``batch`` at a time; the search stops at upper <= goal, with goal = max(min(lower (1 +
+    rel_gap), L0 + (1 + var_gap)(lower - L0)), lower + abs_gap) and L0 = |f(x0) - y| (the
+    loss's variation over the set, not its size, is what the gap is measured against), or
+    after ``max_cells`` cell bounds (a count: the same leaves on any machine); ``time_budget``
+    seconds is only a safety cap.
+    """
+
+    rel_gap: float = 0.01
+    var_gap: float = 0.25
+    abs_gap: float = 1e-9
+    max_cells: int = 20000
+    batch: int = 32
+    time_budget: float | None = None
+
+
+def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: CapSplit = CapSplit()) -> PointBound:
+    """Sound upper bound of sup_{x in B_2(x0, rho) ∩ X} |f_W(x) - y| by input-space branch and bound.
+
+    Theorem 5.3's robust loss at one point, from above: the cap is split into cells (see the
+    comment above :func:`_cap_frame`), each bounded by plain CROWN over a cap that covers it,
+    with pre-activation ranges intersected with the whole cap's. The upper end is the max over
+    the open cells (a sound-bound, rounding accounted for); the relaxations' maximisers are
+    attack points (``lower``, an estimate). Caps of angular radius >= pi/2 are not split.
+    Builder-side only: the verifier re-derives neuron-split leaves, not these cells.
+    """
+    with blas_single_thread():
+        t0 = time.perf_counter()
+        x0 = np.asarray(x0, dtype=np.float64)
+        dom = make_domain(x0, rho, "cap")
+        yv = np.array([float(y)])
+        W, b = net.W, net.b
+        w2 = row_norms(W, b, "cap")
+        lo0, hi0 = _ranges(dom, W, b, w2)
+        crown, _ = _crown_rows(dom, net, w2, yv)
+        L0 = float(abs(reference.f_value(net, x0[None, :])[0] - float(y)))
+        best, witness = max(float(lower), L0), x0.copy()
+        P = math.sqrt(float(dom.p2[0][0]))
+        cos_t = float(dom.kappa[0]) / P
+        if dom.whole[0] or cos_t <= 0.05:
+            return PointBound(upper=float(crown[0]), crown=float(crown[0]), lower=best, witness=witness, leaves=(),
+                              domain="cap", nodes=1, seconds=time.perf_counter() - t0, complete=False)
+        T = math.tan(math.acos(min(cos_t, 1.0)) * (1.0 + _ANGLE_REL) + _ANGLE_ABS)
+        Q = _cap_frame(dom.x0[0, :-1])
+        k = dom.d - 2
+        search = _CellSearch(net, w2, yv[0], (lo0[0], hi0[0]), Q, T, k, split, rho)
+        search.best, search.witness, search.L0, search.centre = best, witness, L0, x0[None, :]
+        search.run(t0)
+        upper = min(search.upper(), float(crown[0]))
+        return PointBound(upper=upper, crown=float(crown[0]), lower=search.best, witness=search.witness, leaves=(),
+                          domain="cap", nodes=search.nodes, seconds=time.perf_counter() - t0,
+                          complete=upper <= search.goal(), time_capped=search.time_capped, cells=search.cells())
+
+
+class _CellSearch:
+    # the mutable state of one input-space branch and bound (open boxes and their bounds)
+
+    def __init__(self, net, w2, y, ranges, Q, T, k, split: CapSplit, rho) -> None:
+        self.net, self.w2, self.y, self.Q = net, w2, float(y), Q
+        self.lo0, self.hi0 = ranges  # the whole cap's pre-activation ranges
+        self.split, self.rho, self.T = split, float(rho), T
+        self.L = np.full((1, k), -T)
+        self.H = np.full((1, k), T)
+        self.bnd = np.full(1, np.inf)
+        self.nodes = 0
+        self.time_capped = False
+        self.best, self.witness, self.L0, self.centre = 0.0, None, 0.0, None
+
+    def goal(self) -> float:
+        s = self.split
+        g = min(self.best * (1.0 + s.rel_gap), self.L0 + (1.0 + s.var_gap) * (self.best - self.L0))
+        return max(g, self.best + s.abs_gap)
+
+    def evaluate(self, L, H):
+        # drop boxes that miss the ball |u| <= T (no point of the cap maps into them)
+        gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
+        keep = np.einsum("ij,ij->i", gap, gap) <= (self.T * (1.0 + 1e-9)) ** 2
+        L, H = L[keep], H[keep]
+        dom = _cell_domains(self.Q, L, H, self.T * (1.0 + 1e-9))
+        bnd, xs = _crown_rows(dom, self.net, self.w2, np.full(L.shape[0], self.y), self.lo0, self.hi0, want_x=True)
+        self.nodes += L.shape[0]
+        # the relaxations' maximisers, moved into the perturbation set, are attack points
+        cand = sphere.project_to_cap(xs, np.broadcast_to(self.centre, xs.shape), self.rho)
+        v = np.abs(reference.f_value(self.net, cand) - self.y)
+        j = int(np.argmax(v))
+        if v[j] > self.best:
+            self.best, self.witness = float(v[j]), cand[j].copy()
+        return L, H, bnd
+
+    def run(self, t0: float) -> None:
+        self.L, self.H, self.bnd = self.evaluate(self.L, self.H)
+        s = self.split
+        while self.bnd.size and self.nodes < s.max_cells:
+            goal = self.goal()
+            over = np.flatnonzero(self.bnd > goal)
+            if not over.size:
+                break
+            if s.time_budget is not None and time.perf_counter() - t0 > s.time_budget:
+                self.time_capped = True
+                break
+            pick = over[np.argsort(-self.bnd[over])[: s.batch]]
+            L, H = self.L[pick], self.H[pick]
+            ax = np.argmax(H - L, axis=1)
+            rows = np.arange(pick.size)
+            mid = 0.5 * (L[rows, ax] + H[rows, ax])
+            L2, H2 = np.concatenate([L, L]), np.concatenate([H, H])
+            H2[rows, ax] = mid
+            L2[rows + pick.size, ax] = mid
+            Lc, Hc, bc = self.evaluate(L2, H2)
+            rest = np.ones(self.bnd.size, dtype=bool)
+            rest[pick] = False
+            self.L = np.concatenate([self.L[rest], Lc])
+            self.H = np.concatenate([self.H[rest], Hc])
+            self.bnd = np.concatenate([self.bnd[rest], bc])
+
+    def upper(self) -> float:
+        return float(np.max(self.bnd)) if self.bnd.size else -math.inf
+
+    def cells(self) -> tuple:
+        return tuple(CapCell(lo=tuple(map(float, l)), hi=tuple(map(float, h)), bound=float(bd))
+                     for l, h, bd in zip(self.L, self.H, self.bnd))
+
+
+@dataclass(frozen=True)
+class CapCell:
+    """One leaf of :func:`cap_split_bound` (Theorem 5.3 bound): the gnomonic box [lo, hi] around
+    the cap's axis and the sound upper bound of |f_W - y| over its cell."""
+
+    lo: tuple
+    hi: tuple
+    bound: float

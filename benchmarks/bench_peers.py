@@ -1,0 +1,282 @@
+"""advcert side by side with its peers, in one run (not part of the test suite).
+
+1. Certified sup-norm (Lemma 6.4's sign polynomial p1, sup over [eta, 1] of |p1 - 1|): advcert's
+   Arb certifier against Sollya's ``supnorm`` (CPU seconds, the same polynomial and interval).
+2. Sound l2-ball bounds of Theorem 5.3's sup over B_2(x_i, rho) of |f_W - y_i| (the ball that
+   contains the cap): advcert's CROWN and alpha-CROWN against auto_LiRPA's CROWN and
+   CROWN-Optimized, 18 settings (d in {3, 8, 10}, m in {64, 512, 4096}, rho in {0.05, 0.2}):
+   milliseconds per point and the bounds' ratio; advcert's cap CROWN beside them.
+3. The sandwich at m = 4096, rho = 0.2: the attack (APGD + random search + the relaxations'
+   maximisers) below, the input-space split of the cap
+   (:func:`advcert.measured.crown.cap_split_bound`) above; median bound/attack and
+   (bound - L0)/(attack - L0), L0 = |f(x0) - y|; auto_LiRPA's alpha-CROWN on the ball beside.
+
+The peers run in their own environments through subprocesses (never imported here):
+auto_LiRPA through the interpreter in ``--lirpa-python`` (default /work/peers/lirpa/bin/python,
+or $ADVCERT_LIRPA_PYTHON), Sollya through the ``sollya`` on PATH. A missing peer is reported and
+its columns left empty; advcert's columns run anyway. The machine is shared: read the ratios
+(measured in this one run), not the absolute times.
+
+    python benchmarks/bench_peers.py            # everything (several minutes)
+    python benchmarks/bench_peers.py --quick    # fewer points, m <= 512 in the table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from advcert import sphere  # noqa: E402
+from advcert.measured.attacks import AttackConfig, attack_network  # noqa: E402
+from advcert.measured.cap_split import CapSplit, cap_split_bound  # noqa: E402
+from advcert.measured.crown import crown_bounds  # noqa: E402
+from advcert.measured.network import plain  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+LIRPA_HELPER = HERE / "peers" / "lirpa_bounds.py"
+
+
+def _net(rng, m, d, move=0.5):
+    # the paper's initialisation (Section 3), moved like a trained net (as bench_sandwich.py)
+    a = rng.choice([-1.0, 1.0], m) * m ** (-1 / 3)
+    W0 = rng.standard_normal((m, d)) / math.sqrt(m)
+    b = rng.standard_normal(m) / math.sqrt(m)
+    return a, W0 + move * rng.standard_normal((m, d)) / math.sqrt(m), b
+
+
+def _problem(m, d, n, seed):
+    rng = np.random.default_rng([m, d, seed])
+    a, W, b = _net(rng, m, d)
+    X = sphere.sample_uniform(rng, n, d)
+    f0 = np.maximum(X @ W.T + b, 0.0) @ a
+    y = f0 + rng.uniform(-0.1, 0.1, n)  # labels near the fit: the loss's variation over the set matters
+    return a, W, b, X, y
+
+
+def _best(fn, repeat=7):
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return min(ts)
+
+
+# ---------------------------------------------------------------------------------------
+# peers: detection and subprocess calls
+# ---------------------------------------------------------------------------------------
+
+
+def lirpa_python(path):
+    """The auto_LiRPA interpreter and its versions, or (None, why)."""
+    exe = path or os.environ.get("ADVCERT_LIRPA_PYTHON") or "/work/peers/lirpa/bin/python"
+    if not Path(exe).exists():
+        return None, f"no interpreter at {exe} (pass --lirpa-python)"
+    r = subprocess.run([exe, "-c", "import auto_LiRPA, torch, sys; print(auto_LiRPA.__version__, torch.__version__, "
+                        "sys.version.split()[0])"], capture_output=True, text=True)
+    if r.returncode:
+        return None, f"{exe} cannot import auto_LiRPA: {r.stderr.strip().splitlines()[-1] if r.stderr else r.returncode}"
+    v = r.stdout.split()
+    return exe, f"auto_LiRPA {v[0]} (torch {v[1]}, Python {v[2]})"
+
+
+def run_lirpa(exe, a, W, b, X, rho):
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "p.npz"), os.path.join(tmp, "o.json")
+        np.savez(src, a=a, W=W, b=b, X=X, rho=rho)
+        r = subprocess.run([exe, str(LIRPA_HELPER), src, dst], capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"auto_LiRPA helper failed: {r.stderr.strip()[-400:]}")
+        with open(dst) as fh:
+            return json.load(fh)
+
+
+def sollya_version():
+    exe = shutil.which("sollya")
+    if exe is None:
+        return None, "sollya is not on PATH (apt-get install sollya)"
+    r = subprocess.run([exe, "--version"], capture_output=True, text=True)
+    words = (r.stdout.strip().splitlines() or ["sollya"])[0].split()
+    return exe, " ".join(w for w in words[:4] if w not in ("This", "is"))  # "sollya 8.0"
+
+
+def _sollya_poly(poly) -> str:
+    # the exact coefficients of a python-flint fmpq_poly as a Sollya polynomial (Horner, rationals)
+    cs = [Fraction(int(c.p), int(c.q)) for c in poly.coeffs()]
+    out = "0"
+    for c in reversed(cs):
+        out = f"({c.numerator}/{c.denominator}) + x*({out})"
+    return out
+
+
+def run_sollya(exe, poly, lo: Fraction, hi: Fraction, acc_bits: int = 40):
+    """Sollya's supnorm(p1, 1, [lo, hi], absolute, 2^-acc): its enclosure and CPU seconds."""
+    script = (f"prec = 300!;\ndisplay = decimal!;\np = {_sollya_poly(poly)};\n"
+              f"r = supnorm(p, 1, [{lo.numerator}/{lo.denominator}; {hi.numerator}/{hi.denominator}], absolute, "
+              f"2^(-{acc_bits}));\nprint(r);\nquit;\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".sollya", delete=False) as fh:
+        fh.write(script)
+        path = fh.name
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = subprocess.run([exe, path], capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        os.unlink(path)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr.strip()[-200:], cpu
+
+
+# ---------------------------------------------------------------------------------------
+# the three tables
+# ---------------------------------------------------------------------------------------
+
+
+def bench_supnorm(exe, note):
+    from advcert.poly import certify, sgn
+
+    print(f"\n1. certified sup over [eta, 1] of |p1 - 1| (Lemma 6.4): advcert vs Sollya supnorm   [{note}]")
+    print(f"   {'eta':>6s} {'eps1':>9s} {'degree':>6s} {'advcert CPU s':>14s} {'Sollya CPU s':>13s} {'Sollya/advcert':>15s}")
+    for eta, eps1 in ((Fraction(1, 16), Fraction(1, 300)), (Fraction(1, 32), Fraction(1, 1000))):
+        p1 = sgn.sign_polynomial(eta, eps1)
+        t = time.process_time()
+        res = certify.sup_abs_error(p1.poly, 1, eta, 1)
+        t_ours = time.process_time() - t
+        if exe is None:
+            print(f"   {float(eta):6.4f} {float(eps1):9.2e} {p1.degree:6d} {t_ours:14.3f} {'-':>13s} {'-':>15s}")
+            continue
+        enc, t_s = run_sollya(exe, p1.poly, eta, Fraction(1))
+        print(f"   {float(eta):6.4f} {float(eps1):9.2e} {p1.degree:6d} {t_ours:14.3f} {t_s:13.3f} {t_s / t_ours:14.1f}x"
+              f"   (advcert [{float(res.lo):.12g}, {float(res.hi):.12g}], Sollya {enc[:60]})")
+
+
+def _ours_alpha(net, X, y, rho):
+    # alpha-CROWN on the ball for all points at once (Frank-Wolfe on alpha, 40 steps), no branching
+    return crown_bounds(net, X, y, rho, domain="ball", alpha_iters=40)
+
+
+def bench_table(exe, note, quick):
+    print(f"\n2. sound bounds of sup over B_2(x_i, rho) of |f_W - y_i|: ms per point, and bound ratio   [{note}]")
+    print("   (ratio = advcert / auto_LiRPA of the same method's bound of |f - y|; cap = advcert's CROWN on the cap)")
+    hdr = (f"   {'d':>2s} {'m':>5s} {'rho':>5s} | {'CROWN ours':>10s} {'LiRPA':>8s} {'speed':>6s} {'ratio':>7s} | "
+           f"{'aCROWN ours':>11s} {'LiRPA':>8s} {'speed':>6s} {'ratio':>7s} | {'cap CROWN':>9s} {'cap/ball':>8s}")
+    print(hdr)
+    worst = {"crown": math.inf, "alpha": math.inf, "cap": 0.0}
+    n = 16 if quick else 64
+    for d in (3, 8, 10):
+        for m in ((64, 512) if quick else (64, 512, 4096)):
+            for rho in (0.05, 0.2):
+                a, W, b, X, y = _problem(m, d, n, 1)
+                net = plain(a, W, b)
+                crown_bounds(net, X[:2], y[:2], rho, domain="ball")
+                t_c = _best(lambda: crown_bounds(net, X, y, rho, domain="ball")) / n
+                cb = crown_bounds(net, X, y, rho, domain="ball")
+                t_cap = _best(lambda: crown_bounds(net, X, y, rho, domain="cap")) / n
+                k = n
+                t_a = _best(lambda: _ours_alpha(net, X, y, rho)) / n
+                ab = _ours_alpha(net, X, y, rho)
+                row = f"   {d:2d} {m:5d} {rho:5.2f} | {t_c * 1e3:10.4f} "
+                try:
+                    lp = run_lirpa(exe, a, W, b, X, rho) if exe is not None else None
+                except RuntimeError as e:
+                    print(f"   {d:2d} {m:5d} {rho:5.2f} | auto_LiRPA failed: {str(e)[-120:]}")
+                    lp = None
+                if lp is not None:
+                    lc = lp["CROWN"]
+                    la = lp["CROWN-Optimized"]
+                    lcb = np.maximum(np.array(lc["upper"]) - y, y - np.array(lc["lower"]))
+                    lab = np.maximum(np.array(la["upper"]) - y, y - np.array(la["lower"]))
+                    sc, sa = lc["seconds_per_point"] / t_c, la["seconds_per_point"] / t_a
+                    worst["crown"], worst["alpha"] = min(worst["crown"], sc), min(worst["alpha"], sa)
+                    row += (f"{lc['seconds_per_point'] * 1e3:8.4f} {sc:5.2f}x {np.median(cb / lcb):7.4f} | "
+                            f"{t_a * 1e3:11.4f} {la['seconds_per_point'] * 1e3:8.4f} {sa:5.2f}x "
+                            f"{np.median(ab / lab[:k]):7.4f} | ")
+                else:
+                    row += f"{'-':>8s} {'-':>6s} {'-':>7s} | {t_a * 1e3:11.4f} {'-':>8s} {'-':>6s} {'-':>7s} | "
+                worst["cap"] = max(worst["cap"], t_cap / t_c)
+                print(row + f"{t_cap * 1e3:9.4f} {t_cap / t_c:7.2f}x", flush=True)
+    return worst
+
+
+def bench_sandwich(exe, quick):
+    m, rho = 4096, 0.2
+    n = 4 if quick else 10
+    print(f"\n3. the sandwich on the cap at m = {m}, rho = {rho}: medians over {n} points; target bound/attack <= 1.02, "
+          "(bound - L0)/(attack - L0) <= 1.5, <= 1 s per point")
+    print(f"   {'d':>2s} | {'CROWN/atk':>9s} {'split/atk':>9s} {'var CROWN':>9s} {'var split':>9s} {'s/pt':>6s} "
+          f"{'cells':>6s} | {'LiRPA aCROWN ball/atk':>21s} {'var':>6s}")
+    out = {}
+    for d in (3, 8, 10):
+        a, W, b, X, y = _problem(m, d, n, 2)
+        net = plain(a, W, b)
+        L0 = np.abs(np.maximum(X @ W.T + b, 0.0) @ a - y)
+        atk = attack_network(net, X, y, rho, seed=d, config=AttackConfig(restarts=8, steps=100, random_points=256))
+        up, low, secs, cells, cr = [], [], [], [], []
+        for i in range(n):
+            pb = cap_split_bound(net, X[i], y[i], rho, lower=float(atk.values[i]), split=CapSplit(time_budget=1.0))
+            up.append(pb.upper)
+            low.append(max(pb.lower, atk.values[i]))
+            secs.append(pb.seconds)
+            cells.append(pb.nodes)
+            cr.append(pb.crown)
+        up, low, cr = map(np.array, (up, low, cr))
+        r_c, r_s = np.median(cr / low), np.median(up / low)
+        v_c, v_s = np.median((cr - L0) / (low - L0)), np.median((up - L0) / (low - L0))
+        row = (f"   {d:2d} | {r_c:9.4f} {r_s:9.4f} {v_c:9.3f} {v_s:9.3f} {np.median(secs):6.2f} {int(np.median(cells)):6d} | ")
+        if exe is not None:
+            la = run_lirpa(exe, a, W, b, X, rho)["CROWN-Optimized"]
+            lab = np.maximum(np.array(la["upper"]) - y, y - np.array(la["lower"]))
+            row += f"{np.median(lab / low):21.4f} {np.median((lab - L0) / (low - L0)):6.3f}"
+        print(row, flush=True)
+        out[d] = (r_s, v_s, float(np.median(secs)))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer points and widths")
+    ap.add_argument("--lirpa-python", default=None, help="the interpreter of auto_LiRPA's own environment")
+    ap.add_argument("--skip", default="", help="comma-separated tables to skip: supnorm, table, sandwich")
+    args = ap.parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    lx, lnote = lirpa_python(args.lirpa_python)
+    sx, snote = sollya_version()
+    print(f"peers: {lnote}; {snote}")
+    print("the machine may be shared: ratios are measured in this one run")
+    if "supnorm" not in skip:
+        bench_supnorm(sx, snote)
+    worst = bench_table(lx, lnote, args.quick) if "table" not in skip else None
+    sand = bench_sandwich(lx, args.quick) if "sandwich" not in skip else None
+    print("\nsummary")
+    if worst is not None and lx is not None:
+        print(f"   CROWN: auto_LiRPA time / ours, worst setting {worst['crown']:.2f}x (target >= 1)  "
+              f"{'OK' if worst['crown'] >= 1 else 'MISSED'}")
+        print(f"   alpha-CROWN: auto_LiRPA time / ours, worst setting {worst['alpha']:.2f}x (target >= 2)  "
+              f"{'OK' if worst['alpha'] >= 2 else 'MISSED'}")
+    if worst is not None:
+        print(f"   cap CROWN / ball CROWN time, worst setting {worst['cap']:.2f}x (target <= 1.5)  "
+              f"{'OK' if worst['cap'] <= 1.5 else 'MISSED'}")
+    if sand is not None:
+        for d, (r, v, s) in sand.items():
+            ok = r <= 1.02 and v <= 1.5 and s <= 1.0
+            print(f"   sandwich d = {d:2d}: bound/attack {r:.4f}, (bound - L0)/(attack - L0) {v:.3f}, {s:.2f} s/pt  "
+                  f"{'OK' if ok else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
