@@ -2,7 +2,7 @@
 
 The neuron splits of :mod:`advcert.measured.crown` cannot close the sandwich on wide nets: at
 m = 4096 hundreds of neurons are unstable on a cap of radius 0.2, each adding its chord's slack
-(docs/perf-notes.md, "Peers and the sandwich on wide nets"). Splitting the cap itself shrinks
+(docs/perf-notes.md §9). Splitting the cap itself shrinks
 every pre-activation range at once. Cells are boxes in gnomonic coordinates around the cap's
 axis, bisected best-first; each is bounded by plain CROWN over a smaller cap that covers it,
 with rounding accounted for as in :mod:`advcert.measured.crown`. The result is a sound-bound of
