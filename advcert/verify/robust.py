@@ -352,16 +352,7 @@ def _drift(ctx: _Ctx, det: dict, net: Network) -> str:
     if stored is None or abs(stored - R_train) > R_train / 2**50:
         raise _Fail(f"details.schedule.R_train = {_short(sch.get('R_train'))}, but R^2/eps = {_fmt(R_train)}")
     # exact max_r ||W_r - W0_r||^2 = S / L^2 over one power-of-two denominator L
-    L = max(net.Du, net.D0)
-    ku, k0 = L // net.Du, L // net.D0
-    S = 0
-    for Wr, W0r in zip(net.Wi, net.W0i):
-        t = 0
-        for w, w0 in zip(Wr, W0r):
-            e = w * ku - w0 * k0
-            t += e * e
-        if t > S:
-            S = t
+    S, L = net.max_move_squared()
     m = net.m
     Rn, Rd = int(R_train.p), int(R_train.q)
     # m^(2/3) sqrt(S)/L <= Rn/Rd  <=>  m^4 S^3 Rd^6 <= Rn^6 L^6 (both sides >= 0)

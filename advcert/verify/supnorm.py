@@ -409,15 +409,7 @@ def _check_radius(ctx: _Ctx, c: dict) -> str:
         raise _Fail("details.R (the radius 2 n C_h, a positive rational string) is missing")
     if det.get("m") != net.m:
         raise _Fail(f"details.m = {_short(det.get('m'))}, but the witness has m = {net.m}")
-    L = max(net.Du, net.D0)
-    ku, k0 = L // net.Du, L // net.D0
-    S = 0
-    for Wr, W0r in zip(net.Wi, net.W0i):
-        t = 0
-        for w, w0 in zip(Wr, W0r):
-            e = w * ku - w0 * k0
-            t += e * e
-        S = max(S, t)
+    S, L = net.max_move_squared()
     R_note = _radius_against_h(ctx, R)
     value, bound = _rigorous_numbers(c)
     want = fmpq(net.m ** 4 * S ** 3, L ** 6)

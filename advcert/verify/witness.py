@@ -76,6 +76,21 @@ class Network:
         """[W_r..., b_r] as exact rationals."""
         return [fmpq(v, self.Du) for v in self.Wi[r]] + [fmpq(self.bi[r], self.Du)]
 
+    def max_move_squared(self) -> tuple[int, int]:
+        """(S, L) with max_r ||W_r - W0_r||² = S / L² exactly, L = max(Du, D0) (both powers of
+        two): the (2,∞) distance from the initialisation of Lemma 6.5's radius and Theorem 4.1's drift."""
+        L = max(self.Du, self.D0)
+        ku, k0 = L // self.Du, L // self.D0
+        S = 0
+        for Wr, W0r in zip(self.Wi, self.W0i):
+            t = 0
+            for w, w0 in zip(Wr, W0r):
+                e = w * ku - w0 * k0
+                t += e * e
+            if t > S:
+                S = t
+        return S, L
+
 
 def _float_ints(*datas) -> tuple[list[list[int]], int]:
     """Exact integers over one power-of-two denominator for arrays of binary64 numbers."""
