@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: every step writes here first, so that the source tree stays clean (producer.git.dirty = false) until
@@ -28,9 +30,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 STAGE = os.path.join(HERE, ".regen")
 
 
+ROOT = os.path.dirname(HERE)
+
+
+def _in_clean_checkout(argv: list[str], outputs: list[str]) -> None:
+    """Run ``advcert *argv`` from the root of a fresh checkout of HEAD, with the paths a user
+    would type (so producer.argv is the command that rebuilds the file, and the verifier can
+    name it), then move ``outputs`` (paths relative to the root) to STAGE. A checkout per step
+    keeps every step's tree clean (producer.git.dirty = false) although each writes in place."""
+    work = tempfile.mkdtemp(prefix="advcert-regen-")
+    tree = os.path.join(work, "tree")
+    subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "--quiet", tree, "HEAD"], check=True)
+    try:
+        subprocess.run([sys.executable, "-m", "advcert", *argv], check=True, cwd=tree,
+                       env={**os.environ, "PYTHONPATH": tree})
+        for rel in outputs:
+            shutil.move(os.path.join(tree, rel), os.path.join(STAGE, os.path.basename(rel)))
+    finally:
+        subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", tree], check=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def headline() -> None:
-    subprocess.run([sys.executable, "-m", "advcert", "build", "--gamma", "0.5", "--eps", "0.1", "--gap",
-                    "--out", os.path.join(STAGE, "headline.json")], check=True)
+    _in_clean_checkout(["build", "--gamma", "0.5", "--eps", "0.1", "--gap", "--out", "certificates/headline.json"],
+                       ["certificates/headline.json", "certificates/headline.network.npz"])
 
 
 def small() -> None:
@@ -55,8 +78,9 @@ def small() -> None:
 
 
 def train() -> None:
-    subprocess.run([sys.executable, "-m", "advcert", "train", "--gamma", "0.5", "--eps", "0.1", "--m", "4096",
-                    "--R", "2", "--out", os.path.join(STAGE, "train-regression.json")], check=True)
+    _in_clean_checkout(["train", "--gamma", "0.5", "--eps", "0.1", "--m", "4096", "--R", "2",
+                        "--out", "certificates/train-regression.json"],
+                       [f"certificates/train-regression.{ext}" for ext in ("json", "npz", "png")])
 
 
 #: the all-links instance (issue 13): the antipodal pair on the minimax route, so that Lemma 6.4's
@@ -68,10 +92,7 @@ ALL_LINKS = ["build", "--data", "certificates/antipodal-pair.csv", "--lift", "no
 
 
 def all_links() -> None:
-    # written in place, from the repository root, so that producer.argv is the command a user
-    # runs to rebuild the witness bit for bit (the verifier names it); it runs last, after the
-    # other steps have only written to STAGE, so the tree is still clean when it records git state
-    subprocess.run([sys.executable, "-m", "advcert", *ALL_LINKS], check=True, cwd=os.path.dirname(HERE))
+    _in_clean_checkout(ALL_LINKS, ["certificates/all-links.json", "certificates/all-links.network.npz"])
 
 
 STEPS = {"headline": headline, "small": small, "train": train, "all-links": all_links}
