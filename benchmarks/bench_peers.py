@@ -8,7 +8,7 @@
    milliseconds per point and the bounds' ratio; advcert's cap CROWN beside them.
 3. The sandwich at m = 4096, rho = 0.2: the attack (APGD + random search + the relaxations'
    maximisers) below, the input-space split of the cap
-   (:func:`advcert.measured.crown.cap_split_bound`) above; median bound/attack and
+   (:func:`advcert.measured.cap_split.cap_split_bound`) above; median bound/attack and
    (bound - L0)/(attack - L0), L0 = |f(x0) - y|; auto_LiRPA's alpha-CROWN on the ball beside.
 
 The peers run in their own environments through subprocesses (never imported here):
