@@ -317,3 +317,15 @@ def test_plot_and_report_of_a_route_lp_certificate(tmp_path):
     assert main(["report", str(cert), "--out", str(tmp_path / "lp.html")]) == 0
     page = (tmp_path / "lp.html").read_text(encoding="utf-8")
     assert "Claim 6.3" in page
+
+
+def test_the_exact_radius_reads_as_a_radius():
+    from advcert.report.table import value_vs_bound
+
+    # m^4 (max ||W*_r - W0_r||^2)^3 <= R^6 with m^{2/3} radius 292.5 and R = 1924: the sixth roots
+    c = {"id": "lemma-6.5/radius", "label": "exact", "relation": "<=",
+         "value": str(Fraction(2925, 10) ** 6), "bound": str(Fraction(1924) ** 6)}
+    assert value_vs_bound(c) == "radius 292.5 <= R = 1924"
+    huge = dict(c, value=str(Fraction(10) ** 600), bound=str(Fraction(10) ** 606))
+    assert value_vs_bound(huge) == "radius 1e+100 <= R = 1e+101"  # beyond float range too
+    assert value_vs_bound(dict(c, label="estimate", value=1.5, bound=2.0)) == "1.5 <= 2"

@@ -9,6 +9,7 @@ read as rich markup. The words are the certificate's own (docs/verdicts.md).
 
 from __future__ import annotations
 
+import math
 import os
 import textwrap
 from fractions import Fraction
@@ -71,9 +72,30 @@ def console_for(stream, width: int | None = None, plain: bool | None = None) -> 
     return Console(file=stream, width=width, force_terminal=True, highlight=False, markup=False, emoji=False)
 
 
+def _sixth_root(value) -> str | None:
+    try:
+        x = Fraction(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if x < 0:
+        return None
+    try:
+        r = float(x) ** (1 / 6)
+    except OverflowError:  # beyond float range: math.log2 takes the integers whole
+        r = 2.0 ** ((math.log2(x.numerator) - math.log2(x.denominator)) / 6)
+    return f"{r:.4g}"
+
+
 def value_vs_bound(c: dict, wide: bool = False) -> str:
-    """``value relation bound`` of a check; with ``wide`` an enclosure shows both ends."""
+    """``value relation bound`` of a check; with ``wide`` an enclosure shows both ends.
+
+    The exact radius of Lemma 6.5 compares m⁴(max_r ‖W*_r − W0_r‖²)³ with R⁶ (rationals, no
+    root); it is shown as the sixth roots, m^{2/3}‖W* − W0‖_{2,∞} against R, which is what it means."""
     digits = 6 if wide else 4
+    if c.get("id") == "lemma-6.5/radius" and c.get("label") == "exact":
+        v, b = _sixth_root(c.get("value")), _sixth_root(c.get("bound"))
+        if v is not None and b is not None:
+            return f"radius {v} {c.get('relation', '')} R = {b}"
     if wide and "enclosure" in c:
         val = f"[{fmt(c['enclosure']['lo'], digits)}, {fmt(c['enclosure']['hi'], digits)}]"
     else:
