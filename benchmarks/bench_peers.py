@@ -46,6 +46,9 @@ from advcert.measured.cap_split import CapSplit, cap_split_bound  # noqa: E402
 from advcert.measured.crown import crown_bounds  # noqa: E402
 from advcert.measured.network import plain  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_sandwich  # noqa: E402  (one timer for both benchmarks)
+
 HERE = Path(__file__).resolve().parent
 LIRPA_HELPER = HERE / "peers" / "lirpa_bounds.py"
 
@@ -68,12 +71,7 @@ def _problem(m, d, n, seed):
 
 
 def _best(fn, repeat=7):
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return min(ts)
+    return bench_sandwich._best(fn, repeat)
 
 
 # ---------------------------------------------------------------------------------------
