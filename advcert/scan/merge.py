@@ -71,8 +71,10 @@ def _rows(name: str, link: str, recs: list[dict], seeds: int) -> list[dict]:
             e = [r["values"][value] for r in at]
             vals = [x["value"] for x in e]
             tb = [x["theorem_bound"] for x in e if x["theorem_bound"] is not None]
-            rows.append({"instance": name, "link": link, "value": value, "m": m, "label": e[0]["label"],
-                         "rigorous": e[0]["rigorous"], "values": vals, "thresholds": [x["threshold"] for x in e],
+            labels = {x["label"] for x in e}
+            rows.append({"instance": name, "link": link, "value": value, "m": m,
+                         "label": e[0]["label"] if len(labels) == 1 else "mixed",
+                         "rigorous": all(x["rigorous"] for x in e), "values": vals, "thresholds": [x["threshold"] for x in e],
                          "passes": [x["passes"] for x in e], "verdicts": [x["verdict"] for x in e],
                          "pass_all": all(x["passes"] for x in e), **_stat(vals),
                          "theorem_bound": float(np.mean(tb)) if tb else None})
@@ -88,7 +90,11 @@ def _law(rows: list[dict], theorem: dict) -> dict:
     value = rows[0]["value"]
     key = laws.THEOREM_WIDTH.get(value)
     rate = laws.THEOREM_RATE.get(value)
-    return {"label": rows[0]["label"], "rigorous": rows[0]["rigorous"], "threshold": threshold, **width,
+    # the label where the link starts to hold, since a value can turn rigorous with the width (the
+    # sound sup-norm covers of math-spec §13 prove <= eps/3 only from some m on); the largest width
+    # when it never holds
+    at = next((r for r in rows if r["m"] == width["m_work"]), rows[-1])
+    return {"label": at["label"], "rigorous": at["rigorous"], "threshold": threshold, **width,
             "fit": law, "theorem_rate": rate, "rate_note": laws.RATE_NOTE.get(value),
             "exponent_minus_rate": None if law is None or rate is None else law["exponent"] - rate,
             "log10_m_extrapolated": laws.extrapolate(law, threshold) if width["m_work"] is None else None,
