@@ -413,3 +413,23 @@ def test_an_interrupted_training_is_not_filed_as_a_shard(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         execute.run_task(task)
     assert not execute._interrupted({"checks": [{"id": "theorem-4.1", "details": {"schedule": {"interrupted": False}}}]})
+
+
+def test_page_labels_come_from_the_shipped_scans():
+    # the label column too (a w-star sup turns sound-bound with the width: the page must say so)
+    bad, seen = [], 0
+    for file, header, cells in _page_rows():
+        if len(cells) > 1 and cells[1] in ("exact", "enclosure", "sound-bound", "estimate", "mixed"):
+            name, _, value = cells[0].partition(":")
+            value = value.strip().strip("`")
+            doc = merge.read(SCANS / file)
+            if name.strip() == "grid" or name.strip() not in doc["results"]["instances"]:
+                continue
+            links = doc["results"]["instances"][name.strip()]["links"]
+            law = next((e["laws"][value] for e in links.values() if value in e["laws"]), None)
+            if law is None:
+                continue
+            seen += 1
+            if law["label"] != cells[1]:
+                bad.append(f"{file} {cells[0]}: page {cells[1]}, file {law['label']}")
+    assert seen >= 10 and not bad, bad
