@@ -47,7 +47,7 @@ from advcert.measured.crown import crown_bounds  # noqa: E402
 from advcert.measured.network import plain  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_sandwich  # noqa: E402  (one timer for both benchmarks)
+import bench_sandwich as sandwich_bench  # noqa: E402  (one timer for both benchmarks)
 
 HERE = Path(__file__).resolve().parent
 LIRPA_HELPER = HERE / "peers" / "lirpa_bounds.py"
@@ -71,7 +71,7 @@ def _problem(m, d, n, seed):
 
 
 def _best(fn, repeat=7):
-    return bench_sandwich._best(fn, repeat)
+    return sandwich_bench._best(fn, repeat)
 
 
 # ---------------------------------------------------------------------------------------
