@@ -235,10 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--sandwich-budget", type=float, default=5.0, metavar="S",
                    help="seconds of branch and bound for the theorem-5.3 upper bound (default 5)")
     b.add_argument("--complexity-c", default="2", metavar="C",
-                   help="the paper's unspecified constant c > 1 of C(q) and C(q, eps2) (Definition 6.1; default 2): "
+                   help="the paper's unspecified constant c in (1, 64] of C(q) and C(q, eps2) (Definition 6.1; default 2): "
                         "it sets eps2, the LP route's cost and lemma-6.6/range's bound")
     b.add_argument("--C51", default="1", metavar="C",
-                   help="the constant of Theorem 5.1's O(R^2/m^(1/6)) (default 1; the paper leaves it unspecified)")
+                   help="the constant of Theorem 5.1's O(R^2/m^(1/6)), in [1e-6, 1e6] (default 1; the paper leaves it unspecified)")
     b.add_argument("--train", action="store_true",
                    help="run Algorithm 1 instead of the random-features plane: the same as "
                         "'advcert train' with these arguments (width --m, default 4096)")

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from advcert.errors import InputError
-from advcert.rational import parse_number, to_str
+from advcert.rational import log2, parse_number, to_str
 
 #: Beyond this degree the exact build (cost ~ k², k ~ D²) and its certification (~ D³) take
 #: minutes; the user must ask for it explicitly (Lemma 6.4's construction).
 MAX_DEGREE = 1001
+#: the largest complexity constant c a build accepts (BuildConfig.complexity_c; lemma-6.6/range
+#: searches for the fitting c up to the same value)
+MAX_COMPLEXITY_C = 64
 
 
 def exact(value, name: str) -> Fraction:
@@ -36,6 +39,12 @@ def exact(value, name: str) -> Fraction:
             raise InputError(f"{name} must be finite, got {value!r}", "pass a finite number")
         return parse_number(repr(value), name)
     return parse_number(value, name)
+
+
+def _short(x: Fraction) -> str:
+    """``p/q`` when it is short, else its size (an error message must stay one line)."""
+    text = to_str(x)
+    return text if len(text) <= 24 else f"about 2^{log2(abs(x)):.0f}" if x else "0"
 
 
 @dataclass(frozen=True)
@@ -79,11 +88,15 @@ class BuildConfig:
     C51: Fraction = Fraction(1)
 
     def __post_init__(self):
-        if not Fraction(self.complexity_c) > 1:
-            raise InputError(f"the complexity constant c must be > 1 (Definition 6.1), got {to_str(Fraction(self.complexity_c))}",
+        # bounded above as well: c^D sets eps2 and with it the bits of every Arb step of Lemma 6.6
+        # (c = 64 at degree 245 already asks for ~1500 bits), and C51 enters float estimates
+        c = Fraction(self.complexity_c)
+        if not 1 < c <= MAX_COMPLEXITY_C:
+            raise InputError(f"the complexity constant c must be in (1, {MAX_COMPLEXITY_C}] (Definition 6.1), got {_short(c)}",
                              "pass for example --complexity-c 2")
-        if not Fraction(self.C51) > 0:
-            raise InputError(f"Theorem 5.1's constant must be > 0, got {to_str(Fraction(self.C51))}", "pass for example --C51 1")
+        if not Fraction(1, 10**6) <= Fraction(self.C51) <= 10**6:
+            raise InputError(f"Theorem 5.1's constant must be in [1e-6, 1e6], got {_short(Fraction(self.C51))}",
+                             "pass for example --C51 1")
 
 
 @dataclass(frozen=True)

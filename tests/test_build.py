@@ -105,7 +105,7 @@ def test_the_hidden_constants_are_options_and_reach_every_number_that_uses_them(
     assert (rng["6"]["label"], rng["6"]["verdict"]) == ("sound-bound", "holds")
     t51 = next(k for k in docs["6"]["checks"] if k["id"] == "theorem-5.1")
     assert t51["details"]["C51"] == 1.5
-    for bad in (["--complexity-c", "1"], ["--C51", "0"]):
+    for bad in (["--complexity-c", "1"], ["--complexity-c", "65"], ["--C51", "0"], ["--C51", "1e400"]):
         assert main(["build", "--gamma", "2.9", "--eps", "0.99", "--certified-only", "--quiet",
                      "--out", str(tmp_path / "x.json"), *bad]) == 2
         assert "must be" in capsys.readouterr().err

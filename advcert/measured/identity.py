@@ -30,6 +30,7 @@ from typing import Sequence
 
 from flint import arb
 
+from advcert.config import MAX_COMPLEXITY_C
 from advcert.measured.h import Features, _upper_q, abs_hermite_all
 from advcert.poly.complexity import as_arb, complexity_eps, log2_ball, lower_rational, precision, upper_rational
 
@@ -170,6 +171,6 @@ def range_bound(feat: Features, c: Fraction) -> RangeBound:
                     best = (a, _witness_beta(feat, sign), lg)
     c_fit = c
     with precision(feat.p_bits + 64):
-        while c_fit < 64 and not lower_rational(log2_ball(complexity_eps(feat.alpha, feat.eps2, c_fit))) >= log2_ch:
+        while c_fit < MAX_COMPLEXITY_C and not lower_rational(log2_ball(complexity_eps(feat.alpha, feat.eps2, c_fit))) >= log2_ch:
             c_fit += Fraction(1, 16)
-    return RangeBound(c, log2_ch, lower, False, best, c_fit if c_fit < 64 else None, time.perf_counter() - t0)
+    return RangeBound(c, log2_ch, lower, False, best, c_fit if c_fit < MAX_COMPLEXITY_C else None, time.perf_counter() - t0)
