@@ -470,3 +470,38 @@ def test_spread_inside_a_pool_thread_runs_in_turn_rather_than_deadlocking():
 
     threads.spread(outer, 2)
     assert sorted(seen) == [(i, j) for i in range(2) for j in range(3)]
+
+
+@pytest.mark.parametrize("kind", ["ball", "cap"])
+def test_crown_multipliers_kernel_equals_reference_bit_for_bit(kind):
+    # Theorem 5.3's relaxation: the fused kernel (advcert.kernels.relaxation) against the numpy reference
+    # whose rounding analysis certifies the bound; equality makes that analysis cover the kernel too
+    from advcert.measured import crown
+    from advcert.measured.balls import row_norms
+    from advcert.measured.network import plain
+
+    rng = np.random.default_rng(17)
+    chords = 0
+    for m, d in ((1, 3), (7, 3), (64, 5), (300, 10)):
+        net_ = _network(m, d, m + d, move=0.5)
+        nw = plain(net_.a, net_.W, net_.b)
+        W = nw.W.copy()
+        W[0] = 0.0  # a zero row: the cap's relative radius has no form there (the reference's inf)
+        b = nw.b.copy()
+        b[-1] = 0.0
+        nw = plain(nw.a, W, b)
+        X = sphere.sample_uniform(rng, 9, d)
+        X[0] = sphere.lift(np.eye(d - 1)[:1])[0]  # a centre with exact coordinates
+        for rho in (1e-9, 0.05, 0.7, 1.9):
+            dom = crown.make_domain(X, rho, kind)
+            nrm = row_norms(nw.W, nw.b, kind)
+            K1, U1, lo, hi = crown._multipliers_reference(dom, nw, nrm)
+            K2, U2 = crown._multipliers_fused(dom, nw, nrm)
+            assert np.array_equal(K1, K2) and np.array_equal(U1, U2), (m, d, rho)
+            # an enclosing range that cuts some of the rows' ranges (the parent cap of an input split)
+            lo0, hi0 = np.quantile(lo, 0.3, axis=0), np.quantile(hi, 0.7, axis=0)
+            K3, U3, _, _ = crown._multipliers_reference(dom, nw, nrm, lo0, hi0)
+            K4, U4 = crown._multipliers_fused(dom, nw, nrm, lo0, hi0)
+            assert np.array_equal(K3, K4) and np.array_equal(U3, U4), (m, d, rho)
+            chords += np.count_nonzero(U1)
+    assert chords > 1000  # unstable neurons: the chords are exercised

@@ -100,6 +100,9 @@ class RowNorms:
     w2: tuple
     root: tuple
     nw: np.ndarray
+    wcol: np.ndarray | None = None  # float norms of the columns of [W b] (the bound's Cauchy-Schwarz radii)
+    wb: np.ndarray | None = None  # [W b] (kind 'ball'): the matrix the centres [x0, 1] multiply
+    cols: np.ndarray | None = None  # (8, m) per-neuron constants of the cap ranges (kind 'cap', fused kernel)
 
 
 def row_norms(W: np.ndarray, b: np.ndarray, kind: str, w2=None) -> RowNorms:
@@ -107,5 +110,16 @@ def row_norms(W: np.ndarray, b: np.ndarray, kind: str, w2=None) -> RowNorms:
     Wh = W if kind == "ball" else W[:, :-1]
     w2 = _bdot_self(Wh) if w2 is None else w2
     r = _bsqrt(w2)
-    nw = np.linalg.norm(np.concatenate([W, b[:, None]], axis=1) if kind == "ball" else Wh, axis=1)
-    return RowNorms(kind, w2, (_lower(r), _upper(r)), nw)
+    wb = np.concatenate([W, b[:, None]], axis=1)
+    nw = np.linalg.norm(wb if kind == "ball" else Wh, axis=1)
+    wcol = np.sqrt(np.einsum("ij,ij->j", W, W).tolist() + [float(b @ b)])
+    root = (_lower(r), _upper(r))
+    cols = None
+    if kind == "cap":
+        # the order of advcert.kernels.relaxation.cap_multipliers: nw, |W_r'| below/above, ||W_r'||^2 and its
+        # relative radius, W_rd/2 + b_r and its rounding radius, whether the row is zero
+        cm = 0.5 * W[:, -1] + b
+        rel = w2[1] / np.where(w2[0] > 0, w2[0], 1.0)
+        cols = np.stack([nw, root[0], root[1], w2[0], rel, cm, 2.0 * _U * np.abs(cm),
+                         (w2[0] <= 0).astype(np.float64)])
+    return RowNorms(kind, w2, root, nw, wcol, wb if kind == "ball" else None, cols)

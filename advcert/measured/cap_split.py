@@ -19,11 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from advcert import sphere
+from advcert.kernels import relaxation
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.balls import _bdot_self, _bsqrt, _upper, row_norms
-from advcert.measured.crown import Domain, PointBound, _crown_rows, _ranges, make_domain
+from advcert.measured.balls import _U, _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper, row_norms
+from advcert.measured.crown import PointBound, _crown_rows
 from advcert.measured.network import TwoLayerNet
+from advcert.measured.perturbation import Domain, _cap_constants, _linmax_float, _linmax_up, _ranges, make_domain
 
 # Gnomonic coordinates. Let Q be an orthonormal frame of R^{d-1} with Q e_0 = p/|p| (the
 # cap's axis). A direction v with <v, Q e_0> > 0 has coordinates u = (Q^T v)[1:] / (Q^T v)[0]
@@ -88,7 +90,7 @@ class CapSplit:
     var_gap: float = 0.25
     abs_gap: float = 1e-9
     max_cells: int = 20000
-    batch: int = 32
+    batch: int = 128
     time_budget: float | None = None
 
 
@@ -130,16 +132,38 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
                           complete=upper <= search.goal(), time_capped=search.time_capped, cells=search.cells())
 
 
+def _sum_radius(m: int) -> float:
+    # a-priori factor of a float sum of at most m + 2 products (Higham §3.1, any order), each product also one
+    # rounding from the exact multiplier (2u); it multiplies ||k|| ||W_:j|| (Cauchy-Schwarz), whose float
+    # norms are within (m + 2) u (hence 1.02): the radii of advcert.kernels.relaxation.cell_multipliers' sums,
+    # as in advcert.measured.crown._bound_up
+    n = m + 2
+    return (n * _U * 1.01 + 2.0 * _U * (1.0 + n * _U * 2)) * 1.02
+
+
 class _CellSearch:
-    # the mutable state of one input-space branch and bound (open boxes and their bounds)
+    # the mutable state of one input-space branch and bound: the open boxes, their bounds, and per box
+    # the neurons still undecided on it with their ranges, and the ball of its fixed part (the sum of
+    # a_r z_r over the neurons active on all of it), so that a child examines only its parent's
+    # undecided neurons (advcert.kernels.relaxation.cell_multipliers)
 
     def __init__(self, net, w2, y, ranges, Q, T, k, split: CapSplit, rho) -> None:
         self.net, self.w2, self.y, self.Q = net, w2, float(y), Q
-        self.lo0, self.hi0 = ranges  # the whole cap's pre-activation ranges
         self.split, self.rho, self.T = split, float(rho), T
+        m, d = net.W.shape
+        self.F = _sum_radius(m)
+        nrm = w2 if w2.cols is not None else row_norms(net.W, net.b, "cap")
+        self.cols = np.ascontiguousarray(nrm.cols.T)  # one row per neuron: the kernel gathers neurons
+        self.wcol = nrm.wcol  # float norms of the columns of [W b]
+        lo0, hi0 = ranges  # the whole cap's pre-activation ranges
         self.L = np.full((1, k), -T)
         self.H = np.full((1, k), T)
         self.bnd = np.full(1, np.inf)
+        self.fix = (np.zeros((1, d + 1)), np.zeros((1, d + 1)))  # ball (mid, rad) of (Lambda, const), sigma = +1
+        # the undecided neurons of every cell ever made, by cell id (None once a cell is retired or split)
+        self.lists = [(np.arange(m, dtype=np.int64), np.asarray(lo0, dtype=np.float64), np.asarray(hi0, dtype=np.float64))]
+        self.ids = np.zeros(1, dtype=np.int64)
+        self.done_L, self.done_H, self.done_b = [], [], []
         self.nodes = 0
         self.time_capped = False
         self.best, self.witness, self.L0, self.centre = 0.0, None, 0.0, None
@@ -149,34 +173,92 @@ class _CellSearch:
         g = min(self.best * (1.0 + s.rel_gap), self.L0 + (1.0 + s.var_gap) * (self.best - self.L0))
         return max(g, self.best + s.abs_gap)
 
-    def evaluate(self, L, H):
+    def _bounds(self, dom: Domain, fix, rlx):
+        # the sound bound of each side over each cell: sigma * fixed part + the relaxation of the undecided
+        # neurons, as balls; sup over the cell's cap of <Lambda, x> in closed form (advcert.measured.perturbation)
+        d = dom.d
+        P = dom.x0.shape[0]
+        out, lam = np.empty((2, P)), np.empty((2, P, d))
+        for side, sg in ((0, 1.0), (1, -1.0)):
+            r = rlx[:, side]
+            rad = np.multiply.outer(np.sqrt(r[:, d + 1]), self.wcol) * self.F
+            rad[:, d] += r[:, d + 2] * self.F
+            tot = _badd((sg * fix[0], fix[1]), (r[:, : d + 1], _rad(rad)))
+            head = _linmax_up(dom, tot[0][:, :d], tot[1][:, :d])
+            val = _badd((head, np.zeros(P)), (tot[0][:, d], tot[1][:, d]))
+            out[side] = _upper(_bsub(val, _bexact(np.full(P, sg * self.y))))
+            lam[side] = tot[0][:, :d]
+        return out, lam
+
+    def evaluate(self, L, H, parents):
         # drop boxes that miss the ball |u| <= T (no point of the cap maps into them)
         gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
         keep = np.einsum("ij,ij->i", gap, gap) <= (self.T * (1.0 + 1e-9)) ** 2
-        L, H = L[keep], H[keep]
+        L, H, parents = L[keep], H[keep], parents[keep]
+        B = L.shape[0]
+        net = self.net
+        d = net.W.shape[1]
         dom = _cell_domains(self.Q, L, H, self.T * (1.0 + 1e-9))
-        bnd, xs = _crown_rows(dom, self.net, self.w2, np.full(L.shape[0], self.y), self.lo0, self.hi0, want_x=True)
-        self.nodes += L.shape[0]
-        # the relaxations' maximisers, moved into the perturbation set, are attack points
+        plist = [self.lists[c] for c in self.ids[parents]]  # parents are positions among the open cells
+        sizes = np.array([len(t[0]) for t in plist], dtype=np.int64)
+        poff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        cat = [np.concatenate([t[j] for t in plist]) if B else np.empty(0) for j in range(3)]
+        fixd, rlx = np.empty((B, d + 2)), np.empty((B, 2, d + 3))
+        clist, clo, chi = np.empty(poff[-1], dtype=np.int64), np.empty(poff[-1]), np.empty(poff[-1])
+        ccount = np.empty(B, dtype=np.int64)
+        relaxation.cell_multipliers(np.ascontiguousarray(dom.x0), _cap_constants(dom), self.cols, net.W, net.b,
+                                    net.a, cat[0].astype(np.int64), cat[1], cat[2], poff, fixd, rlx, clist, clo,
+                                    chi, ccount)
+        pm, pr = self.fix[0][parents], self.fix[1][parents]
+        fix = _badd((pm, pr), (fixd[:, : d + 1], _rad(np.multiply.outer(np.sqrt(fixd[:, d + 1]), self.wcol) * self.F)))
+        sides, lam = self._bounds(dom, fix, rlx)
+        bnd = sides.max(axis=0)
+        self.nodes += B
+        self._attack(dom, bnd, sides, lam)
+        goal = self.goal()
+        ids = np.arange(len(self.lists), len(self.lists) + B, dtype=np.int64)
+        self.lists.extend((clist[o : o + n].copy(), clo[o : o + n].copy(), chi[o : o + n].copy()) if bd > goal else None
+                          for o, n, bd in zip(poff[:-1], ccount, bnd))
+        return L, H, bnd, fix, ids
+
+    def _attack(self, dom: Domain, bnd, sides, lam, top: int = 8) -> None:
+        # the relaxations' maximisers on the worst cells, moved into the perturbation set, are attack points
+        pick = np.argsort(-bnd)[:top]
+        if not pick.size:
+            return
+        worse = (sides[1, pick] > sides[0, pick]).astype(np.int64)
+        xs = _linmax_float(dom.take(pick), lam[worse, pick])[1]
         cand = sphere.project_to_cap(xs, np.broadcast_to(self.centre, xs.shape), self.rho)
         v = np.abs(reference.f_value(self.net, cand) - self.y)
         j = int(np.argmax(v))
         if v[j] > self.best:
             self.best, self.witness = float(v[j]), cand[j].copy()
-        return L, H, bnd
+
+    def _retire(self, keep: np.ndarray) -> None:
+        # cells at or below the goal are leaves for good (the goal only rises): keep their boxes and bounds only
+        done = ~keep
+        if np.any(done):
+            self.done_L.append(self.L[done])
+            self.done_H.append(self.H[done])
+            self.done_b.append(self.bnd[done])
+        for c in self.ids[done]:
+            self.lists[c] = None
+        idx = np.flatnonzero(keep)
+        self.L, self.H, self.bnd, self.ids = self.L[idx], self.H[idx], self.bnd[idx], self.ids[idx]
+        self.fix = (self.fix[0][idx], self.fix[1][idx])
 
     def run(self, t0: float) -> None:
-        self.L, self.H, self.bnd = self.evaluate(self.L, self.H)
+        self.L, self.H, self.bnd, self.fix, self.ids = self.evaluate(self.L, self.H, np.zeros(1, dtype=np.int64))
+        self.lists[0] = None
         s = self.split
         while self.bnd.size and self.nodes < s.max_cells:
-            goal = self.goal()
-            over = np.flatnonzero(self.bnd > goal)
-            if not over.size:
+            self._retire(self.bnd > self.goal())
+            if not self.bnd.size:
                 break
             if s.time_budget is not None and time.perf_counter() - t0 > s.time_budget:
                 self.time_capped = True
                 break
-            pick = over[np.argsort(-self.bnd[over])[: s.batch]]
+            pick = np.argsort(-self.bnd)[: s.batch]
             L, H = self.L[pick], self.H[pick]
             ax = np.argmax(H - L, axis=1)
             rows = np.arange(pick.size)
@@ -184,19 +266,32 @@ class _CellSearch:
             L2, H2 = np.concatenate([L, L]), np.concatenate([H, H])
             H2[rows, ax] = mid
             L2[rows + pick.size, ax] = mid
-            Lc, Hc, bc = self.evaluate(L2, H2)
+            Lc, Hc, bc, fc, ic = self.evaluate(L2, H2, np.concatenate([pick, pick]))
+            for c in self.ids[pick]:
+                self.lists[c] = None  # split: its children carry what is left
             rest = np.ones(self.bnd.size, dtype=bool)
             rest[pick] = False
-            self.L = np.concatenate([self.L[rest], Lc])
-            self.H = np.concatenate([self.H[rest], Hc])
-            self.bnd = np.concatenate([self.bnd[rest], bc])
+            ri = np.flatnonzero(rest)
+            self.L = np.concatenate([self.L[ri], Lc])
+            self.H = np.concatenate([self.H[ri], Hc])
+            self.bnd = np.concatenate([self.bnd[ri], bc])
+            self.fix = (np.concatenate([self.fix[0][ri], fc[0]]), np.concatenate([self.fix[1][ri], fc[1]]))
+            self.ids = np.concatenate([self.ids[ri], ic])
+
+    def _leaves(self):
+        L = np.concatenate(self.done_L + [self.L]) if self.done_L else self.L
+        H = np.concatenate(self.done_H + [self.H]) if self.done_H else self.H
+        bd = np.concatenate(self.done_b + [self.bnd]) if self.done_b else self.bnd
+        return L, H, bd
 
     def upper(self) -> float:
-        return float(np.max(self.bnd)) if self.bnd.size else -math.inf
+        bd = self._leaves()[2]
+        return float(np.max(bd)) if bd.size else -math.inf
 
     def cells(self) -> tuple:
-        return tuple(CapCell(lo=tuple(map(float, l)), hi=tuple(map(float, h)), bound=float(bd))
-                     for l, h, bd in zip(self.L, self.H, self.bnd))
+        L, H, bd = self._leaves()
+        return tuple(CapCell(lo=tuple(map(float, l)), hi=tuple(map(float, h)), bound=float(b_))
+                     for l, h, b_ in zip(L, H, bd))
 
 
 @dataclass(frozen=True)

@@ -39,277 +39,26 @@ exact real sup; tests re-check it against 60-digit references and dense sampling
 from __future__ import annotations
 
 import heapq
-import math
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 from scipy.optimize import minimize
 
 from advcert import sphere
 from advcert.errors import InputError
+from advcert.kernels import relaxation
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.balls import (_SQRT3, _TINY, _U, _badd, _bdot_self, _bexact, _bmul, _bsqrt, _bsub, _clip0,
-                                    _lower, _rad, _rowdot, _upper, RowNorms, row_norms)
+from advcert.measured.balls import _TINY, _U, _badd, _bexact, _bsub, _rad, _upper, RowNorms, row_norms
 from advcert.measured.network import TwoLayerNet
-
-def rho_upper(rho) -> float:
-    """The least binary64 number >= rho (a Fraction, str, int or float); caps grow with rho."""
-    r = Fraction(rho) if not isinstance(rho, float) else Fraction(rho)
-    if r < 0:
-        raise InputError(f"rho must be >= 0, got {rho}", "pass the radius rho of Definition 3.2")
-    f = float(r)
-    if Fraction(f) < r:
-        f = float(np.nextafter(f, np.inf))
-    return f
-
+from advcert.measured.perturbation import (Domain, _cap_constants, _linmax_float, _linmax_up, _ranges,  # noqa: F401
+                                           linear_max, linear_max_upper, make_domain, preactivation_bounds,
+                                           rho_upper)
 
 # ---------------------------------------------------------------------------------------
-# the domain: the l2 ball around x0, or the cap B_2(x0, rho) ∩ X (batched over centres)
+# the relaxation of the net over one domain (the domains: advcert.measured.perturbation)
 # ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class Domain:
-    """The sets a sup is taken over (Definition 3.2's B_2(x0, rho) ∩ X, or the ball around it).
-
-    One entry per centre (rows of ``x0``, shape (P, d)). ``kind`` 'ball':
-    {x in R^d : ||x - x0|| <= rho}. ``kind`` 'cap': {x in X : ||x - x0|| <= rho} with
-    X = {||x|| = 1, x_d = 1/2}; for x = (sqrt3/2 v, 1/2) this is the spherical cap
-    {v in S^{d-2} : <v, p> >= kappa}, p = x0[:d-1], kappa = (3/4 + ||p||^2 +
-    (x0_d - 1/2)^2 - rho^2) / sqrt3 (exact even when x0 is off X by rounding). ``kappa`` is
-    a float <= the exact value, so the cap used contains the true one; ``whole`` means the
-    constraint is void (the whole of X). ``p2`` is a ball (mid, rad) of ||p||^2.
-    """
-
-    kind: str
-    x0: np.ndarray  # (P, d)
-    rho: float  # a float >= the exact radius
-    kappa: np.ndarray  # (P,)
-    whole: np.ndarray  # (P,) bool
-    p2: tuple  # ball of ||p||^2, each (P,)
-
-    @property
-    def d(self) -> int:
-        return int(self.x0.shape[1])
-
-    def take(self, rows) -> "Domain":
-        """The domains of the centres ``rows`` (an index array; repeats allowed)."""
-        return Domain(self.kind, self.x0[rows], self.rho, self.kappa[rows], self.whole[rows],
-                      (self.p2[0][rows], self.p2[1][rows]))
-
-
-def make_domain(x0, rho, kind: str = "cap") -> Domain:
-    """The domain(s) of the sup in Theorem 5.3 for centre(s) x0: 'cap' (B_2(x0, rho) ∩ X) or 'ball'.
-
-    ``x0`` is one centre (d,) or several (P, d).
-    """
-    X = np.array(np.atleast_2d(x0), dtype=np.float64, copy=True)
-    if X.ndim != 2 or X.shape[1] < 2 or not np.all(np.isfinite(X)):
-        raise InputError(f"a centre must be a finite vector with d >= 2 entries, got shape {np.shape(x0)}", "pass data points x_i")
-    r = rho_upper(rho)
-    P = X.shape[0]
-    if kind not in ("cap", "ball"):
-        raise InputError(f"unknown domain {kind!r}", "use 'cap' (B_2(x, rho) ∩ X) or 'ball' (the l2 ball)")
-    p2 = _bdot_self(X[:, :-1])
-    if kind == "ball":
-        return Domain("ball", X, r, np.zeros(P), np.zeros(P, dtype=bool), p2)
-    if X.shape[1] < 3:
-        raise InputError("the cap bound needs d >= 3 (X is two points when d = 2)", "use domain='ball'")
-    xd = X[:, -1]
-    hm = xd - 0.5
-    # exact whenever 1/4 <= x0_d <= 1 (Sterbenz); otherwise one rounding
-    h = (hm, np.where((xd >= 0.25) & (xd <= 1.0), 0.0, 2.0 * _U * np.abs(hm)))
-    num = _badd((np.full(P, 0.75), np.zeros(P)), p2)
-    num = _badd(num, _bmul(h, h))
-    num = _bsub(num, _bmul(_bexact(np.full(P, r)), _bexact(np.full(P, r))))
-    s3 = _bsqrt(_bexact(3.0))
-    km = num[0] / s3[0]
-    kr = _rad((num[1] + np.abs(num[0]) * s3[1] / s3[0]) / s3[0] * (1.0 + 8.0 * _U) + 2.0 * _U * np.abs(km))
-    kappa = _lower((km, kr))
-    p_hi = _upper(_bsqrt(p2))
-    empty = kappa > p_hi
-    if np.any(empty):
-        i = int(np.flatnonzero(empty)[0])
-        raise InputError(
-            f"the cap B_2(x, {float(rho)}) ∩ X is empty for centre {X[i].tolist()}",
-            "the centre must lie on (or very near) X = {||x|| = 1, x_d = 1/2}",
-        )
-    return Domain("cap", X, r, kappa, kappa <= -p_hi, p2)
-
-
-def _capmax_up(t, n2, kappa, p2, whole) -> np.ndarray:
-    """Rigorous float upper bound of sup{<u, v> : ||v|| = 1, <v, p> >= kappa}, elementwise.
-
-    Inputs are balls of t = <u, p>, n2 = ||u||^2, p2 = ||p||^2 and exact floats kappa,
-    broadcast together. The sup is ||u|| when the angle phi between u and p is <= the cap
-    radius theta, else ||u|| cos(phi - theta) = (t kappa + sqrt(P^2 - kappa^2)
-    sqrt(||u||^2 P^2 - t^2)) / P^2. ||u|| bounds both, so it is kept wherever phi > theta
-    is not certain.
-    """
-    nu = _bsqrt(n2)
-    nu_hi = _upper(nu)
-    kap = (np.asarray(kappa, dtype=np.float64), 0.0)
-    out = (_upper(t) < _lower(_bmul(kap, nu))) & ~np.asarray(whole) & (_lower(p2) > 0.0)
-    if not np.any(out):
-        return np.broadcast_to(nu_hi, np.broadcast_shapes(np.shape(nu_hi), np.shape(t[0]))).copy()
-    sa = _bsqrt(_clip0(_bsub(p2, _bmul(kap, kap))))  # P^2 - kappa^2 >= 0 on a proper cap
-    sq = _bsqrt(_clip0(_bsub(_bmul(n2, p2), _bmul(t, t))))  # Cauchy-Schwarz: >= 0
-    num_hi = _upper(_badd(_bmul(t, kap), _bmul(sa, sq)))
-    p2_lo = np.maximum(_lower(p2), 2.0**-1000)
-    p2_hi = _upper(p2)
-    val_hi = np.where(num_hi >= 0, num_hi / p2_lo, num_hi / p2_hi)
-    val_hi = np.nextafter(val_hi + 2.0 * _U * np.abs(val_hi), np.inf)
-    return np.where(out, np.minimum(val_hi, nu_hi), nu_hi)
-
-
-def _linmax_up(dom: Domain, L: np.ndarray, Lrad: np.ndarray | None = None) -> np.ndarray:
-    """Rigorous upper bound of sup over domain i of <Lambda_i, x>, Lambda_i in the ball L_i ± Lrad_i (rows paired)."""
-    if dom.kind == "ball":
-        base = _rowdot(L, dom.x0)
-        rn = _bmul(_bexact(np.full(L.shape[0], dom.rho)), _bsqrt(_bdot_self(L)))
-        tot = _badd(base, rn)
-        xmax = np.abs(dom.x0) + dom.rho * (1.0 + 4.0 * _U)  # |x_j| <= |x0_j| + rho on the ball
-    else:
-        cm = _capmax_up(_rowdot(L[:, :-1], dom.x0[:, :-1]), _bdot_self(L[:, :-1]), dom.kappa, dom.p2, dom.whole)
-        s3h = (0.5 * _SQRT3, _rad(_U * _SQRT3))
-        tot = _badd(_bmul(s3h, (cm, np.zeros_like(cm))), (0.5 * L[:, -1], np.zeros(L.shape[0])))
-        xmax = np.full((1, dom.d), 0.5 * _SQRT3 * (1.0 + 4.0 * _U))  # |x_j| <= sqrt3/2 on X, x_d = 1/2
-        xmax[:, -1] = 0.5
-    if Lrad is not None:
-        extra = np.einsum("ij,ij->i", Lrad, np.broadcast_to(xmax, Lrad.shape))
-        tot = (tot[0], _rad(tot[1] + extra * (1.0 + dom.d * _U * 2)))
-    return _upper(tot)
-
-
-def _linmax_float(dom: Domain, L: np.ndarray):
-    """sup over domain i of <Lambda_i, x> (rows paired, float) and the maximisers."""
-    if dom.kind == "ball":
-        nl = np.linalg.norm(L, axis=1)
-        xs = dom.x0 + dom.rho * L / np.where(nl > 0, nl, 1.0)[:, None]
-        return np.einsum("ij,ij->i", L, dom.x0) + dom.rho * nl, xs
-    p = dom.x0[:, :-1]
-    P = np.sqrt(dom.p2[0])
-    pn = p / P[:, None]
-    U = L[:, :-1]
-    nu = np.linalg.norm(U, axis=1)
-    t = np.einsum("ij,ij->i", U, pn)
-    c = np.clip(dom.kappa / P, -1.0, 1.0)
-    c = np.where(dom.whole, -1.0, c)
-    s = np.sqrt(np.maximum(0.0, 1.0 - c * c))
-    out = t < c * nu
-    val = np.where(out, t * c + s * np.sqrt(np.maximum(nu * nu - t * t, 0.0)), nu)
-    vstar = np.where((nu > 0)[:, None], U / np.where(nu > 0, nu, 1.0)[:, None], pn)
-    if np.any(out):
-        w = U[out] - t[out, None] * pn[out]
-        wn = np.linalg.norm(w, axis=1)
-        w = np.where(wn[:, None] > 0, w / np.where(wn > 0, wn, 1.0)[:, None], 0.0)
-        vstar[out] = c[out, None] * pn[out] + s[out, None] * w
-    xs = np.empty_like(L)
-    xs[:, :-1] = 0.5 * _SQRT3 * vstar
-    xs[:, -1] = 0.5
-    return 0.5 * L[:, -1] + 0.5 * _SQRT3 * val, xs
-
-
-def _single(dom: Domain, k: int) -> Domain:
-    if dom.x0.shape[0] != 1:
-        raise InputError("this function takes the domain of one centre", "pass make_domain(x_i, rho)")
-    return dom.take(np.zeros(k, dtype=np.int64))
-
-
-def linear_max(dom: Domain, L: np.ndarray):
-    """sup over the domain of <Lambda, x> for rows Lambda of L (float), with the maximisers.
-
-    Closed forms (Theorem 5.3's B_2(x, rho) ∩ X, or the ball around it): on the ball
-    <Lambda, x0> + rho ||Lambda||; on the cap Lambda_d / 2 + sqrt3/2 * sup over the
-    spherical cap of <Lambda', v>. ``dom`` is the domain of one centre.
-    """
-    L = np.atleast_2d(np.asarray(L, dtype=np.float64))
-    return _linmax_float(_single(dom, L.shape[0]), L)
-
-
-def linear_max_upper(dom: Domain, L: np.ndarray, Lrad: np.ndarray | None = None) -> np.ndarray:
-    """Rigorous float upper bound of sup over the domain of <Lambda, x>, Lambda in the ball L ± Lrad."""
-    L = np.atleast_2d(np.asarray(L, dtype=np.float64))
-    return _linmax_up(_single(dom, L.shape[0]), L, None if Lrad is None else np.atleast_2d(Lrad))
-
-
-# ---------------------------------------------------------------------------------------
-# the network and its pre-activation ranges
-# ---------------------------------------------------------------------------------------
-
-
-def _ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
-    """Rigorous lo, hi (P, m): lo <= inf over domain i of z_r, hi >= sup (z_r = <W_r, x> + b_r).
-
-    ``w2`` is a :class:`RowNorms` for the domain's kind, a ball of the squared row norms, or None.
-    """
-    P = dom.x0.shape[0]
-    m, d = W.shape
-    nrm = w2 if isinstance(w2, RowNorms) else row_norms(W, b, dom.kind, w2)
-    if dom.kind == "ball":
-        Wb = np.concatenate([W, b[:, None]], axis=1)
-        Xb = np.concatenate([dom.x0, np.ones((P, 1))], axis=1)
-        nx, nwb = np.linalg.norm(Xb, axis=1), nrm.nw
-        z = Xb @ Wb.T
-        rn = nrm.root[1] * (dom.rho * (1.0 + 4.0 * _U))  # >= rho ||W_r||, (m,)
-        # one error term: the dot products' (Cauchy-Schwarz, float norms within (d+3)u) and z -+ rn +- err's roundings
-        err = np.multiply.outer(nx * ((d + 1) * _U * 1.03), nwb) + 4.0 * _U * (np.abs(z) + rn) + (d + 2) * _TINY
-        return z - rn - err, z + rn + err
-    return _cap_ranges(dom, W, b, nrm)
-
-
-def _cap_ranges(dom: Domain, W: np.ndarray, b: np.ndarray, nrm: RowNorms):
-    """:func:`_ranges` on caps: W_rd/2 + b_r ± sqrt3/2 sup over the cap of <±W_r', v> (:func:`_capmax_up`), in plain
-    float with one a-priori error term per step (the P x m part is most of the cost): t = <p, W_r'> within tr; G =
-    ||W_r'||^2 ||p||^2 - t^2 within eg; sqrt(G) <= sqrt(max(G~ + eg, 0)) (1 + 2u); the numerator within tr |kappa|
-    plus 4u of its terms. The two signs share everything but the sign of t kappa."""
-    m, d = W.shape
-    Wh, p = W[:, :-1], dom.x0[:, :-1]
-    t = p @ Wh.T
-    tr = np.multiply.outer(np.linalg.norm(p, axis=1) * ((d - 1) * _U * 1.02), nrm.nw) + d * _TINY
-    (n2, (nu_lo, nu_hi)), kap, (p2m, p2r) = (nrm.w2, nrm.root), dom.kappa, dom.p2
-    proper = (~dom.whole & (_lower(dom.p2) > 0.0))[:, None]
-    kn = np.where(kap[:, None] >= 0, kap[:, None] * nu_lo, kap[:, None] * nu_hi)
-    kn -= 2.0 * _U * np.abs(kn)  # <= kappa |u|: "t < kappa |u|" below is then certain
-    out_hi = ((t + tr) < kn) & proper
-    out_lo = ((tr - t) < kn) & proper
-    up, dn = np.broadcast_to(nu_hi, t.shape), np.broadcast_to(nu_hi, t.shape)
-    if np.any(out_hi) or np.any(out_lo):
-        nP = np.multiply.outer(p2m, n2[0])
-        tt = t * t
-        g = nP - tt
-        rp, rn = p2r / np.where(p2m > 0, p2m, 1.0), n2[1] / np.where(n2[0] > 0, n2[0], 1.0)  # relative radii
-        rel = np.add.outer(rp + 3.0 * _U, rn) + np.multiply.outer(rp, rn)
-        eg = (nP * rel + (2.0 * np.abs(t) + tr) * tr + 3.0 * _U * tt) * (1.0 + 16.0 * _U) + _TINY
-        eg[:, n2[0] <= 0] = np.inf  # a zero row norm with a radius: no relative form (never in practice)
-        sa = _upper(_bsqrt(_clip0(_bsub(dom.p2, _bmul((kap, 0.0), (kap, 0.0))))))  # sqrt(P^2 - kappa^2), (P,)
-        B = sa[:, None] * (np.sqrt(np.maximum(g + eg, 0.0)) * (1.0 + 2.0 * _U))
-        A = t * kap[:, None]
-        err = tr * np.abs(kap)[:, None] + 4.0 * _U * (np.abs(A) + B) + _TINY
-        # num / P^2 <= num inv + |num| dlt for every P^2 in its ball (dlt also carries the roundings)
-        p2_lo = np.maximum(_lower(dom.p2), 2.0**-1000)
-        inv = 1.0 / np.maximum(p2m, p2_lo)
-        dlt = (np.maximum(1.0 / p2_lo - inv, inv - 1.0 / _upper(dom.p2)) + 8.0 * _U * inv)[:, None]
-        inv = inv[:, None]
-        C = B + err
-        for sign, out in ((1.0, out_hi), (-1.0, out_lo)):
-            num = C + A if sign > 0 else C - A
-            val = num * inv + np.abs(num) * dlt + _TINY
-            res = np.where(out, np.minimum(val, nu_hi), nu_hi)
-            up, dn = (res, dn) if sign > 0 else (up, res)
-    # W_rd/2 + b_r is one rounding from exact; sqrt3/2 is within u sqrt3 of its float
-    cm = 0.5 * W[:, -1] + b
-    cr = 2.0 * _U * np.abs(cm)
-    s3 = 0.5 * _SQRT3 * (1.0 + 4.0 * _U)
-    hu, hd = s3 * up, s3 * dn
-    hi = (cm + cr) + hu
-    hi += 4.0 * _U * (np.abs(hi) + hu) + _TINY
-    lo = (cm - cr) - hd
-    lo -= 4.0 * _U * (np.abs(lo) + hd) + _TINY
-    return lo, hi
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,17 +82,6 @@ class Relaxed:
     slope: np.ndarray  # chord slope on unstable neurons (0 elsewhere)
     intercept: np.ndarray  # rigorous chord intercept on unstable neurons (0 elsewhere)
     source: TwoLayerNet  # the network the relaxation was made from
-
-
-def preactivation_bounds(W, b, dom: Domain) -> tuple[np.ndarray, np.ndarray]:
-    """Rigorous float lo <= inf_D z_r and hi >= sup_D z_r, z_r(x) = <W_r, x> + b_r (Thm 5.3 relaxation).
-
-    Exact ranges of a linear map over the domain, rounded outward: on the ball
-    z_r(x0) ∓ rho ||W_r||; on the cap W_rd/2 + b_r ± sqrt3/2 * sup_cap <±W_r', v>.
-    For the domain of one centre returns (m,) arrays, else (P, m).
-    """
-    lo, hi = _ranges(dom, np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64))
-    return (lo[0], hi[0]) if dom.x0.shape[0] == 1 else (lo, hi)
 
 
 def _chords(lo, hi):
@@ -410,12 +148,13 @@ def _side_bound_float(net: Relaxed, sigma: int, split, alpha, beta):
     return bound, xs[0]
 
 
-def _bound_up(dom: Domain, W, b, K, E, sigma_y, esum=None) -> np.ndarray:
+def _bound_up(dom: Domain, W, b, K, E, sigma_y, esum=None, wcol=None) -> np.ndarray:
     """Rigorous upper bound, per row i, of sup over domain i of <sum_r K_ir W_r, x> + K_i.b + sum E_i - sigma y_i.
 
     K, E (P, m) are floats, each one rounded operation (or exact) away from the real
     multipliers of valid lines; their radii 2u|K|, 2u|E| carry that rounding. ``E`` None:
-    ``esum`` (P,) are the float dot products sum_r c_r t_r of the chords' exact constants.
+    ``esum`` (P,) are the float dot products sum_r c_r t_r of the chords' exact constants. ``wcol``: the float
+    norms of the columns of [W b] (:class:`RowNorms`), computed here when not given.
     """
     m = W.shape[0]
     if E is None:
@@ -426,7 +165,9 @@ def _bound_up(dom: Domain, W, b, K, E, sigma_y, esum=None) -> np.ndarray:
         es = (E.sum(axis=1), _rad(Eabs * (m * _U * 1.01) + 2.0 * _U * Eabs * (1.0 + m * _U * 2) + m * _TINY))
     # sum_r |K_ir| |[W b]_rj| <= ||K_i|| ||[W b]_:j|| (Cauchy-Schwarz; float norms within (m+2)u, hence 1.02)
     # carries the sums' rounding (m u 1.01) and the multipliers' own radii 2u|K| without a product
-    kw = np.multiply.outer(np.linalg.norm(K, axis=1), np.sqrt(np.einsum("ij,ij->j", W, W).tolist() + [float(b @ b)]))
+    if wcol is None:
+        wcol = np.sqrt(np.einsum("ij,ij->j", W, W).tolist() + [float(b @ b)])
+    kw = np.multiply.outer(np.linalg.norm(K, axis=1), wcol)
     kw *= (m * _U * 1.01 + 2.0 * _U * (1.0 + m * _U * 2)) * 1.02
     lam = K @ W
     lam_rad = _rad(kw[:, :-1] + m * _TINY)
@@ -701,8 +442,8 @@ def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", 
     """Plain CROWN sound upper bounds of sup over each point's domain of |f_W - y_i| (Thm 5.3).
 
     No optimisation and no branching: O(m d) per point, batched over chunks of points
-    (chunk x m temporaries, never N x m; by default chunk x m is about 2^14, so that they stay
-    in cache). Rounding is accounted for, so each entry is a sound-bound. ``alpha_iters`` > 0:
+    (chunk x m temporaries, never N x m; by default chunk x m is about 2^16, so that the fused kernel's
+    product and outputs stay in the L2 cache). Rounding is accounted for, so each entry is a sound-bound. ``alpha_iters`` > 0:
     alpha-CROWN for all points at once (see :func:`_crown_rows`), still without branching.
     """
     a, W, b = net.a, net.W, net.b
@@ -712,7 +453,7 @@ def crown_bounds(net: TwoLayerNet, points, labels, rho, *, domain: str = "cap", 
         raise InputError(f"points have d = {X.shape[1]} but the network has d = {W.shape[1]}", "use the network built for these points")
     w2 = row_norms(W, b, domain)
     out = np.empty(X.shape[0])
-    chunk = max(1, 16384 // W.shape[0]) if chunk is None else int(chunk)
+    chunk = max(1, 65536 // W.shape[0]) if chunk is None else int(chunk)
     doms = make_domain(X, rho, domain)  # O(N) vectors: once, not per chunk
     with blas_single_thread():  # small products: threads only contend
         for i0 in range(0, X.shape[0], chunk):
@@ -730,12 +471,42 @@ def _crown_rows(dom: Domain, net: TwoLayerNet, w2, y: np.ndarray, lo0=None, hi0=
     intersected with the rows'. ``want_x``: also the float maximisers of the worse side (attack
     candidates). ``alpha_iters`` > 0: alpha-CROWN for every row at once by Frank-Wolfe (the bound is
     convex in alpha, d bound / d alpha_r = c_r z_r(x*) by Danskin, so the best vertex is [z_r(x*) > 0]),
-    in float, then re-evaluated soundly; each row keeps the smaller of that and plain CROWN."""
+    in float, then re-evaluated soundly; each row keeps the smaller of that and plain CROWN. Plain CROWN
+    takes its multipliers from the fused kernel (:func:`_multipliers_fused`), alpha-CROWN from
+    :func:`_multipliers_reference`, which also gives the ranges it needs; the two agree bit for bit."""
     a, W, b = net.a, net.W, net.b
-    lo, hi = _ranges(dom, W, b, w2)
+    nrm = w2 if isinstance(w2, RowNorms) else row_norms(W, b, dom.kind, w2)
+    P = len(y)
+    if alpha_iters > 0:
+        K, Ut, lo, hi = _multipliers_reference(dom, net, nrm, lo0, hi0)
+    else:
+        K, Ut = _multipliers_fused(dom, net, nrm, lo0, hi0)
+    ap, an = np.maximum(a, 0.0), np.minimum(a, 0.0)
+    es = np.concatenate([Ut @ ap, -(Ut @ an)])
+    both = dom.take(np.concatenate([np.arange(P), np.arange(P)]))
+    sy = np.concatenate([y, -y])
+    bnd = _bound_up(both, W, b, K, None, sy, esum=es, wcol=nrm.wcol)
+    xs = None
+    if alpha_iters > 0:
+        uns = (lo < 0.0) & (hi > 0.0)
+        c = np.concatenate([np.broadcast_to(a, lo.shape), np.broadcast_to(-a, lo.shape)])
+        free = np.concatenate([uns & (a < 0.0), uns & (a > 0.0)])
+        Ka, x2 = _alpha_frank_wolfe(both, W, b, K, np.where(free, 0.0, K), free, c, es - sy, alpha_iters)
+        bnd = np.minimum(bnd, _bound_up(both, W, b, Ka, None, sy, esum=es, wcol=nrm.wcol))
+    elif want_x:
+        x2 = _linmax_float(both, K @ W)[1]
+    if want_x:
+        xs = np.where((bnd[:P] >= bnd[P:])[:, None], x2[:P], x2[P:])
+    return np.maximum(bnd[:P], bnd[P:]), xs
+
+
+def _multipliers_reference(dom: Domain, net: TwoLayerNet, nrm: RowNorms, lo0=None, hi0=None):
+    """CROWN's multipliers K (2P, m) of z_r for both sides, the chord constants Ut (P, m), and the ranges lo, hi
+    (P, m) they come from, in numpy (the slow reference of :func:`_multipliers_fused`; Theorem 5.3)."""
+    a, W, b = net.a, net.W, net.b
+    lo, hi = _ranges(dom, W, b, nrm)
     if lo0 is not None:
         lo, hi = np.maximum(lo, lo0), np.minimum(hi, hi0)
-    P = len(y)
     uns = (lo < 0.0) & (hi > 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope, icpt = _chords(lo, hi)  # used only where unstable
@@ -745,21 +516,30 @@ def _crown_rows(dom: Domain, net: TwoLayerNet, w2, y: np.ndarray, lo0=None, hi0=
     ap, an = np.maximum(a, 0.0), np.minimum(a, 0.0)
     # sigma = +1: chords where a > 0, lower lines where a < 0; sigma = -1 the other way round
     K = np.concatenate([A + Sl * ap + On * an, -(A + Sl * an + On * ap)])
-    Ut = np.where(uns, icpt, 0.0)
-    es = np.concatenate([Ut @ ap, -(Ut @ an)])
-    both = dom.take(np.concatenate([np.arange(P), np.arange(P)]))
-    sy = np.concatenate([y, -y])
-    bnd = _bound_up(both, W, b, K, None, sy, esum=es)
-    xs = None
-    if alpha_iters > 0 or want_x:
-        c = np.concatenate([np.broadcast_to(a, lo.shape), np.broadcast_to(-a, lo.shape)])
-        free = np.concatenate([uns & (a < 0.0), uns & (a > 0.0)])
-        Ka, x2 = _alpha_frank_wolfe(both, W, b, K, np.where(free, 0.0, K), free, c, es - sy, alpha_iters)
-        if alpha_iters > 0:
-            bnd = np.minimum(bnd, _bound_up(both, W, b, Ka, None, sy, esum=es))
-        if want_x:
-            xs = np.where((bnd[:P] >= bnd[P:])[:, None], x2[:P], x2[P:])
-    return np.maximum(bnd[:P], bnd[P:]), xs
+    return K, np.where(uns, icpt, 0.0), lo, hi
+
+
+def _multipliers_fused(dom: Domain, net: TwoLayerNet, nrm: RowNorms, lo0=None, hi0=None):
+    """:func:`_multipliers_reference`'s K and Ut (Theorem 5.3) from one BLAS product and one fused pass
+    (:mod:`advcert.kernels.relaxation`): no (P, m) temporaries beyond the product and the outputs."""
+    a, W, b = net.a, net.W, net.b
+    P, d = dom.x0.shape
+    m = W.shape[0]
+    K, Ut = np.empty((2 * P, m)), np.empty((P, m))
+    l0 = np.empty(0) if lo0 is None else np.ascontiguousarray(lo0, dtype=np.float64)
+    h0 = np.empty(0) if hi0 is None else np.ascontiguousarray(hi0, dtype=np.float64)
+    if dom.kind == "ball":
+        wb = nrm.wb if nrm.wb is not None else np.concatenate([W, b[:, None]], axis=1)
+        Xb = np.concatenate([dom.x0, np.ones((P, 1))], axis=1)
+        nxc = np.linalg.norm(Xb, axis=1) * ((d + 1) * _U * 1.03)
+        Z = Xb @ wb.T
+        rn = nrm.root[1] * (dom.rho * (1.0 + 4.0 * _U))
+        relaxation.ball_multipliers(Z, nxc, nrm.nw, rn, (d + 2) * _TINY, a, l0, h0, K, Ut)
+    else:
+        cols = nrm.cols if nrm.cols is not None else row_norms(W, b, "cap", nrm.w2).cols
+        T = dom.x0[:, :-1] @ W[:, :-1].T
+        relaxation.cap_multipliers(T, _cap_constants(dom), cols, a, l0, h0, K, Ut)
+    return K, Ut
 
 
 #: the step lengths a Frank-Wolfe step tries at once (0: stay): P x d work each, Lambda being affine in them

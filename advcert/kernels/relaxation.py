@@ -1,0 +1,238 @@
+"""Theorem 5.3's CROWN relaxation of a two-layer ReLU net, fused: pre-activation ranges, chords, multipliers.
+
+For the rows i of a batch of domains (l2 balls or caps of X, :mod:`advcert.measured.crown`) and the
+neurons r of f_W(x) = Σ_r a_r relu(z_r(x)), one pass over the (rows x m) products computes
+
+* the rigorous range [lo_ir, hi_ir] of z_r over domain i (the same float formulas, in the same
+  order, as the numpy reference ``advcert.measured.crown._ranges``, so the results are equal bit for
+  bit and the a-priori rounding analysis written there covers them unchanged), intersected with
+  an enclosing range (lo0_r, hi0_r) when one is given;
+* the chord (slope, rigorous intercept) of every unstable neuron (``crown._chords``);
+* CROWN's multipliers of z_r for both sides sigma = +-1 of |f - y| (rows i and P + i of ``K``)
+  and the chord constants ``Ut`` whose sums with a_r^+ and a_r^- are the bound's constant terms.
+
+The numpy reference makes some thirty passes over (rows x m) temporaries; at m = 4096 they leave
+the cache, and the reference ran at 0.77-0.91x auto_LiRPA's CROWN (perf-notes §9). Here the
+(rows x m) products come from one BLAS call and every later step stays in registers.
+
+Every float operation is written out in the reference's order; numba does not contract a*b + c
+into a fused multiply-add unless fastmath is on, and it is off here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_U = 2.0**-53
+_TINY = 2.0**-1000
+_S3 = 0.5 * math.sqrt(3.0) * (1.0 + 4.0 * _U)
+
+
+@njit(inline="always")
+def _fmin(x, y):  # pragma: no cover - compiled
+    # numpy.minimum's semantics (a NaN wins), so that every result equals the reference's
+    if (x != x) | (y != y):
+        return x + y
+    return x if x < y else y
+
+
+@njit(inline="always")
+def _fmax(x, y):  # pragma: no cover - compiled
+    if (x != x) | (y != y):
+        return x + y
+    return x if x > y else y
+
+
+@njit(inline="always")
+def _multipliers(i, r, P, lo, hi, a, K, Ut):  # pragma: no cover - compiled
+    # CROWN on one neuron: chords where sigma a_r > 0, CROWN's lower line (alpha = [hi >= -lo]) where < 0.
+    # Branch-free (both cases computed, then selected): the stable/unstable pattern is random, and
+    # mispredicted branches cost more than the chord's few operations. A stable neuron gets the
+    # reference's zero slope: (A + 0 a+) + 0 a- is A, with the reference's sign of zero.
+    ar = a[r]
+    ap = ar if ar > 0.0 else 0.0
+    an = ar if ar < 0.0 else 0.0
+    A = ar if lo >= 0.0 else 0.0
+    uns = (lo < 0.0) & (hi > 0.0)
+    s = hi / (hi - lo)
+    q = -(s * lo)
+    t = q + 6.0 * _U * (q + hi) + _TINY
+    sl = s if uns else 0.0
+    on = 1.0 if uns & (hi >= -lo) else 0.0
+    K[i, r] = (A + sl * ap) + on * an
+    K[P + i, r] = -((A + sl * an) + on * ap)
+    Ut[i, r] = t if uns else 0.0
+
+
+@njit(inline="always")
+def _row_multipliers(i, P, LO, HI, lo0, hi0, a, K, Ut):  # pragma: no cover - compiled
+    # the second loop of a row (the ranges are the first): one loop doing both stops vectorising
+    m = LO.shape[0]
+    if lo0.shape[0] == m:
+        for r in range(m):
+            LO[r] = _fmax(LO[r], lo0[r])
+            HI[r] = _fmin(HI[r], hi0[r])
+    for r in range(m):
+        _multipliers(i, r, P, LO[r], HI[r], a, K, Ut)
+
+
+@njit(cache=True, nogil=True)
+def ball_multipliers(Z, nxc, nwb, rn, tiny, a, lo0, hi0, K, Ut):  # pragma: no cover - compiled
+    """CROWN's multipliers on l2 balls (Theorem 5.3): Z = [x0_i, 1] [W_r, b_r]^T (rows x m), nxc_i = ||[x0_i, 1]||
+    (d + 1) u 1.03, nwb_r = ||[W_r, b_r]||, rn_r >= rho ||W_r||, tiny = (d + 2) 2^-1000; lo0/hi0 empty or (m,)."""
+    P, m = Z.shape
+    LO, HI = np.empty(m), np.empty(m)
+    for i in range(P):
+        nx = nxc[i]
+        for r in range(m):
+            z = Z[i, r]
+            err = nx * nwb[r] + 4.0 * _U * (abs(z) + rn[r]) + tiny
+            LO[r] = z - rn[r] - err
+            HI[r] = z + rn[r] + err
+        _row_multipliers(i, P, LO, HI, lo0, hi0, a, K, Ut)
+
+
+@njit(inline="always")
+def _cap_range(t, trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, nw, nu_lo, nu_hi, n2m, rnr, cm, cr,
+               zero_row):  # pragma: no cover - compiled
+    # the rigorous range of z_r over one cap from t = <p, W_r'> (the reference's _cap_ranges, elementwise)
+    tr = trx * nw + dtiny
+    kn = kap * nu_lo if kap >= 0.0 else kap * nu_hi
+    kn = kn - 2.0 * _U * abs(kn)
+    out_hi = (t + tr < kn) & proper
+    out_lo = (tr - t < kn) & proper
+    # both ends computed for every neuron and then selected (branch-free, see _multipliers)
+    nP = p2m * n2m
+    tt = t * t
+    g = nP - tt
+    rel = (rp + 3.0 * _U + rnr) + rp * rnr
+    eg = (nP * rel + (2.0 * abs(t) + tr) * tr + 3.0 * _U * tt) * (1.0 + 16.0 * _U) + _TINY
+    eg = np.inf if zero_row else eg
+    B = sa * (math.sqrt(_fmax(g + eg, 0.0)) * (1.0 + 2.0 * _U))
+    A = t * kap
+    err = tr * kabs + 4.0 * _U * (abs(A) + B) + _TINY
+    C = B + err
+    nh = C + A
+    nl = C - A
+    vh = _fmin(nh * inv + abs(nh) * dlt + _TINY, nu_hi)
+    vl = _fmin(nl * inv + abs(nl) * dlt + _TINY, nu_hi)
+    up = vh if out_hi else nu_hi
+    dn = vl if out_lo else nu_hi
+    hu = _S3 * up
+    hd = _S3 * dn
+    hi = (cm + cr) + hu
+    hi = hi + (4.0 * _U * (abs(hi) + hu) + _TINY)
+    lo = (cm - cr) - hd
+    lo = lo - (4.0 * _U * (abs(lo) + hd) + _TINY)
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def cap_multipliers(T, rowv, colv, a, lo0, hi0, K, Ut):  # pragma: no cover - compiled
+    """CROWN's multipliers on caps of X (Theorem 5.3): T = p_i W_r'^T (rows x m), p_i the centre's first d - 1
+    coordinates; ``rowv`` (rows x 10) and ``colv`` (8 x m: unit-stride loads, so that the loop vectorises) the
+    per-row and per-neuron constants that ``advcert.measured.crown._cap_ranges`` computes outside its (rows x m)
+    part, in the order that ``advcert.measured.perturbation._cap_constants`` writes them."""
+    P, m = T.shape
+    LO, HI = np.empty(m), np.empty(m)
+    for i in range(P):
+        trx, kap, proper, rp, sa = rowv[i, 0], rowv[i, 1], rowv[i, 2] > 0.0, rowv[i, 3], rowv[i, 4]
+        inv, dlt, dtiny, kabs, p2m = rowv[i, 5], rowv[i, 6], rowv[i, 7], rowv[i, 8], rowv[i, 9]
+        for r in range(m):
+            LO[r], HI[r] = _cap_range(T[i, r], trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, colv[0, r],
+                                      colv[1, r], colv[2, r], colv[3, r], colv[4, r], colv[5, r], colv[6, r],
+                                      colv[7, r] > 0.0)
+        _row_multipliers(i, P, LO, HI, lo0, hi0, a, K, Ut)
+
+
+@njit(cache=True, nogil=True)
+def cell_multipliers(X, rowv, colr, W, b, a, plist, plo, phi, poff, fix, rlx, clist, clo, chi, ccount):  # pragma: no cover
+    """Theorem 5.3's CROWN relaxation on the cells of an input-space split of a cap, incrementally.
+
+    Cell i (centre X[i], cap constants rowv[i]; ``colr`` the per-neuron constants as m x 8 rows, one cache
+    line per gathered neuron) lies inside its parent, whose undecided neurons are
+    plist[poff[i]:poff[i+1]] with ranges [plo, phi] over the parent. Only those are examined: each
+    range over the cell is intersected with the parent's; a neuron now active joins the cell's fixed
+    part, one now inactive drops out, and the others stay undecided (written to clist/clo/chi at the
+    same offsets, ccount[i] of them) and get CROWN's lines. Per cell it writes, over the examined neurons,
+
+    * fix[i] = (sum a_r W_r, sum a_r b_r + 0, sum a_r^2) over the newly active neurons (the sigma = +1 side;
+      sigma = -1 is its negation), length d + 2;
+    * rlx[i, side] = (sum k_r W_r, sum k_r b_r + e_r, sum k_r^2, sum |e_r|) over the undecided neurons, k_r and
+      e_r the multipliers and chord constants of side sigma (sigma a_r > 0: the chord, e_r = sigma a_r t_r;
+      else CROWN's lower line), length d + 3.
+
+    The sums of squares give, by Cauchy-Schwarz with the columns' norms, a-priori bounds of every rounding
+    of the float sums (any order), which ``advcert.measured.cap_split`` turns into radii. Costs O(|plist| d),
+    not O(m d), per cell: the ranges first (one loop), then the classification and the sums (a second).
+    """
+    B, d = X.shape
+    mx = 0
+    for i in range(B):
+        mx = max(mx, poff[i + 1] - poff[i])
+    LO, HI = np.empty(mx), np.empty(mx)
+    kf, k0, k1 = np.empty(mx), np.empty(mx), np.empty(mx)
+    acc = np.empty(3 * (d + 3))
+    for i in range(B):
+        trx, kap, proper, rp, sa = rowv[i, 0], rowv[i, 1], rowv[i, 2] > 0.0, rowv[i, 3], rowv[i, 4]
+        inv, dlt, dtiny, kabs, p2m = rowv[i, 5], rowv[i, 6], rowv[i, 7], rowv[i, 8], rowv[i, 9]
+        o = poff[i]
+        cnt = poff[i + 1] - o
+        for j in range(cnt):
+            r = plist[o + j]
+            t = 0.0
+            for q in range(d - 1):
+                t += X[i, q] * W[r, q]
+            lo, hi = _cap_range(t, trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, colr[r, 0], colr[r, 1],
+                                colr[r, 2], colr[r, 3], colr[r, 4], colr[r, 5], colr[r, 6], colr[r, 7] > 0.0)
+            LO[j] = _fmax(lo, plo[o + j])
+            HI[j] = _fmin(hi, phi[o + j])
+        acc[:] = 0.0
+        c0, c1 = d + 3, 2 * (d + 3)
+        n = 0
+        for j in range(cnt):
+            r = plist[o + j]
+            lo, hi, ar, br = LO[j], HI[j], a[r], b[r]
+            uns = (lo < 0.0) & (hi > 0.0)
+            s = hi / (hi - lo)
+            q0 = -(s * lo)
+            tc = q0 + 6.0 * _U * (q0 + hi) + _TINY
+            on = 1.0 if hi >= -lo else 0.0
+            # side +1 has c = a, side -1 has c = -a: the chord where c > 0, CROWN's lower line where c < 0
+            pos = ar > 0.0
+            x0 = (ar * s if pos else ar * on) if uns else 0.0
+            x1 = (-ar * on if pos else -ar * s) if uns else 0.0
+            e0 = ar * tc if uns & pos else 0.0
+            e1 = -ar * tc if uns & (not pos) else 0.0
+            xf = ar if lo >= 0.0 else 0.0
+            kf[j], k0[j], k1[j] = xf, x0, x1
+            acc[d] += xf * br
+            acc[d + 1] += xf * xf
+            acc[c0 + d] += x0 * br + e0
+            acc[c0 + d + 1] += x0 * x0
+            acc[c0 + d + 2] += abs(e0)
+            acc[c1 + d] += x1 * br + e1
+            acc[c1 + d + 1] += x1 * x1
+            acc[c1 + d + 2] += abs(e1)
+            if uns:
+                clist[o + n] = r
+                clo[o + n] = lo
+                chi[o + n] = hi
+                n += 1
+        for j in range(cnt):
+            r = plist[o + j]
+            xf, x0, x1 = kf[j], k0[j], k1[j]
+            for q in range(d):
+                w = W[r, q]
+                acc[q] += xf * w
+                acc[c0 + q] += x0 * w
+                acc[c1 + q] += x1 * w
+        for k in range(d + 2):
+            fix[i, k] = acc[k]
+        for k in range(d + 3):
+            rlx[i, 0, k] = acc[c0 + k]
+            rlx[i, 1, k] = acc[c1 + k]
+        ccount[i] = n
