@@ -15,7 +15,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 from advcert import adversary, sphere
-from advcert.kernels import ascent, forward, fstar, hermite, sweep, threads, update
+from advcert.kernels import ascent, forward, fstar, hermite, relaxation, sweep, threads, update
 from advcert.measured import reference as ref
 from advcert.measured.attacks import AttackConfig, loss_objective, network_ascent
 from advcert.measured.coupling import net
@@ -505,3 +505,46 @@ def test_crown_multipliers_kernel_equals_reference_bit_for_bit(kind):
             assert np.array_equal(K3, K4) and np.array_equal(U3, U4), (m, d, rho)
             chords += np.count_nonzero(U1)
     assert chords > 1000  # unstable neurons: the chords are exercised
+
+
+def test_capmax_kernel_equals_reference_bit_for_bit():
+    # Theorem 5.3's sup of a linear function over caps: the compiled per-row pass against the numpy ball reference
+    from advcert.measured import perturbation as pt
+    from advcert.measured.balls import _bdot_self, _rowdot
+
+    rng = np.random.default_rng(18)
+    for d in (3, 4, 10):
+        X = sphere.sample_uniform(rng, 400, d)
+        X[:5] += rng.standard_normal((5, d)) * 1e-9  # centres slightly off X
+        L = rng.standard_normal((400, d)) * 10.0 ** rng.uniform(-3, 3, (400, 1))
+        L[:40, :-1] = X[:40, :-1] * rng.uniform(0.5, 2.0, (40, 1))  # directions inside the cap: the ||u|| branch
+        L[40] = 0.0
+        for rho in (1e-6, 0.05, 0.3, 1.0, 1.99):
+            dom = pt.make_domain(X, rho, "cap")
+            args = (_rowdot(L[:, :-1], dom.x0[:, :-1]), _bdot_self(L[:, :-1]), dom.kappa, dom.p2, dom.whole)
+            ref, fast = pt._capmax_up(*args), pt._capmax_rows(*args)
+            assert np.array_equal(ref, fast), (d, rho, np.flatnonzero(ref != fast)[:5])
+
+
+def test_cap_kappa_and_constants_kernels_equal_reference_bit_for_bit():
+    # Definition 3.2's cap {v : <v, p> >= kappa} and the per-centre constants of Theorem 5.3's cap ranges
+    from advcert.measured import perturbation as pt
+    from advcert.measured.balls import _bdot_self
+
+    rng = np.random.default_rng(19)
+    for d in (3, 5, 10):
+        X = sphere.sample_uniform(rng, 300, d)
+        X[:20] += rng.standard_normal((20, d)) * 1e-3  # off X: x_d outside [1/4, 1] needs its rounding radius
+        X[20:25, -1] = rng.uniform(-0.2, 0.2, 5)
+        for rho in (1e-7, 0.05, 0.4, 1.0, 1.99, 2.5):
+            r = pt.rho_upper(rho)
+            p2 = _bdot_self(X[:, :-1])
+            kr, pr = pt._kappa_reference(X, r, p2)
+            kf, pf = np.empty(len(X)), np.empty(len(X))
+            relaxation.cap_kappa(np.ascontiguousarray(X[:, -1]), p2[0], p2[1], r, kf, pf)
+            assert np.array_equal(kr, kf) and np.array_equal(pr, pf), (d, rho)
+            keep = kr <= pr  # the non-empty caps
+            if not keep.any():
+                continue
+            dom = pt.make_domain(X[keep], rho, "cap")
+            assert np.array_equal(pt._cap_constants(dom), pt._cap_constants_reference(dom)), (d, rho)

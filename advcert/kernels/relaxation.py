@@ -236,3 +236,141 @@ def cell_multipliers(X, rowv, colr, W, b, a, plist, plo, phi, poff, fix, rlx, cl
             rlx[i, 0, k] = acc[c0 + k]
             rlx[i, 1, k] = acc[c1 + k]
         ccount[i] = n
+
+
+# ---------------------------------------------------------------------------------------
+# the sup of a linear function over caps, per row (advcert.measured.perturbation._capmax_up)
+# ---------------------------------------------------------------------------------------
+# Scalar forms of advcert.measured.balls' operations, each the same float operations in the same
+# order, so that capmax_up equals the numpy reference bit for bit (tests/test_kernels.py).
+
+_F = 1.0 + 2.0**-40
+
+
+@njit(inline="always")
+def _r(x):  # pragma: no cover - compiled
+    return x * _F + _TINY
+
+
+@njit(inline="always")
+def _add(am, ar, bm, br):  # pragma: no cover - compiled
+    m = am + bm
+    return m, _r(ar + br + 2.0 * _U * abs(m))
+
+
+@njit(inline="always")
+def _sub(am, ar, bm, br):  # pragma: no cover - compiled
+    m = am - bm
+    return m, _r(ar + br + 2.0 * _U * abs(m))
+
+
+@njit(inline="always")
+def _mul(am, ar, bm, br):  # pragma: no cover - compiled
+    m = am * bm
+    return m, _r(abs(am) * br + ar * abs(bm) + ar * br + 2.0 * _U * abs(m))
+
+
+@njit(inline="always")
+def _sqrt(m, r):  # pragma: no cover - compiled
+    hi = math.sqrt(_fmax(m + r, 0.0)) * (1.0 + 4.0 * _U)
+    if m > r:
+        sm = math.sqrt(m)
+        return sm, _r(r / sm * (1.0 + 4.0 * _U) + 2.0 * _U * sm)
+    return 0.5 * hi, _r(0.5 * hi + 2.0 * _U * hi)
+
+
+@njit(inline="always")
+def _clip(m, r):  # pragma: no cover - compiled
+    lo = _fmax(m - r, 0.0)
+    hi = _fmax(m + r, 0.0)
+    return 0.5 * (lo + hi), _r(0.5 * (hi - lo) + 2.0 * _U * (abs(m) + r))
+
+
+@njit(inline="always")
+def _up(m, r):  # pragma: no cover - compiled
+    s = m + r
+    return np.nextafter(s + 2.0 * _U * abs(s), np.inf)
+
+
+@njit(inline="always")
+def _dn(m, r):  # pragma: no cover - compiled
+    s = m - r
+    return np.nextafter(s - 2.0 * _U * abs(s), -np.inf)
+
+
+@njit(cache=True, nogil=True)
+def capmax_up(tm, tr, n2m, n2r, kap, p2m, p2r, whole, out):  # pragma: no cover - compiled
+    """Rigorous float upper bound of sup{<u, v> : ||v|| = 1, <v, p> >= kappa} per row (Theorem 5.3's closed form
+    on caps): balls (tm, tr) of t = <u, p>, (n2m, n2r) of ||u||^2, (p2m, p2r) of ||p||^2, exact kappa; the
+    reference ``advcert.measured.perturbation._capmax_up`` in one pass (its derivation is written there)."""
+    for i in range(tm.shape[0]):
+        num, nur = _sqrt(n2m[i], n2r[i])
+        nu_hi = _up(num, nur)
+        k = kap[i]
+        km, kr = _mul(k, 0.0, num, nur)
+        o = (_up(tm[i], tr[i]) < _dn(km, kr)) & (not whole[i]) & (_dn(p2m[i], p2r[i]) > 0.0)
+        qm, qr = _mul(k, 0.0, k, 0.0)
+        am, ar = _sub(p2m[i], p2r[i], qm, qr)
+        am, ar = _clip(am, ar)
+        sam, sar = _sqrt(am, ar)
+        bm, br = _mul(n2m[i], n2r[i], p2m[i], p2r[i])
+        cm, cr = _mul(tm[i], tr[i], tm[i], tr[i])
+        bm, br = _sub(bm, br, cm, cr)
+        bm, br = _clip(bm, br)
+        sqm, sqr = _sqrt(bm, br)
+        xm, xr = _mul(tm[i], tr[i], k, 0.0)
+        ym, yr = _mul(sam, sar, sqm, sqr)
+        zm, zr = _add(xm, xr, ym, yr)
+        num_hi = _up(zm, zr)
+        p2_lo = _fmax(_dn(p2m[i], p2r[i]), 2.0**-1000)
+        p2_hi = _up(p2m[i], p2r[i])
+        val = num_hi / p2_lo if num_hi >= 0 else num_hi / p2_hi
+        val = np.nextafter(val + 2.0 * _U * abs(val), np.inf)
+        out[i] = _fmin(val, nu_hi) if o else nu_hi
+
+
+@njit(cache=True, nogil=True)
+def cap_kappa(xd, p2m, p2r, rho, kappa, p_hi):  # pragma: no cover - compiled
+    """Per centre, kappa (a float <= (3/4 + ||p||^2 + (x_d - 1/2)^2 - rho^2) / sqrt3) and a float >= ||p|| (Definition
+    3.2's cap as {v : <v, p> >= kappa}): ``advcert.measured.perturbation.make_domain``'s ball arithmetic, per row."""
+    s3m, s3r = _sqrt(3.0, 0.0)
+    rrm, rrr = _mul(rho, 0.0, rho, 0.0)
+    for i in range(xd.shape[0]):
+        x = xd[i]
+        hm = x - 0.5
+        hr = 0.0 if (x >= 0.25) & (x <= 1.0) else 2.0 * _U * abs(hm)  # exact in that range (Sterbenz)
+        nm, nr = _add(0.75, 0.0, p2m[i], p2r[i])
+        qm, qr = _mul(hm, hr, hm, hr)
+        nm, nr = _add(nm, nr, qm, qr)
+        nm, nr = _sub(nm, nr, rrm, rrr)
+        km = nm / s3m
+        kr = _r((nr + abs(nm) * s3r / s3m) / s3m * (1.0 + 8.0 * _U) + 2.0 * _U * abs(km))
+        kappa[i] = _dn(km, kr)
+        pm, pr = _sqrt(p2m[i], p2r[i])
+        p_hi[i] = _up(pm, pr)
+
+
+@njit(cache=True, nogil=True)
+def cap_constants(pnorm, kap, whole, p2m, p2r, d, out):  # pragma: no cover - compiled
+    """The per-centre constants of the cap ranges (``advcert.measured.perturbation._cap_constants``, where each is
+    defined), per row; ``pnorm`` the float norms ||p||."""
+    for i in range(pnorm.shape[0]):
+        k = kap[i]
+        p2_dn = _dn(p2m[i], p2r[i])
+        qm, qr = _mul(k, 0.0, k, 0.0)
+        am, ar = _sub(p2m[i], p2r[i], qm, qr)
+        am, ar = _clip(am, ar)
+        sm, sr = _sqrt(am, ar)
+        p2_lo = _fmax(p2_dn, 2.0**-1000)
+        inv = 1.0 / _fmax(p2m[i], p2_lo)
+        dlt = _fmax(1.0 / p2_lo - inv, inv - 1.0 / _up(p2m[i], p2r[i])) + 8.0 * _U * inv
+        out[i, 0] = pnorm[i] * ((d - 1) * _U * 1.02)
+        out[i, 1] = k
+        out[i, 2] = 1.0 if (not whole[i]) & (p2_dn > 0.0) else 0.0
+        out[i, 3] = p2r[i] / (p2m[i] if p2m[i] > 0 else 1.0)
+        out[i, 4] = _up(sm, sr)
+        out[i, 5] = inv
+        out[i, 6] = dlt
+        out[i, 7] = d * _TINY
+        out[i, 8] = abs(k)
+        out[i, 9] = p2m[i]

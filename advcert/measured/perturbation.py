@@ -20,6 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from advcert.errors import InputError
+from advcert.kernels import relaxation
 from advcert.measured.balls import (_SQRT3, _TINY, _U, _badd, _bdot_self, _bexact, _bmul, _bsqrt, _bsub, _clip0,
                                     _lower, _rad, _rowdot, _upper, RowNorms, row_norms)
 
@@ -86,6 +87,22 @@ def make_domain(x0, rho, kind: str = "cap") -> Domain:
         return Domain("ball", X, r, np.zeros(P), np.zeros(P, dtype=bool), p2)
     if X.shape[1] < 3:
         raise InputError("the cap bound needs d >= 3 (X is two points when d = 2)", "use domain='ball'")
+    kappa, p_hi = np.empty(P), np.empty(P)
+    relaxation.cap_kappa(np.ascontiguousarray(X[:, -1]), p2[0], p2[1], r, kappa, p_hi)
+    empty = kappa > p_hi
+    if np.any(empty):
+        i = int(np.flatnonzero(empty)[0])
+        raise InputError(
+            f"the cap B_2(x, {float(rho)}) ∩ X is empty for centre {X[i].tolist()}",
+            "the centre must lie on (or very near) X = {||x|| = 1, x_d = 1/2}",
+        )
+    return Domain("cap", X, r, kappa, kappa <= -p_hi, p2)
+
+
+def _kappa_reference(X: np.ndarray, r: float, p2):
+    """:func:`make_domain`'s kappa and upper bound of ||p|| in numpy ball arithmetic (the reference of
+    :func:`advcert.kernels.relaxation.cap_kappa`; Definition 3.2's cap as {v : <v, p> >= kappa})."""
+    P = X.shape[0]
     xd = X[:, -1]
     hm = xd - 0.5
     # exact whenever 1/4 <= x0_d <= 1 (Sterbenz); otherwise one rounding
@@ -98,14 +115,7 @@ def make_domain(x0, rho, kind: str = "cap") -> Domain:
     kr = _rad((num[1] + np.abs(num[0]) * s3[1] / s3[0]) / s3[0] * (1.0 + 8.0 * _U) + 2.0 * _U * np.abs(km))
     kappa = _lower((km, kr))
     p_hi = _upper(_bsqrt(p2))
-    empty = kappa > p_hi
-    if np.any(empty):
-        i = int(np.flatnonzero(empty)[0])
-        raise InputError(
-            f"the cap B_2(x, {float(rho)}) ∩ X is empty for centre {X[i].tolist()}",
-            "the centre must lie on (or very near) X = {||x|| = 1, x_d = 1/2}",
-        )
-    return Domain("cap", X, r, kappa, kappa <= -p_hi, p2)
+    return kappa, p_hi
 
 
 def _capmax_up(t, n2, kappa, p2, whole) -> np.ndarray:
@@ -133,6 +143,20 @@ def _capmax_up(t, n2, kappa, p2, whole) -> np.ndarray:
     return np.where(out, np.minimum(val_hi, nu_hi), nu_hi)
 
 
+def _capmax_rows(t, n2, kappa, p2, whole) -> np.ndarray:
+    """:func:`_capmax_up` for rows paired one to one (Theorem 5.3's closed form on caps), in one compiled pass
+    (:func:`advcert.kernels.relaxation.capmax_up`, equal to it bit for bit): the ball operations of the
+    reference cost a numpy call each, which at small m is most of a cap bound's time."""
+    out = np.empty(t[0].shape[0])
+    def vec(v, dtype=np.float64):
+        v = np.asarray(v)
+        return v if v.shape == out.shape and v.dtype == dtype and v.flags.c_contiguous else \
+            np.ascontiguousarray(np.broadcast_to(v, out.shape), dtype=dtype)
+
+    relaxation.capmax_up(*(vec(v) for v in (t[0], t[1], n2[0], n2[1], kappa, p2[0], p2[1])), vec(whole, np.bool_), out)
+    return out
+
+
 def _linmax_up(dom: Domain, L: np.ndarray, Lrad: np.ndarray | None = None) -> np.ndarray:
     """Rigorous upper bound of sup over domain i of <Lambda_i, x>, Lambda_i in the ball L_i ± Lrad_i (rows paired)."""
     if dom.kind == "ball":
@@ -141,7 +165,7 @@ def _linmax_up(dom: Domain, L: np.ndarray, Lrad: np.ndarray | None = None) -> np
         tot = _badd(base, rn)
         xmax = np.abs(dom.x0) + dom.rho * (1.0 + 4.0 * _U)  # |x_j| <= |x0_j| + rho on the ball
     else:
-        cm = _capmax_up(_rowdot(L[:, :-1], dom.x0[:, :-1]), _bdot_self(L[:, :-1]), dom.kappa, dom.p2, dom.whole)
+        cm = _capmax_rows(_rowdot(L[:, :-1], dom.x0[:, :-1]), _bdot_self(L[:, :-1]), dom.kappa, dom.p2, dom.whole)
         s3h = (0.5 * _SQRT3, _rad(_U * _SQRT3))
         tot = _badd(_bmul(s3h, (cm, np.zeros_like(cm))), (0.5 * L[:, -1], np.zeros(L.shape[0])))
         xmax = np.full((1, dom.d), 0.5 * _SQRT3 * (1.0 + 4.0 * _U))  # |x_j| <= sqrt3/2 on X, x_d = 1/2
@@ -230,6 +254,17 @@ def _ranges(dom: Domain, W: np.ndarray, b: np.ndarray, w2=None):
 
 
 def _cap_constants(dom: Domain) -> np.ndarray:
+    """:func:`_cap_constants_reference` in one compiled pass (:func:`advcert.kernels.relaxation.cap_constants`,
+    equal to it bit for bit): the ball operations cost a numpy call each, most of a small cap bound's time."""
+    P, d = dom.x0.shape
+    out = np.empty((P, 10))
+    relaxation.cap_constants(np.linalg.norm(dom.x0[:, :-1], axis=1), np.ascontiguousarray(dom.kappa, dtype=np.float64),
+                             np.ascontiguousarray(dom.whole, dtype=np.bool_), np.ascontiguousarray(dom.p2[0]),
+                             np.ascontiguousarray(dom.p2[1]), d, out)
+    return out
+
+
+def _cap_constants_reference(dom: Domain) -> np.ndarray:
     """The per-centre constants of the cap ranges (Theorem 5.3 relaxation), (P, 10), in the order of
     :func:`advcert.kernels.relaxation.cap_multipliers`: ||p|| (d - 1) u 1.02 (the radius of t = <p, W_r'> per
     unit ||W_r'||), kappa, whether the cap is proper, the relative radius of ||p||^2, sqrt(P^2 - kappa^2) from
