@@ -173,9 +173,12 @@ def cell_multipliers(X, rowv, colr, W, b, a, plist, plo, phi, poff, fix, rlx, cl
     mx = 0
     for i in range(B):
         mx = max(mx, poff[i + 1] - poff[i])
+    # per cell the examined neurons are first gathered into contiguous scratch, so that the range and the
+    # line loops run on unit-stride data and vectorise (gathering inside them made each neuron latency-bound)
+    T, Cg, PL, PH, Ag, Bg = np.empty(mx), np.empty((8, mx)), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx)
+    Wl = np.empty((d, mx))
     LO, HI = np.empty(mx), np.empty(mx)
-    kf, k0, k1 = np.empty(mx), np.empty(mx), np.empty(mx)
-    acc = np.empty(3 * (d + 3))
+    kf, k0, k1, e0v, e1v = np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx)
     for i in range(B):
         trx, kap, proper, rp, sa = rowv[i, 0], rowv[i, 1], rowv[i, 2] > 0.0, rowv[i, 3], rowv[i, 4]
         inv, dlt, dtiny, kabs, p2m = rowv[i, 5], rowv[i, 6], rowv[i, 7], rowv[i, 8], rowv[i, 9]
@@ -185,17 +188,21 @@ def cell_multipliers(X, rowv, colr, W, b, a, plist, plo, phi, poff, fix, rlx, cl
             r = plist[o + j]
             t = 0.0
             for q in range(d - 1):
-                t += X[i, q] * W[r, q]
-            lo, hi = _cap_range(t, trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, colr[r, 0], colr[r, 1],
-                                colr[r, 2], colr[r, 3], colr[r, 4], colr[r, 5], colr[r, 6], colr[r, 7] > 0.0)
-            LO[j] = _fmax(lo, plo[o + j])
-            HI[j] = _fmin(hi, phi[o + j])
-        acc[:] = 0.0
-        c0, c1 = d + 3, 2 * (d + 3)
-        n = 0
+                w = W[r, q]
+                Wl[q, j] = w
+                t += X[i, q] * w
+            Wl[d - 1, j] = W[r, d - 1]
+            T[j] = t
+            for c in range(8):
+                Cg[c, j] = colr[r, c]
+            PL[j], PH[j], Ag[j], Bg[j] = plo[o + j], phi[o + j], a[r], b[r]
         for j in range(cnt):
-            r = plist[o + j]
-            lo, hi, ar, br = LO[j], HI[j], a[r], b[r]
+            lo, hi = _cap_range(T[j], trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, Cg[0, j], Cg[1, j],
+                                Cg[2, j], Cg[3, j], Cg[4, j], Cg[5, j], Cg[6, j], Cg[7, j] > 0.0)
+            LO[j] = _fmax(lo, PL[j])
+            HI[j] = _fmin(hi, PH[j])
+        for j in range(cnt):
+            lo, hi, ar = LO[j], HI[j], Ag[j]
             uns = (lo < 0.0) & (hi > 0.0)
             s = hi / (hi - lo)
             q0 = -(s * lo)
@@ -203,38 +210,40 @@ def cell_multipliers(X, rowv, colr, W, b, a, plist, plo, phi, poff, fix, rlx, cl
             on = 1.0 if hi >= -lo else 0.0
             # side +1 has c = a, side -1 has c = -a: the chord where c > 0, CROWN's lower line where c < 0
             pos = ar > 0.0
-            x0 = (ar * s if pos else ar * on) if uns else 0.0
-            x1 = (-ar * on if pos else -ar * s) if uns else 0.0
-            e0 = ar * tc if uns & pos else 0.0
-            e1 = -ar * tc if uns & (not pos) else 0.0
-            xf = ar if lo >= 0.0 else 0.0
-            kf[j], k0[j], k1[j] = xf, x0, x1
-            acc[d] += xf * br
-            acc[d + 1] += xf * xf
-            acc[c0 + d] += x0 * br + e0
-            acc[c0 + d + 1] += x0 * x0
-            acc[c0 + d + 2] += abs(e0)
-            acc[c1 + d] += x1 * br + e1
-            acc[c1 + d + 1] += x1 * x1
-            acc[c1 + d + 2] += abs(e1)
-            if uns:
-                clist[o + n] = r
-                clo[o + n] = lo
-                chi[o + n] = hi
-                n += 1
+            k0[j] = (ar * s if pos else ar * on) if uns else 0.0
+            k1[j] = (-ar * on if pos else -ar * s) if uns else 0.0
+            e0v[j] = ar * tc if uns & pos else 0.0
+            e1v[j] = -ar * tc if uns & (not pos) else 0.0
+            kf[j] = ar if lo >= 0.0 else 0.0
+        # the scalar sums in locals (registers), the vector sums one coordinate at a time
+        fb = fq = b0 = q0s = e0s = b1 = q1s = e1s = 0.0
+        n = 0
         for j in range(cnt):
-            r = plist[o + j]
-            xf, x0, x1 = kf[j], k0[j], k1[j]
-            for q in range(d):
-                w = W[r, q]
-                acc[q] += xf * w
-                acc[c0 + q] += x0 * w
-                acc[c1 + q] += x1 * w
-        for k in range(d + 2):
-            fix[i, k] = acc[k]
-        for k in range(d + 3):
-            rlx[i, 0, k] = acc[c0 + k]
-            rlx[i, 1, k] = acc[c1 + k]
+            br, xf, x0, x1, e0, e1 = Bg[j], kf[j], k0[j], k1[j], e0v[j], e1v[j]
+            fb += xf * br
+            fq += xf * xf
+            b0 += x0 * br + e0
+            q0s += x0 * x0
+            e0s += abs(e0)
+            b1 += x1 * br + e1
+            q1s += x1 * x1
+            e1s += abs(e1)
+            if (LO[j] < 0.0) & (HI[j] > 0.0):
+                clist[o + n] = plist[o + j]
+                clo[o + n] = LO[j]
+                chi[o + n] = HI[j]
+                n += 1
+        fix[i, d], fix[i, d + 1] = fb, fq
+        rlx[i, 0, d], rlx[i, 0, d + 1], rlx[i, 0, d + 2] = b0, q0s, e0s
+        rlx[i, 1, d], rlx[i, 1, d + 1], rlx[i, 1, d + 2] = b1, q1s, e1s
+        for q in range(d):
+            sf = s0 = s1 = 0.0
+            for j in range(cnt):
+                w = Wl[q, j]
+                sf += kf[j] * w
+                s0 += k0[j] * w
+                s1 += k1[j] * w
+            fix[i, q], rlx[i, 0, q], rlx[i, 1, q] = sf, s0, s1
         ccount[i] = n
 
 

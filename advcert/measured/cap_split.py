@@ -20,6 +20,7 @@ import numpy as np
 
 from advcert import sphere
 from advcert.kernels import relaxation
+from advcert.kernels import threads
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
 from advcert.measured.balls import _U, _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper, row_norms
@@ -90,7 +91,7 @@ class CapSplit:
     var_gap: float = 0.25
     abs_gap: float = 1e-9
     max_cells: int = 20000
-    batch: int = 128
+    batch: int = 512
     time_budget: float | None = None
 
 
@@ -142,10 +143,12 @@ def _sum_radius(m: int) -> float:
 
 
 class _CellSearch:
-    # the mutable state of one input-space branch and bound: the open boxes, their bounds, and per box
-    # the neurons still undecided on it with their ranges, and the ball of its fixed part (the sum of
-    # a_r z_r over the neurons active on all of it), so that a child examines only its parent's
-    # undecided neurons (advcert.kernels.relaxation.cell_multipliers)
+    # the mutable state of one input-space branch and bound, in arrays that grow by doubling (every cell
+    # ever made, by id): its box, bound, the ball of its fixed part (the sum of a_r z_r over the neurons
+    # active on all of it) and its state (open, a leaf for good, or split); and per open cell the neurons
+    # still undecided on it with their ranges, so that a child examines only its parent's undecided
+    # neurons (advcert.kernels.relaxation.cell_multipliers)
+    OPEN, DONE, SPLIT = 0, 1, 2
 
     def __init__(self, net, w2, y, ranges, Q, T, k, split: CapSplit, rho) -> None:
         self.net, self.w2, self.y, self.Q = net, w2, float(y), Q
@@ -156,14 +159,16 @@ class _CellSearch:
         self.cols = np.ascontiguousarray(nrm.cols.T)  # one row per neuron: the kernel gathers neurons
         self.wcol = nrm.wcol  # float norms of the columns of [W b]
         lo0, hi0 = ranges  # the whole cap's pre-activation ranges
-        self.L = np.full((1, k), -T)
-        self.H = np.full((1, k), T)
-        self.bnd = np.full(1, np.inf)
-        self.fix = (np.zeros((1, d + 1)), np.zeros((1, d + 1)))  # ball (mid, rad) of (Lambda, const), sigma = +1
-        # the undecided neurons of every cell ever made, by cell id (None once a cell is retired or split)
-        self.lists = [(np.arange(m, dtype=np.int64), np.asarray(lo0, dtype=np.float64), np.asarray(hi0, dtype=np.float64))]
-        self.ids = np.zeros(1, dtype=np.int64)
-        self.done_L, self.done_H, self.done_b = [], [], []
+        cap = 1024
+        self.L, self.H = np.empty((cap, k)), np.empty((cap, k))
+        self.bnd = np.empty(cap)
+        self.fm, self.fr = np.zeros((cap, d + 1)), np.zeros((cap, d + 1))  # ball of (Lambda, const), sigma = +1
+        self.state = np.full(cap, self.SPLIT, dtype=np.int8)
+        self.n = 1  # cell 0: the root box, a parent only (its one child is the root cell)
+        self.L[0], self.H[0], self.bnd[0] = -T, T, np.inf
+        # the undecided neurons of each open cell as one (3, count) array: index, lo, hi (None once closed)
+        self.lists = [np.stack([np.arange(m, dtype=np.float64), np.asarray(lo0, dtype=np.float64),
+                                np.asarray(hi0, dtype=np.float64)])]
         self.nodes = 0
         self.time_capped = False
         self.best, self.witness, self.L0, self.centre = 0.0, None, 0.0, None
@@ -190,36 +195,58 @@ class _CellSearch:
             lam[side] = tot[0][:, :d]
         return out, lam
 
-    def evaluate(self, L, H, parents):
-        # drop boxes that miss the ball |u| <= T (no point of the cap maps into them)
+    def _grow(self, need: int) -> None:
+        cap = self.bnd.size
+        if need <= cap:
+            return
+        new = max(need, 2 * cap)
+        for name in ("L", "H", "bnd", "fm", "fr", "state"):
+            old = getattr(self, name)
+            arr = np.empty((new,) + old.shape[1:], dtype=old.dtype)
+            arr[:cap] = old
+            setattr(self, name, arr)
+
+    def evaluate(self, L, H, parents) -> None:
+        # bound the children boxes [L, H] of the cells ``parents`` (ids) and append them as open or done cells;
+        # boxes that miss the ball |u| <= T are dropped (no point of the cap maps into them)
         gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
         keep = np.einsum("ij,ij->i", gap, gap) <= (self.T * (1.0 + 1e-9)) ** 2
         L, H, parents = L[keep], H[keep], parents[keep]
         B = L.shape[0]
+        if not B:
+            return
         net = self.net
         d = net.W.shape[1]
         dom = _cell_domains(self.Q, L, H, self.T * (1.0 + 1e-9))
-        plist = [self.lists[c] for c in self.ids[parents]]  # parents are positions among the open cells
-        sizes = np.array([len(t[0]) for t in plist], dtype=np.int64)
+        cat = np.concatenate([self.lists[p] for p in parents], axis=1)
+        sizes = np.array([self.lists[p].shape[1] for p in parents], dtype=np.int64)
         poff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        cat = [np.concatenate([t[j] for t in plist]) if B else np.empty(0) for j in range(3)]
         fixd, rlx = np.empty((B, d + 2)), np.empty((B, 2, d + 3))
-        clist, clo, chi = np.empty(poff[-1], dtype=np.int64), np.empty(poff[-1]), np.empty(poff[-1])
+        N = int(poff[-1])
+        clist, clo, chi = np.empty(N, dtype=np.int64), np.empty(N), np.empty(N)
         ccount = np.empty(B, dtype=np.int64)
-        relaxation.cell_multipliers(np.ascontiguousarray(dom.x0), _cap_constants(dom), self.cols, net.W, net.b,
-                                    net.a, cat[0].astype(np.int64), cat[1], cat[2], poff, fixd, rlx, clist, clo,
-                                    chi, ccount)
-        pm, pr = self.fix[0][parents], self.fix[1][parents]
-        fix = _badd((pm, pr), (fixd[:, : d + 1], _rad(np.multiply.outer(np.sqrt(fixd[:, d + 1]), self.wcol) * self.F)))
+        X, rowv, plist = np.ascontiguousarray(dom.x0), _cap_constants(dom), cat[0].astype(np.int64)
+
+        def part(lo: int, hi: int) -> None:  # the kernel on cells lo..hi-1 (offsets are absolute: disjoint writes)
+            relaxation.cell_multipliers(X[lo:hi], rowv[lo:hi], self.cols, net.W, net.b, net.a, plist, cat[1], cat[2],
+                                        poff[lo : hi + 1], fixd[lo:hi], rlx[lo:hi], clist, clo, chi, ccount[lo:hi])
+
+        threads.spread_range(part, B, threads.parts(N * d, B))
+        fix = _badd((self.fm[parents], self.fr[parents]),
+                    (fixd[:, : d + 1], _rad(np.multiply.outer(np.sqrt(fixd[:, d + 1]), self.wcol) * self.F)))
         sides, lam = self._bounds(dom, fix, rlx)
         bnd = sides.max(axis=0)
         self.nodes += B
         self._attack(dom, bnd, sides, lam)
-        goal = self.goal()
-        ids = np.arange(len(self.lists), len(self.lists) + B, dtype=np.int64)
-        self.lists.extend((clist[o : o + n].copy(), clo[o : o + n].copy(), chi[o : o + n].copy()) if bd > goal else None
-                          for o, n, bd in zip(poff[:-1], ccount, bnd))
-        return L, H, bnd, fix, ids
+        i0 = self.n
+        self._grow(i0 + B)
+        sl = slice(i0, i0 + B)
+        self.L[sl], self.H[sl], self.bnd[sl], self.fm[sl], self.fr[sl] = L, H, bnd, fix[0], fix[1]
+        over = bnd > self.goal()
+        self.state[sl] = np.where(over, self.OPEN, self.DONE)
+        packed = np.stack([clist.astype(np.float64), clo, chi])
+        self.lists.extend(packed[:, o : o + c].copy() if ov else None for o, c, ov in zip(poff[:-1], ccount, over))
+        self.n += B
 
     def _attack(self, dom: Domain, bnd, sides, lam, top: int = 8) -> None:
         # the relaxations' maximisers on the worst cells, moved into the perturbation set, are attack points
@@ -234,64 +261,49 @@ class _CellSearch:
         if v[j] > self.best:
             self.best, self.witness = float(v[j]), cand[j].copy()
 
-    def _retire(self, keep: np.ndarray) -> None:
-        # cells at or below the goal are leaves for good (the goal only rises): keep their boxes and bounds only
-        done = ~keep
-        if np.any(done):
-            self.done_L.append(self.L[done])
-            self.done_H.append(self.H[done])
-            self.done_b.append(self.bnd[done])
-        for c in self.ids[done]:
-            self.lists[c] = None
-        idx = np.flatnonzero(keep)
-        self.L, self.H, self.bnd, self.ids = self.L[idx], self.H[idx], self.bnd[idx], self.ids[idx]
-        self.fix = (self.fix[0][idx], self.fix[1][idx])
-
     def run(self, t0: float) -> None:
-        self.L, self.H, self.bnd, self.fix, self.ids = self.evaluate(self.L, self.H, np.zeros(1, dtype=np.int64))
+        self.evaluate(self.L[:1].copy(), self.H[:1].copy(), np.zeros(1, dtype=np.int64))
         self.lists[0] = None
         s = self.split
-        while self.bnd.size and self.nodes < s.max_cells:
-            self._retire(self.bnd > self.goal())
-            if not self.bnd.size:
+        while self.nodes < s.max_cells:
+            n = self.n
+            st, bd = self.state[:n], self.bnd[:n]
+            # cells at or below the goal are leaves for good (the goal only rises)
+            done = np.flatnonzero((st == self.OPEN) & (bd <= self.goal()))
+            st[done] = self.DONE
+            for c in done:
+                self.lists[c] = None
+            cand = np.flatnonzero(st == self.OPEN)
+            if not cand.size:
                 break
             if s.time_budget is not None and time.perf_counter() - t0 > s.time_budget:
                 self.time_capped = True
                 break
-            pick = np.argsort(-self.bnd)[: s.batch]
-            L, H = self.L[pick], self.H[pick]
+            if cand.size > s.batch:
+                cand = cand[np.argpartition(-bd[cand], s.batch - 1)[: s.batch]]
+            L, H = self.L[cand], self.H[cand]
             ax = np.argmax(H - L, axis=1)
-            rows = np.arange(pick.size)
+            rows = np.arange(cand.size)
             mid = 0.5 * (L[rows, ax] + H[rows, ax])
             L2, H2 = np.concatenate([L, L]), np.concatenate([H, H])
             H2[rows, ax] = mid
-            L2[rows + pick.size, ax] = mid
-            Lc, Hc, bc, fc, ic = self.evaluate(L2, H2, np.concatenate([pick, pick]))
-            for c in self.ids[pick]:
-                self.lists[c] = None  # split: its children carry what is left
-            rest = np.ones(self.bnd.size, dtype=bool)
-            rest[pick] = False
-            ri = np.flatnonzero(rest)
-            self.L = np.concatenate([self.L[ri], Lc])
-            self.H = np.concatenate([self.H[ri], Hc])
-            self.bnd = np.concatenate([self.bnd[ri], bc])
-            self.fix = (np.concatenate([self.fix[0][ri], fc[0]]), np.concatenate([self.fix[1][ri], fc[1]]))
-            self.ids = np.concatenate([self.ids[ri], ic])
+            L2[rows + cand.size, ax] = mid
+            self.evaluate(L2, H2, np.concatenate([cand, cand]))
+            self.state[cand] = self.SPLIT
+            for c in cand:
+                self.lists[c] = None  # its children carry what is left
 
     def _leaves(self):
-        L = np.concatenate(self.done_L + [self.L]) if self.done_L else self.L
-        H = np.concatenate(self.done_H + [self.H]) if self.done_H else self.H
-        bd = np.concatenate(self.done_b + [self.bnd]) if self.done_b else self.bnd
-        return L, H, bd
+        leaf = np.flatnonzero(self.state[: self.n] != self.SPLIT)
+        return self.L[leaf], self.H[leaf], self.bnd[leaf]
 
     def upper(self) -> float:
         bd = self._leaves()[2]
         return float(np.max(bd)) if bd.size else -math.inf
 
-    def cells(self) -> tuple:
+    def cells(self) -> "CapCells":
         L, H, bd = self._leaves()
-        return tuple(CapCell(lo=tuple(map(float, l)), hi=tuple(map(float, h)), bound=float(b_))
-                     for l, h, b_ in zip(L, H, bd))
+        return CapCells(lo=L.copy(), hi=H.copy(), bound=bd.copy())
 
 
 @dataclass(frozen=True)
@@ -302,3 +314,21 @@ class CapCell:
     lo: tuple
     hi: tuple
     bound: float
+
+
+@dataclass(frozen=True, eq=False)
+class CapCells:
+    """The leaves of :func:`cap_split_bound` (Theorem 5.3 bound) as arrays: the gnomonic boxes [lo_i, hi_i]
+    around the cap's axis and the sound upper bounds of |f_W - y| over their cells; iterating gives
+    :class:`CapCell` objects."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    bound: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.bound.size)
+
+    def __iter__(self):
+        for l, h, b_ in zip(self.lo, self.hi, self.bound):
+            yield CapCell(lo=tuple(map(float, l)), hi=tuple(map(float, h)), bound=float(b_))
