@@ -492,6 +492,39 @@ def test_every_open_cell_bounds_the_loss_on_its_cell_d3():
     assert np.all(slack >= -1e-12)
 
 
+@pytest.mark.parametrize("d", [4, 6])
+def test_every_leaf_of_a_deep_split_bounds_the_loss_on_its_cell(d):
+    # thousands of cells, each bounded from its parent's undecided neurons and fixed part (the incremental
+    # kernel): every sampled point of the cap lies in a leaf box whose bound covers the loss there
+    from advcert.measured.cap_split import CapSplit, _cap_frame, cap_split_bound
+
+    rng = np.random.default_rng(40 + d)
+    a, W, b = _net(rng, 300, d)
+    net = plain(a, W, b)
+    x0 = sphere.sample_uniform(rng, 1, d)[0]
+    y = float(_f(a, W, b, x0[None])[0] + 0.05)
+    rho = 0.4
+    pb = cap_split_bound(net, x0, y, rho, split=CapSplit(rel_gap=0.0, var_gap=0.0, max_cells=3000, batch=64))
+    assert len(pb.cells) > 1000
+    Q = _cap_frame(make_domain(x0, rho, "cap").x0[0, :-1])
+    X = sphere.sample_in_cap(rng, x0, rho, 20000)
+    X = np.concatenate([X, sphere.project_to_cap(X + rng.standard_normal(X.shape), np.broadcast_to(x0, X.shape), rho)])  # the rim too
+    w = sphere.to_v(X) @ Q
+    u = w[:, 1:] / w[:, :1]
+    loss = np.abs(_f(a, W, b, X) - y)
+    err = 1e-12 * (1.0 + float(np.abs(a) @ (np.linalg.norm(W, axis=1) + np.abs(b))))
+    lo, hi, bound = pb.cells.lo, pb.cells.hi, pb.cells.bound
+    worst = np.inf
+    for i0 in range(0, len(u), 2000):
+        uu = u[i0 : i0 + 2000]
+        inside = np.all((uu[:, None, :] >= lo[None]) & (uu[:, None, :] <= hi[None]), axis=2)
+        assert np.all(inside.any(axis=1)), "a point of the cap lies in no cell"
+        slack = np.where(inside, bound[None, :] - loss[i0 : i0 + 2000, None], np.inf).max(axis=1)
+        worst = min(worst, float(slack.min()))
+    assert worst >= -err, worst
+    assert pb.upper >= float(loss.max()) - err
+
+
 @pytest.mark.parametrize("d", [5, 8])
 def test_cap_split_never_below_a_strong_attack(d):
     from advcert.measured.cap_split import CapSplit, cap_split_bound
