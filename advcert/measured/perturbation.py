@@ -24,6 +24,12 @@ from advcert.kernels import relaxation
 from advcert.measured.balls import (_SQRT3, _TINY, _U, _badd, _bdot_self, _bexact, _bmul, _bsqrt, _bsub, _clip0,
                                     _lower, _rad, _rowdot, _upper, RowNorms, row_norms)
 
+#: below this many rows the cap's per-row ball arithmetic runs in numpy rather than in its compiled
+#: passes (equal bit for bit): a command that bounds a few domains at a time (``build``'s Theorem 5.3
+#: check) is spared their compilation, 2 s of a cold build (perf-notes §8)
+COMPILED_ROWS = 32
+
+
 def rho_upper(rho) -> float:
     """The least binary64 number >= rho (a Fraction, str, int or float); caps grow with rho."""
     r = Fraction(rho) if not isinstance(rho, float) else Fraction(rho)
@@ -87,8 +93,11 @@ def make_domain(x0, rho, kind: str = "cap") -> Domain:
         return Domain("ball", X, r, np.zeros(P), np.zeros(P, dtype=bool), p2)
     if X.shape[1] < 3:
         raise InputError("the cap bound needs d >= 3 (X is two points when d = 2)", "use domain='ball'")
-    kappa, p_hi = np.empty(P), np.empty(P)
-    relaxation.cap_kappa(np.ascontiguousarray(X[:, -1]), p2[0], p2[1], r, kappa, p_hi)
+    if P < COMPILED_ROWS:
+        kappa, p_hi = _kappa_reference(X, r, p2)
+    else:
+        kappa, p_hi = np.empty(P), np.empty(P)
+        relaxation.cap_kappa(np.ascontiguousarray(X[:, -1]), p2[0], p2[1], r, kappa, p_hi)
     empty = kappa > p_hi
     if np.any(empty):
         i = int(np.flatnonzero(empty)[0])
@@ -147,7 +156,10 @@ def _capmax_rows(t, n2, kappa, p2, whole) -> np.ndarray:
     """:func:`_capmax_up` for rows paired one to one (Theorem 5.3's closed form on caps), in one compiled pass
     (:func:`advcert.kernels.relaxation.capmax_up`, equal to it bit for bit): the ball operations of the
     reference cost a numpy call each, which at small m is most of a cap bound's time."""
+    if np.shape(t[0])[0] < COMPILED_ROWS:
+        return _capmax_up(t, n2, kappa, p2, whole)
     out = np.empty(t[0].shape[0])
+
     def vec(v, dtype=np.float64):
         v = np.asarray(v)
         return v if v.shape == out.shape and v.dtype == dtype and v.flags.c_contiguous else \
@@ -257,6 +269,8 @@ def _cap_constants(dom: Domain) -> np.ndarray:
     """:func:`_cap_constants_reference` in one compiled pass (:func:`advcert.kernels.relaxation.cap_constants`,
     equal to it bit for bit): the ball operations cost a numpy call each, most of a small cap bound's time."""
     P, d = dom.x0.shape
+    if P < COMPILED_ROWS:
+        return _cap_constants_reference(dom)
     out = np.empty((P, 10))
     relaxation.cap_constants(np.linalg.norm(dom.x0[:, :-1], axis=1), np.ascontiguousarray(dom.kappa, dtype=np.float64),
                              np.ascontiguousarray(dom.whole, dtype=np.bool_), np.ascontiguousarray(dom.p2[0]),
