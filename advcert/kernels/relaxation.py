@@ -149,15 +149,16 @@ def cap_multipliers(T, rowv, colv, a, lo0, hi0, K, Ut):  # pragma: no cover - co
 
 
 @njit(cache=True, nogil=True)
-def cell_multipliers(X, rowv, colr, W, b, a, plist, plo, phi, poff, fix, rlx, clist, clo, chi, ccount):  # pragma: no cover
+def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccount):  # pragma: no cover
     """Theorem 5.3's CROWN relaxation on the cells of an input-space split of a cap, incrementally.
 
     Cell i (centre X[i], cap constants rowv[i]; ``colr`` the per-neuron constants as m x 8 rows, one cache
-    line per gathered neuron) lies inside its parent, whose undecided neurons are
-    plist[poff[i]:poff[i+1]] with ranges [plo, phi] over the parent. Only those are examined: each
-    range over the cell is intersected with the parent's; a neuron now active joins the cell's fixed
-    part, one now inactive drops out, and the others stay undecided (written to clist/clo/chi at the
-    same offsets, ccount[i] of them) and get CROWN's lines. Per cell it writes, over the examined neurons,
+    line per gathered neuron) lies inside its parent, whose undecided neurons are the columns
+    ps[i]..pe[i]-1 of Pk (rows: the neuron's index as a float, its range's lo and hi over the parent;
+    two siblings share their parent's columns). Only those are examined: each range over the cell is
+    intersected with the parent's; a neuron now active joins the cell's fixed part, one now inactive
+    drops out, and the others stay undecided (written the same way to Ck from column cs[i] on,
+    ccount[i] of them) and get CROWN's lines. Per cell it writes, over the examined neurons,
 
     * fix[i] = (sum a_r W_r, sum a_r b_r + 0, sum a_r^2) over the newly active neurons (the sigma = +1 side;
       sigma = -1 is its negation), length d + 2;
@@ -172,7 +173,7 @@ def cell_multipliers(X, rowv, colr, W, b, a, plist, plo, phi, poff, fix, rlx, cl
     B, d = X.shape
     mx = 0
     for i in range(B):
-        mx = max(mx, poff[i + 1] - poff[i])
+        mx = max(mx, pe[i] - ps[i])
     # per cell the examined neurons are first gathered into contiguous scratch, so that the range and the
     # line loops run on unit-stride data and vectorise (gathering inside them made each neuron latency-bound)
     T, Cg, PL, PH, Ag, Bg = np.empty(mx), np.empty((8, mx)), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx)
@@ -182,20 +183,23 @@ def cell_multipliers(X, rowv, colr, W, b, a, plist, plo, phi, poff, fix, rlx, cl
     for i in range(B):
         trx, kap, proper, rp, sa = rowv[i, 0], rowv[i, 1], rowv[i, 2] > 0.0, rowv[i, 3], rowv[i, 4]
         inv, dlt, dtiny, kabs, p2m = rowv[i, 5], rowv[i, 6], rowv[i, 7], rowv[i, 8], rowv[i, 9]
-        o = poff[i]
-        cnt = poff[i + 1] - o
+        o = ps[i]
+        cnt = pe[i] - o
+        oc = cs[i]
+        if i == 0 or ps[i - 1] != o or pe[i - 1] != pe[i]:  # a sibling just before shares the gathered scratch
+            for j in range(cnt):
+                r = int(Pk[0, o + j])
+                for q in range(d):
+                    Wl[q, j] = W[r, q]
+                for c in range(8):
+                    Cg[c, j] = colr[r, c]
+                PL[j], PH[j], Ag[j], Bg[j] = Pk[1, o + j], Pk[2, o + j], a[r], b[r]
         for j in range(cnt):
-            r = plist[o + j]
-            t = 0.0
-            for q in range(d - 1):
-                w = W[r, q]
-                Wl[q, j] = w
-                t += X[i, q] * w
-            Wl[d - 1, j] = W[r, d - 1]
-            T[j] = t
-            for c in range(8):
-                Cg[c, j] = colr[r, c]
-            PL[j], PH[j], Ag[j], Bg[j] = plo[o + j], phi[o + j], a[r], b[r]
+            T[j] = 0.0
+        for q in range(d - 1):
+            xq = X[i, q]
+            for j in range(cnt):
+                T[j] += xq * Wl[q, j]
         for j in range(cnt):
             lo, hi = _cap_range(T[j], trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, Cg[0, j], Cg[1, j],
                                 Cg[2, j], Cg[3, j], Cg[4, j], Cg[5, j], Cg[6, j], Cg[7, j] > 0.0)
@@ -229,9 +233,9 @@ def cell_multipliers(X, rowv, colr, W, b, a, plist, plo, phi, poff, fix, rlx, cl
             q1s += x1 * x1
             e1s += abs(e1)
             if (LO[j] < 0.0) & (HI[j] > 0.0):
-                clist[o + n] = plist[o + j]
-                clo[o + n] = LO[j]
-                chi[o + n] = HI[j]
+                Ck[0, oc + n] = Pk[0, o + j]
+                Ck[1, oc + n] = LO[j]
+                Ck[2, oc + n] = HI[j]
                 n += 1
         fix[i, d], fix[i, d + 1] = fb, fq
         rlx[i, 0, d], rlx[i, 0, d + 1], rlx[i, 0, d + 2] = b0, q0s, e0s

@@ -84,7 +84,9 @@ class CapSplit:
     rel_gap), L0 + (1 + var_gap)(lower - L0)), lower + abs_gap) and L0 = |f(x0) - y| (the
     loss's variation over the set, not its size, is what the gap is measured against), or
     after ``max_cells`` cell bounds (a count: the same leaves on any machine); ``time_budget``
-    seconds is only a safety cap.
+    seconds and ``max_entries`` (the undecided neurons stored over all open cells, 20 bytes
+    each) are only safety caps, and a bound stopped by one says so (``PointBound.time_capped``).
+    Every stop leaves a sound bound: the max over the leaves.
     """
 
     rel_gap: float = 0.01
@@ -93,6 +95,7 @@ class CapSplit:
     max_cells: int = 20000
     batch: int = 512
     time_budget: float | None = None
+    max_entries: int = 1 << 26
 
 
 def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: CapSplit = CapSplit()) -> PointBound:
@@ -169,6 +172,7 @@ class _CellSearch:
         # the undecided neurons of each open cell as one (3, count) array: index, lo, hi (None once closed)
         self.lists = [np.stack([np.arange(m, dtype=np.float64), np.asarray(lo0, dtype=np.float64),
                                 np.asarray(hi0, dtype=np.float64)])]
+        self.live = m  # entries stored in self.lists
         self.nodes = 0
         self.time_capped = False
         self.best, self.witness, self.L0, self.centre = 0.0, None, 0.0, None
@@ -218,20 +222,23 @@ class _CellSearch:
         net = self.net
         d = net.W.shape[1]
         dom = _cell_domains(self.Q, L, H, self.T * (1.0 + 1e-9))
-        cat = np.concatenate([self.lists[p] for p in parents], axis=1)
-        sizes = np.array([self.lists[p].shape[1] for p in parents], dtype=np.int64)
-        poff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        # the parents' undecided neurons once each (siblings share them); the children's go to Ck
+        uniq, inv = np.unique(parents, return_inverse=True)
+        sizes = np.array([self.lists[p].shape[1] for p in uniq], dtype=np.int64)
+        start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        Pk = np.concatenate([self.lists[p] for p in uniq], axis=1)
+        ps, pe = start[inv], start[inv + 1]
+        cs = np.concatenate([[0], np.cumsum(pe - ps)]).astype(np.int64)
+        Ck = np.empty((3, int(cs[-1])))
         fixd, rlx = np.empty((B, d + 2)), np.empty((B, 2, d + 3))
-        N = int(poff[-1])
-        clist, clo, chi = np.empty(N, dtype=np.int64), np.empty(N), np.empty(N)
         ccount = np.empty(B, dtype=np.int64)
-        X, rowv, plist = np.ascontiguousarray(dom.x0), _cap_constants(dom), cat[0].astype(np.int64)
+        X, rowv = np.ascontiguousarray(dom.x0), _cap_constants(dom)
 
         def part(lo: int, hi: int) -> None:  # the kernel on cells lo..hi-1 (offsets are absolute: disjoint writes)
-            relaxation.cell_multipliers(X[lo:hi], rowv[lo:hi], self.cols, net.W, net.b, net.a, plist, cat[1], cat[2],
-                                        poff[lo : hi + 1], fixd[lo:hi], rlx[lo:hi], clist, clo, chi, ccount[lo:hi])
+            relaxation.cell_multipliers(X[lo:hi], rowv[lo:hi], self.cols, net.W, net.b, net.a, Pk, ps[lo:hi],
+                                        pe[lo:hi], fixd[lo:hi], rlx[lo:hi], Ck, cs[lo:hi], ccount[lo:hi])
 
-        threads.spread_range(part, B, threads.parts(N * d, B))
+        threads.spread_range(part, B, threads.parts(int(Pk.shape[1]) * d * 2, B))
         fix = _badd((self.fm[parents], self.fr[parents]),
                     (fixd[:, : d + 1], _rad(np.multiply.outer(np.sqrt(fixd[:, d + 1]), self.wcol) * self.F)))
         sides, lam = self._bounds(dom, fix, rlx)
@@ -244,8 +251,8 @@ class _CellSearch:
         self.L[sl], self.H[sl], self.bnd[sl], self.fm[sl], self.fr[sl] = L, H, bnd, fix[0], fix[1]
         over = bnd > self.goal()
         self.state[sl] = np.where(over, self.OPEN, self.DONE)
-        packed = np.stack([clist.astype(np.float64), clo, chi])
-        self.lists.extend(packed[:, o : o + c].copy() if ov else None for o, c, ov in zip(poff[:-1], ccount, over))
+        self.lists.extend(Ck[:, o : o + c].copy() if ov else None for o, c, ov in zip(cs[:-1], ccount, over))
+        self.live += int(ccount[over].sum())
         self.n += B
 
     def _attack(self, dom: Domain, bnd, sides, lam, top: int = 8) -> None:
@@ -263,7 +270,7 @@ class _CellSearch:
 
     def run(self, t0: float) -> None:
         self.evaluate(self.L[:1].copy(), self.H[:1].copy(), np.zeros(1, dtype=np.int64))
-        self.lists[0] = None
+        self._free([0])
         s = self.split
         while self.nodes < s.max_cells:
             n = self.n
@@ -271,12 +278,11 @@ class _CellSearch:
             # cells at or below the goal are leaves for good (the goal only rises)
             done = np.flatnonzero((st == self.OPEN) & (bd <= self.goal()))
             st[done] = self.DONE
-            for c in done:
-                self.lists[c] = None
+            self._free(done)
             cand = np.flatnonzero(st == self.OPEN)
             if not cand.size:
                 break
-            if s.time_budget is not None and time.perf_counter() - t0 > s.time_budget:
+            if (s.time_budget is not None and time.perf_counter() - t0 > s.time_budget) or self.live > s.max_entries:
                 self.time_capped = True
                 break
             if cand.size > s.batch:
@@ -285,13 +291,20 @@ class _CellSearch:
             ax = np.argmax(H - L, axis=1)
             rows = np.arange(cand.size)
             mid = 0.5 * (L[rows, ax] + H[rows, ax])
-            L2, H2 = np.concatenate([L, L]), np.concatenate([H, H])
-            H2[rows, ax] = mid
-            L2[rows + cand.size, ax] = mid
-            self.evaluate(L2, H2, np.concatenate([cand, cand]))
+            # siblings side by side: the kernel gathers their parent's neurons once for both
+            L2, H2 = np.repeat(L, 2, axis=0), np.repeat(H, 2, axis=0)
+            H2[2 * rows, ax] = mid
+            L2[2 * rows + 1, ax] = mid
+            self.evaluate(L2, H2, np.repeat(cand, 2))
             self.state[cand] = self.SPLIT
-            for c in cand:
-                self.lists[c] = None  # its children carry what is left
+            self._free(cand)  # its children carry what is left
+
+    def _free(self, cells) -> None:
+        for c in cells:
+            lst = self.lists[c]
+            if lst is not None:
+                self.live -= lst.shape[1]
+                self.lists[c] = None
 
     def _leaves(self):
         leaf = np.flatnonzero(self.state[: self.n] != self.SPLIT)
