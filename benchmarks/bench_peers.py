@@ -19,6 +19,7 @@ its columns left empty; advcert's columns run anyway. The machine is shared: rea
 
     python benchmarks/bench_peers.py            # everything (several minutes)
     python benchmarks/bench_peers.py --quick    # fewer points, m <= 512 in the table
+    python benchmarks/bench_peers.py --skip supnorm,table,sandwich --time-law 1,4,16   # the sandwich against time
 """
 
 from __future__ import annotations
@@ -246,11 +247,34 @@ def bench_sandwich(exe, quick):
     return out
 
 
+def bench_time_law(budgets, n=3):
+    """How the sandwich closes with the split's time budget (m = 4096, rho = 0.2, d = 8 and 10)."""
+    m, rho = 4096, 0.2
+    print(f"\n4. the sandwich against the split's time budget, m = {m}, rho = {rho}, {n} points (ranges over the points)")
+    for d in (8, 10):
+        a, W, b, X, y = _problem(m, d, n, 2)
+        net = plain(a, W, b)
+        L0 = np.abs(np.maximum(X @ W.T + b, 0.0) @ a - y)
+        atk = attack_network(net, X, y, rho, seed=d, config=AttackConfig(restarts=8, steps=100, random_points=256))
+        for tb in budgets:
+            r = []
+            for i in range(n):
+                pb = cap_split_bound(net, X[i], y[i], rho, lower=float(atk.values[i]),
+                                     split=CapSplit(time_budget=tb, max_cells=10**9))
+                low = max(pb.lower, atk.values[i])
+                r.append((pb.upper / low, (pb.upper - L0[i]) / (low - L0[i]), pb.nodes))
+            r = np.array(r)
+            print(f"   d = {d:2d}, {tb:5.1f} s: bound/attack {r[:, 0].min():.3f}-{r[:, 0].max():.3f}, (bound - L0)/(attack - "
+                  f"L0) {r[:, 1].min():.3f}-{r[:, 1].max():.3f}, cells {int(r[:, 2].min())}-{int(r[:, 2].max())}", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer points and widths")
     ap.add_argument("--lirpa-python", default=None, help="the interpreter of auto_LiRPA's own environment")
     ap.add_argument("--skip", default="", help="comma-separated tables to skip: supnorm, table, sandwich")
+    ap.add_argument("--time-law", default="", metavar="S,S,...",
+                    help="also table 4: the sandwich at these split time budgets in seconds (e.g. 1,4,16; minutes)")
     args = ap.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     lx, lnote = lirpa_python(args.lirpa_python)
@@ -261,6 +285,8 @@ def main(argv=None):
         bench_supnorm(sx, snote)
     worst = bench_table(lx, lnote, args.quick) if "table" not in skip else None
     sand = bench_sandwich(lx, args.quick) if "sandwich" not in skip else None
+    if args.time_law:
+        bench_time_law([float(v) for v in args.time_law.split(",")])
     print("\nsummary")
     if worst is not None and lx is not None:
         print(f"   CROWN: auto_LiRPA time / ours, worst setting {worst['crown']:.2f}x (target >= 1)  "
