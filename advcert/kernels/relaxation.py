@@ -4,10 +4,10 @@ For the rows i of a batch of domains (l2 balls or caps of X, :mod:`advcert.measu
 neurons r of f_W(x) = Σ_r a_r relu(z_r(x)), one pass over the (rows x m) products computes
 
 * the rigorous range [lo_ir, hi_ir] of z_r over domain i (the same float formulas, in the same
-  order, as the numpy reference ``advcert.measured.crown._ranges``, so the results are equal bit for
+  order, as the numpy reference ``advcert.measured.perturbation._ranges``, so the results are equal bit for
   bit and the a-priori rounding analysis written there covers them unchanged), intersected with
   an enclosing range (lo0_r, hi0_r) when one is given;
-* the chord (slope, rigorous intercept) of every unstable neuron (``crown._chords``);
+* the chord (slope, rigorous intercept) of every unstable neuron (``advcert.measured.crown._chords``);
 * CROWN's multipliers of z_r for both sides sigma = +-1 of |f - y| (rows i and P + i of ``K``)
   and the chord constants ``Ut`` whose sums with a_r^+ and a_r^- are the bound's constant terms.
 
@@ -134,7 +134,7 @@ def _cap_range(t, trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, nw, nu_l
 def cap_multipliers(T, rowv, colv, a, lo0, hi0, K, Ut):  # pragma: no cover - compiled
     """CROWN's multipliers on caps of X (Theorem 5.3): T = p_i W_r'^T (rows x m), p_i the centre's first d - 1
     coordinates; ``rowv`` (rows x 10) and ``colv`` (8 x m: unit-stride loads, so that the loop vectorises) the
-    per-row and per-neuron constants that ``advcert.measured.crown._cap_ranges`` computes outside its (rows x m)
+    per-row and per-neuron constants that ``advcert.measured.perturbation._cap_ranges`` computes outside its (rows x m)
     part, in the order that ``advcert.measured.perturbation._cap_constants`` writes them."""
     P, m = T.shape
     LO, HI = np.empty(m), np.empty(m)
