@@ -160,7 +160,7 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
     drops out, and the others stay undecided (written the same way to Ck from column cs[i] on,
     ccount[i] of them) and get CROWN's lines. Per cell it writes, over the examined neurons,
 
-    * fix[i] = (sum a_r W_r, sum a_r b_r + 0, sum a_r^2) over the newly active neurons (the sigma = +1 side;
+    * fix[i] = (sum a_r W_r, sum a_r b_r, sum a_r^2) over the newly active neurons (the sigma = +1 side;
       sigma = -1 is its negation), length d + 2;
     * rlx[i, side] = (sum k_r W_r, sum k_r b_r + e_r, sum k_r^2, sum |e_r|) over the undecided neurons, k_r and
       e_r the multipliers and chord constants of side sigma (sigma a_r > 0: the chord, e_r = sigma a_r t_r;
