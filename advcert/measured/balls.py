@@ -56,6 +56,13 @@ def _bsqrt(a):
     return mid, rad
 
 
+def sum_radius(n: int) -> float:
+    """The a-priori factor of a float sum of n products of floats, each also one rounding from its exact
+    multiplier (2u), in any order (Higham §3.1), times the Cauchy-Schwarz bound ||k|| ||v|| of the sum of
+    |k_r v_r|, whose float norms are within n u (hence 1.02): Theorem 5.3's bound radii."""
+    return (n * _U * 1.01 + 2.0 * _U * (1.0 + n * _U * 2)) * 1.02
+
+
 def _bdot_self(A):
     """Ball of the row-wise squared norms of exact float A (k, n)."""
     n = A.shape[-1]
@@ -110,7 +117,7 @@ def row_norms(W: np.ndarray, b: np.ndarray, kind: str, w2=None) -> RowNorms:
     Wh = W if kind == "ball" else W[:, :-1]
     w2 = _bdot_self(Wh) if w2 is None else w2
     r = _bsqrt(w2)
-    wb = np.concatenate([W, b[:, None]], axis=1)
+    wb = np.concatenate([W, b[:, None]], axis=1) if kind == "ball" else None
     nw = np.linalg.norm(wb if kind == "ball" else Wh, axis=1)
     wcol = np.sqrt(np.einsum("ij,ij->j", W, W).tolist() + [float(b @ b)])
     root = (_lower(r), _upper(r))
@@ -122,4 +129,4 @@ def row_norms(W: np.ndarray, b: np.ndarray, kind: str, w2=None) -> RowNorms:
         rel = w2[1] / np.where(w2[0] > 0, w2[0], 1.0)
         cols = np.stack([nw, root[0], root[1], w2[0], rel, cm, 2.0 * _U * np.abs(cm),
                          (w2[0] <= 0).astype(np.float64)])
-    return RowNorms(kind, w2, root, nw, wcol, wb if kind == "ball" else None, cols)
+    return RowNorms(kind, w2, root, nw, wcol, wb, cols)

@@ -23,7 +23,7 @@ from advcert.kernels import relaxation
 from advcert.kernels import threads
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.balls import _U, _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper, row_norms
+from advcert.measured.balls import _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper, row_norms, sum_radius
 from advcert.measured.crown import PointBound, _crown_rows
 from advcert.measured.network import TwoLayerNet
 from advcert.measured.perturbation import Domain, _cap_constants, _linmax_float, _linmax_up, _ranges, make_domain
@@ -136,15 +136,6 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
                           complete=upper <= search.goal(), time_capped=search.time_capped, cells=search.cells())
 
 
-def _sum_radius(m: int) -> float:
-    # a-priori factor of a float sum of at most m + 2 products (Higham §3.1, any order), each product also one
-    # rounding from the exact multiplier (2u); it multiplies ||k|| ||W_:j|| (Cauchy-Schwarz), whose float
-    # norms are within (m + 2) u (hence 1.02): the radii of advcert.kernels.relaxation.cell_multipliers' sums,
-    # as in advcert.measured.crown._bound_up
-    n = m + 2
-    return (n * _U * 1.01 + 2.0 * _U * (1.0 + n * _U * 2)) * 1.02
-
-
 class _CellSearch:
     # the mutable state of one input-space branch and bound, in arrays that grow by doubling (every cell
     # ever made, by id): its box, bound, the ball of its fixed part (the sum of a_r z_r over the neurons
@@ -157,7 +148,7 @@ class _CellSearch:
         self.net, self.w2, self.y, self.Q = net, w2, float(y), Q
         self.split, self.rho, self.T = split, float(rho), T
         m, d = net.W.shape
-        self.F = _sum_radius(m)
+        self.F = sum_radius(m + 2)  # the radii of the kernel's sums: at most m + 2 products each
         nrm = w2 if w2.cols is not None else row_norms(net.W, net.b, "cap")
         self.cols = np.ascontiguousarray(nrm.cols.T)  # one row per neuron: the kernel gathers neurons
         self.wcol = nrm.wcol  # float norms of the columns of [W b]

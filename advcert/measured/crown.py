@@ -50,7 +50,7 @@ from advcert.errors import InputError
 from advcert.kernels import relaxation
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.balls import _TINY, _U, _badd, _bexact, _bsub, _rad, _upper, RowNorms, row_norms
+from advcert.measured.balls import _TINY, _U, _badd, _bexact, _bsub, _rad, _upper, RowNorms, row_norms, sum_radius
 from advcert.measured.network import TwoLayerNet
 from advcert.measured.perturbation import (Domain, _cap_constants, _linmax_float, _linmax_up, _ranges,  # noqa: F401
                                            linear_max, linear_max_upper, make_domain, preactivation_bounds,
@@ -168,7 +168,7 @@ def _bound_up(dom: Domain, W, b, K, E, sigma_y, esum=None, wcol=None) -> np.ndar
     if wcol is None:
         wcol = np.sqrt(np.einsum("ij,ij->j", W, W).tolist() + [float(b @ b)])
     kw = np.multiply.outer(np.linalg.norm(K, axis=1), wcol)
-    kw *= (m * _U * 1.01 + 2.0 * _U * (1.0 + m * _U * 2)) * 1.02
+    kw *= sum_radius(m)
     lam = K @ W
     lam_rad = _rad(kw[:, :-1] + m * _TINY)
     head = _linmax_up(dom, lam, lam_rad)
