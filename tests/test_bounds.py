@@ -492,7 +492,70 @@ def test_every_open_cell_bounds_the_loss_on_its_cell_d3():
     assert np.all(slack >= -1e-12)
 
 
-@pytest.mark.parametrize("d", [4, 6])
+@pytest.mark.parametrize("d", [4, 8, 10])
+def test_cell_ranges_over_a_box_contain_every_pre_activation_on_its_image(d):
+    # the kernel's ranges (the cap's intersected with the box's own, cap_split._box_rows) against sampled points
+    # of the box's image inside the cap: an undecided neuron's range holds every z_r, a decided neuron keeps its
+    # sign; and the box's linear sup (_boxmax_up) holds every sampled <Lambda, x>
+    from advcert.measured.cap_split import CapSplit, _boxmax_up, _box_rows, _cap_frame, _CellSearch
+    from advcert.measured.balls import row_norms
+    from advcert.measured.perturbation import _ranges
+
+    rng = np.random.default_rng(60 + d)
+    m, rho = 300, 0.4
+    a, W, b = _net(rng, m, d)
+    net = plain(a, W, b)
+    x0 = sphere.sample_uniform(rng, 1, d)[0]
+    dom = make_domain(x0, rho, "cap")
+    w2 = row_norms(W, b, "cap")
+    lo0, hi0 = _ranges(dom, W, b, w2)
+    Q = _cap_frame(dom.x0[0, :-1])
+    P = math.sqrt(float(dom.p2[0][0]))
+    T = math.tan(math.acos(float(dom.kappa[0]) / P) * (1 + 1e-9) + 1e-10)
+    k = d - 2
+    search = _CellSearch(net, w2, 0.0, (lo0[0], hi0[0]), Q, T, k, CapSplit(), rho)
+    assert search.box
+    search.best, search.L0, search.centre = 0.0, 0.0, x0[None, :]
+    nb = 40
+    g = rng.standard_normal((nb, k))
+    c = g / np.linalg.norm(g, axis=1)[:, None] * T * rng.uniform(0.0, 1.0, (nb, 1)) ** (1 / k)
+    hw = T * 10.0 ** rng.uniform(-2.5, -0.3, (nb, 1)) * rng.uniform(0.5, 1.0, (nb, k))  # small cells to large
+    L, H = np.maximum(c - hw, -T), np.minimum(c + hw, T)
+    search.goal = lambda: -np.inf  # every child stays open, so that its undecided neurons are kept
+    search.evaluate(L, H, np.zeros(nb, dtype=np.int64))
+    kept = search.n - 1
+    assert kept == nb
+    boxv = _box_rows(Q, search.L[1:search.n], search.H[1:search.n], search.eq)
+    err = 1e-12 * (1.0 + float(np.max(np.linalg.norm(W, axis=1) + np.abs(b))))
+    checked = undecided = 0
+    for i in range(kept):
+        lo, hi = search.L[1 + i], search.H[1 + i]
+        u = lo + (hi - lo) * rng.random((3000, k))
+        u = np.concatenate([u, lo + (hi - lo) * rng.integers(0, 2, (256, k))])
+        u = u[np.linalg.norm(u, axis=1) <= T]
+        if not len(u):
+            continue
+        w = np.concatenate([np.ones((len(u), 1)), u], axis=1) @ Q.T
+        X = sphere.lift(w / np.linalg.norm(w, axis=1)[:, None])
+        Z = X @ W.T + b
+        lst = search.lists[1 + i]
+        idx = lst[0].astype(np.int64)
+        assert np.all(Z[:, idx] >= lst[1] - err) and np.all(Z[:, idx] <= lst[2] + err), (d, i)
+        rest = np.setdiff1d(np.arange(m), idx)
+        zr = Z[:, rest]
+        assert np.all((zr.min(axis=0) >= -err) | (zr.max(axis=0) <= err)), "a decided neuron changes sign"
+        checked += 1
+        undecided += idx.size
+        lam = rng.standard_normal((1, d))
+        up = _boxmax_up(Q, lo[None], hi[None], boxv[i : i + 1], lam, np.zeros((1, d)))[0][0]
+        assert float(np.max(X @ lam[0])) <= up + 1e-12
+        rad = np.abs(rng.standard_normal((1, d))) * 1e-3
+        up2 = _boxmax_up(Q, lo[None], hi[None], boxv[i : i + 1], lam, rad)[0][0]
+        assert float(np.max(X @ (lam[0] + rad[0] * np.sign(X).max(axis=0)))) <= up2 + 1e-12
+    assert checked > 10 and undecided > 50  # the test exercised undecided neurons, not only decided ones
+
+
+@pytest.mark.parametrize("d", [4, 6, 8])
 def test_every_leaf_of_a_deep_split_bounds_the_loss_on_its_cell(d):
     # thousands of cells, each bounded from its parent's undecided neurons and fixed part (the incremental
     # kernel): every sampled point of the cap lies in a leaf box whose bound covers the loss there

@@ -130,6 +130,34 @@ def _cap_range(t, trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, nw, nu_l
     return lo, hi
 
 
+#: the relative error allowed for on the box ranges' float steps: far above every rounding of the derivation in
+#: ``advcert.measured.cap_split._box_rows`` (each below ~d^1.5 u, a few 1e-15 at the d the split runs at)
+BOX_EPS = 1e-11
+
+
+@njit(inline="always")
+def _box_range(t, hw, nw, cm, cr, nc, sumh, dli, dhi):  # pragma: no cover - compiled
+    # the range of z_r over the image of a gnomonic box: z = sqrt3/2 N(u) / D(u) + (W_rd/2 + b_r), with
+    # N(u) = <W_r', Q (1, u)> within n_i t ± (sum_k |Q^T W_r'|_k h_k) and D(u) = ||Q (1, u)|| in [D_lo, D_hi]
+    # (advcert.measured.cap_split._box_rows), dli and dhi the float reciprocals 1/D_lo and 1/D_hi (each within
+    # u of the true one); every float step is covered by BOX_EPS
+    ncen = t * nc
+    rad = BOX_EPS * (hw + nw * (nc + sumh)) + _TINY
+    nlo = ncen - hw - rad
+    nhi = ncen + hw + rad
+    vlo = nlo * dhi if nlo >= 0.0 else nlo * dli
+    vhi = nhi * dli if nhi >= 0.0 else nhi * dhi
+    vlo = vlo - BOX_EPS * abs(vlo)
+    vhi = vhi + BOX_EPS * abs(vhi)
+    hb = _S3 * vhi
+    zh = (cm + cr) + hb
+    zh = zh + (BOX_EPS * (abs(zh) + abs(hb)) + _TINY)
+    lb = _S3 * vlo
+    zl = (cm - cr) + lb
+    zl = zl - (BOX_EPS * (abs(zl) + abs(lb)) + _TINY)
+    return zl, zh
+
+
 @njit(cache=True, nogil=True)
 def cap_multipliers(T, rowv, colv, a, lo0, hi0, K, Ut):  # pragma: no cover - compiled
     """CROWN's multipliers on caps of X (Theorem 5.3): T = p_i W_r'^T (rows x m), p_i the centre's first d - 1
@@ -149,7 +177,7 @@ def cap_multipliers(T, rowv, colv, a, lo0, hi0, K, Ut):  # pragma: no cover - co
 
 
 @njit(cache=True, nogil=True)
-def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccount):  # pragma: no cover
+def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccount, boxv, wqa):  # pragma: no cover
     """Theorem 5.3's CROWN relaxation on the cells of an input-space split of a cap, incrementally.
 
     Cell i (centre X[i], cap constants rowv[i]; ``colr`` the per-neuron constants as m x 8 rows, one cache
@@ -169,6 +197,11 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
     The sums of squares give, by Cauchy-Schwarz with the columns' norms, a-priori bounds of every rounding
     of the float sums (any order), which ``advcert.measured.cap_split`` turns into radii. Costs O(|plist| d),
     not O(m d), per cell: the ranges first (one loop), then the classification and the sums (a second).
+
+    With ``boxv`` non-empty (rows [n_i, sum_k h_ik, D_lo, D_hi, h_i0 .. h_i(k-1)], ``wqa`` the m x k rows
+    |(Q^T W_r')_k|, k >= 1) each range over the cap is also intersected with the range over the gnomonic box
+    itself, derived in ``advcert.measured.cap_split._box_rows``: in 8 dimensions the box's image is a small part
+    of the cap that covers it, and its ranges are some 20% narrower.
     """
     B, d = X.shape
     mx = 0
@@ -180,6 +213,8 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
     Wl = np.empty((d, mx))
     LO, HI = np.empty(mx), np.empty(mx)
     kf, k0, k1, e0v, e1v = np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx)
+    kb = wqa.shape[1] if boxv.shape[1] > 0 else 0
+    Qa, HW = np.empty((max(kb, 1), mx)), np.empty(mx)
     for i in range(B):
         trx, kap, proper, rp, sa = rowv[i, 0], rowv[i, 1], rowv[i, 2] > 0.0, rowv[i, 3], rowv[i, 4]
         inv, dlt, dtiny, kabs, p2m = rowv[i, 5], rowv[i, 6], rowv[i, 7], rowv[i, 8], rowv[i, 9]
@@ -194,17 +229,30 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
                 for c in range(8):
                     Cg[c, j] = colr[r, c]
                 PL[j], PH[j], Ag[j], Bg[j] = Pk[1, o + j], Pk[2, o + j], a[r], b[r]
+                for q in range(kb):
+                    Qa[q, j] = wqa[r, q]
         for j in range(cnt):
             T[j] = 0.0
+            HW[j] = 0.0
         for q in range(d - 1):
             xq = X[i, q]
             for j in range(cnt):
                 T[j] += xq * Wl[q, j]
+        for q in range(kb):
+            hq = boxv[i, 4 + q]
+            for j in range(cnt):
+                HW[j] += Qa[q, j] * hq
         for j in range(cnt):
             lo, hi = _cap_range(T[j], trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, Cg[0, j], Cg[1, j],
                                 Cg[2, j], Cg[3, j], Cg[4, j], Cg[5, j], Cg[6, j], Cg[7, j] > 0.0)
             LO[j] = _fmax(lo, PL[j])
             HI[j] = _fmin(hi, PH[j])
+        if kb > 0:  # a loop of its own: a branch inside the cap's loop stopped it vectorising (2x slower)
+            nc, sumh, dli, dhi = boxv[i, 0], boxv[i, 1], 1.0 / boxv[i, 2], 1.0 / boxv[i, 3]
+            for j in range(cnt):
+                zl, zh = _box_range(T[j], HW[j], Cg[0, j], Cg[5, j], Cg[6, j], nc, sumh, dli, dhi)
+                LO[j] = _fmax(LO[j], zl)
+                HI[j] = _fmin(HI[j], zh)
         for j in range(cnt):
             lo, hi, ar = LO[j], HI[j], Ag[j]
             uns = (lo < 0.0) & (hi > 0.0)
@@ -387,3 +435,4 @@ def cap_constants(pnorm, kap, whole, p2m, p2r, d, out):  # pragma: no cover - co
         out[i, 7] = d * _TINY
         out[i, 8] = abs(k)
         out[i, 9] = p2m[i]
+

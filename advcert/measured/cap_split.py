@@ -23,7 +23,7 @@ from advcert.kernels import relaxation
 from advcert.kernels import threads
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.balls import _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper, row_norms, sum_radius
+from advcert.measured.balls import _SQRT3, _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper, row_norms, sum_radius
 from advcert.measured.crown import PointBound, _crown_rows
 from advcert.measured.network import TwoLayerNet
 from advcert.measured.perturbation import Domain, _cap_constants, _linmax_float, _linmax_up, _ranges, make_domain
@@ -75,6 +75,64 @@ def _cell_domains(Q: np.ndarray, L: np.ndarray, H: np.ndarray, T: float | None =
     return Domain("cap", X, 0.0, kappa, kappa <= -_upper(_bsqrt(p2)), p2)
 
 
+# The box's own image. Let u range over the box [l, h] (centre c, half-widths h_k) and v = Q (1, u) /
+# ||Q (1, u)||, Q the float frame taken as exact numbers. Then <w, v> = N(u) / D(u) with N(u) = <Q^T w, (1, u)>
+# = <w, Q (1, c)> + sum_k (Q^T w)_{k+1} (u_k - c_k), so N(u) lies within n_i <w, q_i> ± sum_k |Q^T w|_{k+1} h_k,
+# q_i = Q (1, c) / n_i the cell's centre and n_i its norm, both as the cap's domain computes them; and D(u)^2 =
+# (1, u)^T Q^T Q (1, u) lies within (1 ± e_Q) ||(1, u)||^2, e_Q >= ||Q^T Q - I||_2, ||(1, u)||^2 within 1 + sum_k
+# dist(0, [l_k, h_k])^2 and 1 + sum_k max(l_k^2, h_k^2). The float steps err by at most ~d^1.5 u relatively (the
+# products Q^T w and Q (1, c), the normalisation, the sums), far below the kernels' BOX_EPS = 1e-11, and the
+# half-widths are rounded up so that [c - h, c + h] contains [l, h]. This range and the sup of a linear function
+# over the box (_boxmax_up) are intersected with the cap's: both contain the cell.
+
+_BOX_REL = 1e-12
+
+
+def _frame_error(Q: np.ndarray) -> float:
+    """A float >= ||Q^T Q - I||_2 for the float frame Q (its Frobenius norm, with the roundings of Q^T Q)."""
+    k = Q.shape[0]
+    E = Q.T @ Q - np.eye(k)
+    return float(np.sqrt(np.sum(E * E))) * 1.01 + 1.02 * k * k * 2.0**-53 + 2.0**-1000
+
+
+def _box_rows(Q: np.ndarray, L: np.ndarray, H: np.ndarray, eq: float) -> np.ndarray:
+    """Per box the constants of the kernel's box ranges (relaxation.cell_multipliers): [n_i, sum_k h_k, D_lo, D_hi,
+    h_0 .. h_(k-1)], with the same centres and norms as :func:`_cell_domains` (see the comment above)."""
+    uc = 0.5 * (L + H)
+    h = 0.5 * (H - L) * (1.0 + _BOX_REL) + _BOX_REL * np.abs(uc) + 2.0**-1000
+    w = np.concatenate([np.ones((uc.shape[0], 1)), uc], axis=1) @ Q.T
+    n = np.linalg.norm(w, axis=1)
+    gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
+    lo2 = 1.0 + np.einsum("ij,ij->i", gap, gap)
+    hi2 = 1.0 + np.maximum(L * L, H * H).sum(axis=1)
+    dlo = np.sqrt(lo2 * (1.0 - eq)) * (1.0 - _BOX_REL)
+    dhi = np.sqrt(hi2 * (1.0 + eq)) * (1.0 + _BOX_REL)
+    return np.ascontiguousarray(np.concatenate([n[:, None], h.sum(axis=1)[:, None] * (1.0 + _BOX_REL), dlo[:, None],
+                                                dhi[:, None], h], axis=1))
+
+
+def _boxmax_up(Q: np.ndarray, L: np.ndarray, H: np.ndarray, boxv: np.ndarray, Lm: np.ndarray, Lr: np.ndarray):
+    """Rigorous upper bound of sup over the image of box i of <Lambda_i, x>, x = (sqrt3/2 v, 1/2), Lambda_i in
+    the ball Lm_i ± Lr_i (see the comment above :func:`_frame_error`); and the box's maximising corner."""
+    eps = relaxation.BOX_EPS
+    lv = Lm[:, :-1] @ Q  # Q^T Lambda'
+    uc = 0.5 * (L + H)
+    h = boxv[:, 4:]
+    nl = np.linalg.norm(Lm[:, :-1], axis=1)
+    N = lv[:, 0] + np.einsum("ij,ij->i", lv[:, 1:], uc) + np.einsum("ij,ij->i", np.abs(lv[:, 1:]), h)
+    N = N + eps * nl * (1.0 + np.abs(uc).sum(axis=1) + boxv[:, 1]) + 2.0**-1000
+    v = np.where(N >= 0.0, N / boxv[:, 2], N / boxv[:, 3])
+    v = v + eps * np.abs(v)
+    hv = 0.5 * _SQRT3 * v
+    hv = hv + eps * np.abs(hv)
+    xmax = np.full(Lm.shape[1], 0.5 * _SQRT3 * (1.0 + 4.0 * 2.0**-53))
+    xmax[-1] = 0.5
+    tot = hv + 0.5 * Lm[:, -1] + (Lr @ xmax) * (1.0 + eps)
+    tot = tot + eps * (np.abs(tot) + np.abs(hv) + np.abs(Lm[:, -1])) + 2.0**-1000
+    corner = uc + h * np.sign(lv[:, 1:])
+    return tot, np.clip(corner, L, H)
+
+
 @dataclass(frozen=True)
 class CapSplit:
     """The input-space split of Theorem 5.3's cap B_2(x0, rho) ∩ X at one point, and when it stops.
@@ -84,9 +142,11 @@ class CapSplit:
     rel_gap), L0 + (1 + var_gap)(lower - L0)), lower + abs_gap) and L0 = |f(x0) - y| (the
     loss's variation over the set, not its size, is what the gap is measured against), or
     after ``max_cells`` cell bounds (a count: the same leaves on any machine); ``time_budget``
-    seconds and ``max_entries`` (the undecided neurons stored over all open cells, 20 bytes
+    seconds and ``max_entries`` (the undecided neurons stored over all open cells, 24 bytes
     each) are only safety caps, and a bound stopped by one says so (``PointBound.time_capped``).
-    Every stop leaves a sound bound: the max over the leaves.
+    Every stop leaves a sound bound: the max over the leaves. ``box`` intersects each cell's ranges and
+    linear sups over its covering cap with those over the box's own image (``False``: the cap's only,
+    for comparison; the same leaves would need 2-8x more cells at d = 8-10, docs/perf-notes.md §9).
     """
 
     rel_gap: float = 0.01
@@ -96,6 +156,7 @@ class CapSplit:
     batch: int = 512
     time_budget: float | None = None
     max_entries: int = 1 << 26
+    box: bool = True
 
 
 def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: CapSplit = CapSplit()) -> PointBound:
@@ -164,6 +225,10 @@ class _CellSearch:
         self.lists = [np.stack([np.arange(m, dtype=np.float64), np.asarray(lo0, dtype=np.float64),
                                 np.asarray(hi0, dtype=np.float64)])]
         self.live = m  # entries stored in self.lists
+        # the box's own ranges (comment above _frame_error) need the frame's coordinates of each row of W
+        self.eq = _frame_error(Q)
+        self.box = bool(split.box) and k >= 1 and self.eq < 1e-10 and d <= 256
+        self.wqa = (np.ascontiguousarray(np.abs((net.W[:, :-1] @ Q)[:, 1:])) if self.box else np.empty((m, 0)))
         self.nodes = 0
         self.time_capped = False
         self.best, self.witness, self.L0, self.centre = 0.0, None, 0.0, None
@@ -173,7 +238,7 @@ class _CellSearch:
         g = min(self.best * (1.0 + s.rel_gap), self.L0 + (1.0 + s.var_gap) * (self.best - self.L0))
         return max(g, self.best + s.abs_gap)
 
-    def _bounds(self, dom: Domain, fix, rlx):
+    def _bounds(self, dom: Domain, fix, rlx, box=None):
         # the sound bound of each side over each cell: sigma * fixed part + the relaxation of the undecided
         # neurons, as balls; sup over the cell's cap of <Lambda, x> in closed form (advcert.measured.perturbation)
         d = dom.d
@@ -185,6 +250,8 @@ class _CellSearch:
             rad[:, d] += r[:, d + 2] * self.F
             tot = _badd((sg * fix[0], fix[1]), (r[:, : d + 1], _rad(rad)))
             head = _linmax_up(dom, tot[0][:, :d], tot[1][:, :d])
+            if box is not None:
+                head = np.minimum(head, _boxmax_up(self.Q, box[0], box[1], box[2], tot[0][:, :d], tot[1][:, :d])[0])
             val = _badd((head, np.zeros(P)), (tot[0][:, d], tot[1][:, d]))
             out[side] = _upper(_bsub(val, _bexact(np.full(P, sg * self.y))))
             lam[side] = tot[0][:, :d]
@@ -224,18 +291,21 @@ class _CellSearch:
         fixd, rlx = np.empty((B, d + 2)), np.empty((B, 2, d + 3))
         ccount = np.empty(B, dtype=np.int64)
         X, rowv = np.ascontiguousarray(dom.x0), _cap_constants(dom)
+        boxv = _box_rows(self.Q, L, H, self.eq) if self.box else np.empty((B, 0))
 
         def part(lo: int, hi: int) -> None:  # the kernel on cells lo..hi-1 (offsets are absolute: disjoint writes)
             relaxation.cell_multipliers(X[lo:hi], rowv[lo:hi], self.cols, net.W, net.b, net.a, Pk, ps[lo:hi],
-                                        pe[lo:hi], fixd[lo:hi], rlx[lo:hi], Ck, cs[lo:hi], ccount[lo:hi])
+                                        pe[lo:hi], fixd[lo:hi], rlx[lo:hi], Ck, cs[lo:hi], ccount[lo:hi], boxv[lo:hi],
+                                        self.wqa)
 
         threads.spread_range(part, B, threads.parts(int(Pk.shape[1]) * d * 2, B))
         fix = _badd((self.fm[parents], self.fr[parents]),
                     (fixd[:, : d + 1], _rad(np.multiply.outer(np.sqrt(fixd[:, d + 1]), self.wcol) * self.F)))
-        sides, lam = self._bounds(dom, fix, rlx)
+        box = (L, H, boxv) if self.box else None
+        sides, lam = self._bounds(dom, fix, rlx, box)
         bnd = sides.max(axis=0)
         self.nodes += B
-        self._attack(dom, bnd, sides, lam)
+        self._attack(dom, bnd, sides, lam, box)
         i0 = self.n
         self._grow(i0 + B)
         sl = slice(i0, i0 + B)
@@ -246,13 +316,20 @@ class _CellSearch:
         self.live += int(ccount[over].sum())
         self.n += B
 
-    def _attack(self, dom: Domain, bnd, sides, lam, top: int = 8) -> None:
-        # the relaxations' maximisers on the worst cells, moved into the perturbation set, are attack points
+    def _attack(self, dom: Domain, bnd, sides, lam, box=None, top: int = 8) -> None:
+        # the relaxations' maximisers on the worst cells (over their caps, and their boxes' corners), moved into the
+        # perturbation set, are attack points
         pick = np.argsort(-bnd)[:top]
         if not pick.size:
             return
         worse = (sides[1, pick] > sides[0, pick]).astype(np.int64)
         xs = _linmax_float(dom.take(pick), lam[worse, pick])[1]
+        if box is not None:
+            L, H, boxv = (v[pick] for v in box)
+            lm = lam[worse, pick]
+            corner = _boxmax_up(self.Q, L, H, boxv, lm, np.zeros_like(lm))[1]
+            w = np.concatenate([np.ones((pick.size, 1)), corner], axis=1) @ self.Q.T
+            xs = np.concatenate([xs, sphere.lift(w / np.linalg.norm(w, axis=1)[:, None])])
         cand = sphere.project_to_cap(xs, np.broadcast_to(self.centre, xs.shape), self.rho)
         v = np.abs(reference.f_value(self.net, cand) - self.y)
         j = int(np.argmax(v))
