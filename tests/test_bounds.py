@@ -525,7 +525,7 @@ def test_cell_ranges_over_a_box_contain_every_pre_activation_on_its_image(d):
     search.evaluate(L, H, np.zeros(nb, dtype=np.int64))
     kept = search.n - 1
     assert kept == nb
-    boxv = _box_rows(Q, search.L[1:search.n], search.H[1:search.n], search.eq)
+    boxv = _box_rows(Q, search.L[1:search.n], search.H[1:search.n], search.eq, search.T * (1 + 1e-9))
     err = 1e-12 * (1.0 + float(np.max(np.linalg.norm(W, axis=1) + np.abs(b))))
     checked = undecided = 0
     for i in range(kept):

@@ -134,17 +134,15 @@ def _cap_range(t, trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, nw, nu_l
 #: ``advcert.measured.cap_split._box_rows`` (each below ~d^1.5 u, a few 1e-15 at the d the split runs at)
 BOX_EPS = 1e-11
 
+#: the multiples of ||g|| / (2 T) tried as the ball's Lagrange multiplier mu (any mu >= 0 gives a bound; these two
+#: came within 0.1% of the exact sup over box and ball in the d = 8 benchmark, docs/perf-notes.md §9)
+BALL_MU = (0.5, 1.0)
+
 
 @njit(inline="always")
-def _box_range(t, hw, nw, cm, cr, nc, sumh, dli, dhi):  # pragma: no cover - compiled
-    # the range of z_r over the image of a gnomonic box: z = sqrt3/2 N(u) / D(u) + (W_rd/2 + b_r), with
-    # N(u) = <W_r', Q (1, u)> within n_i t ± (sum_k |Q^T W_r'|_k h_k) and D(u) = ||Q (1, u)|| in [D_lo, D_hi]
-    # (advcert.measured.cap_split._box_rows), dli and dhi the float reciprocals 1/D_lo and 1/D_hi (each within
-    # u of the true one); every float step is covered by BOX_EPS
-    ncen = t * nc
-    rad = BOX_EPS * (hw + nw * (nc + sumh)) + _TINY
-    nlo = ncen - hw - rad
-    nhi = ncen + hw + rad
+def _box_z(nlo, nhi, cm, cr, dli, dhi):  # pragma: no cover - compiled
+    # z = sqrt3/2 N(u) / D(u) + (W_rd/2 + b_r) from N in [nlo, nhi] and D(u) = ||Q (1, u)|| in [D_lo, D_hi], dli and
+    # dhi the float reciprocals 1/D_lo and 1/D_hi (each within u of the true one); BOX_EPS covers every step
     vlo = nlo * dhi if nlo >= 0.0 else nlo * dli
     vhi = nhi * dli if nhi >= 0.0 else nhi * dhi
     vlo = vlo - BOX_EPS * abs(vlo)
@@ -176,8 +174,48 @@ def cap_multipliers(T, rowv, colv, a, lo0, hi0, K, Ut):  # pragma: no cover - co
         _row_multipliers(i, P, LO, HI, lo0, hi0, a, K, Ut)
 
 
+@njit(inline="always")
+def _ball_tighten(boxv, i, kb, cnt, Qs, Cg, NL, NH, MU, I2, I4, ACC, SS):  # pragma: no cover - compiled
+    # N(u) = <Q^T W_r', (1, u)> over the box's part in the ball |u| <= T: for each sign s and multiplier mu >= 0,
+    # sup s N <= s w_0 + mu T^2 + sum_k sup_{u_k in [l_k, h_k]} (s w_k u_k - mu u_k^2), each term
+    # (s w_k)^2 / (4 mu) - mu dist(s w_k / (2 mu), [l_k, h_k])^2 with the distance rounded down
+    # (advcert.measured.cap_split._ball_dual, the same bound per cell for the linear sups)
+    tb2, sumu, inv2t = boxv[i, 5], boxv[i, 6], boxv[i, 7]
+    for sg in (1.0, -1.0):
+        for f in BALL_MU:
+            for j in range(cnt):
+                mu = f * Qs[kb + 1, j] * inv2t
+                MU[j] = mu
+                I2[j] = 0.5 / mu if mu > 0.0 else 0.0
+                I4[j] = 0.5 * I2[j]
+                ACC[j] = 0.0
+                SS[j] = 0.0
+            for q in range(kb):
+                lq, hq = boxv[i, 8 + kb + q], boxv[i, 8 + 2 * kb + q]
+                tol = 4.0 * _U * (abs(lq) + abs(hq)) + _TINY
+                for j in range(cnt):
+                    aa = sg * Qs[q + 1, j]
+                    t = aa * I2[j]
+                    dd = _fmax(_fmax(lq - t, t - hq), 0.0)
+                    dd = _fmax(dd - (tol + 4.0 * _U * abs(t)), 0.0)
+                    p1 = aa * aa * I4[j]
+                    p2 = MU[j] * dd * dd
+                    ACC[j] += p1 - p2
+                    SS[j] += p1 + p2
+            for j in range(cnt):
+                mu = MU[j]
+                if mu > 0.0:
+                    w0 = sg * Qs[0, j]
+                    mt = mu * tb2
+                    val = (w0 + (ACC[j] + mt)) + (BOX_EPS * (SS[j] + mt + abs(w0) + Cg[0, j] * (1.0 + sumu)) + _TINY)
+                    if sg > 0.0:
+                        NH[j] = _fmin(NH[j], val)
+                    else:
+                        NL[j] = _fmax(NL[j], -val)
+
+
 @njit(cache=True, nogil=True)
-def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccount, boxv, wqa):  # pragma: no cover
+def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccount, boxv, wq):  # pragma: no cover
     """Theorem 5.3's CROWN relaxation on the cells of an input-space split of a cap, incrementally.
 
     Cell i (centre X[i], cap constants rowv[i]; ``colr`` the per-neuron constants as m x 8 rows, one cache
@@ -198,10 +236,11 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
     of the float sums (any order), which ``advcert.measured.cap_split`` turns into radii. Costs O(|plist| d),
     not O(m d), per cell: the ranges first (one loop), then the classification and the sums (a second).
 
-    With ``boxv`` non-empty (rows [n_i, sum_k h_ik, D_lo, D_hi, h_i0 .. h_i(k-1)], ``wqa`` the m x k rows
-    |(Q^T W_r')_k|, k >= 1) each range over the cap is also intersected with the range over the gnomonic box
-    itself, derived in ``advcert.measured.cap_split._box_rows``: in 8 dimensions the box's image is a small part
-    of the cap that covers it, and its ranges are some 20% narrower.
+    With ``boxv`` non-empty (per cell the layout of ``advcert.measured.cap_split._box_rows``; ``wq`` the m x (k + 2)
+    rows ((Q^T W_r')_0 .. (Q^T W_r')_k, ||(Q^T W_r')_{1:}||), k >= 1) each range over the cap is also intersected
+    with the range over the gnomonic box itself, and for a box that overhangs the ball |u| <= T (a cell on the
+    cap's rim, where the loss is largest) over the box's part in the ball, by Lagrangian duality (derivations in
+    ``advcert.measured.cap_split``, above ``_frame_error`` and ``_ball_dual``).
     """
     B, d = X.shape
     mx = 0
@@ -213,8 +252,10 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
     Wl = np.empty((d, mx))
     LO, HI = np.empty(mx), np.empty(mx)
     kf, k0, k1, e0v, e1v = np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx)
-    kb = wqa.shape[1] if boxv.shape[1] > 0 else 0
-    Qa, HW = np.empty((max(kb, 1), mx)), np.empty(mx)
+    kb = wq.shape[1] - 2 if boxv.shape[1] > 0 else 0
+    Qs, HW = np.empty((kb + 2, mx)), np.empty(mx)
+    NL, NH, MU, I2, I4, ACC, SS = (np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx),
+                                   np.empty(mx))
     for i in range(B):
         trx, kap, proper, rp, sa = rowv[i, 0], rowv[i, 1], rowv[i, 2] > 0.0, rowv[i, 3], rowv[i, 4]
         inv, dlt, dtiny, kabs, p2m = rowv[i, 5], rowv[i, 6], rowv[i, 7], rowv[i, 8], rowv[i, 9]
@@ -229,8 +270,9 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
                 for c in range(8):
                     Cg[c, j] = colr[r, c]
                 PL[j], PH[j], Ag[j], Bg[j] = Pk[1, o + j], Pk[2, o + j], a[r], b[r]
-                for q in range(kb):
-                    Qa[q, j] = wqa[r, q]
+                if kb > 0:
+                    for q in range(kb + 2):
+                        Qs[q, j] = wq[r, q]
         for j in range(cnt):
             T[j] = 0.0
             HW[j] = 0.0
@@ -239,18 +281,25 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
             for j in range(cnt):
                 T[j] += xq * Wl[q, j]
         for q in range(kb):
-            hq = boxv[i, 4 + q]
+            hq = boxv[i, 8 + q]
             for j in range(cnt):
-                HW[j] += Qa[q, j] * hq
+                HW[j] += abs(Qs[q + 1, j]) * hq
         for j in range(cnt):
             lo, hi = _cap_range(T[j], trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, Cg[0, j], Cg[1, j],
                                 Cg[2, j], Cg[3, j], Cg[4, j], Cg[5, j], Cg[6, j], Cg[7, j] > 0.0)
             LO[j] = _fmax(lo, PL[j])
             HI[j] = _fmin(hi, PH[j])
-        if kb > 0:  # a loop of its own: a branch inside the cap's loop stopped it vectorising (2x slower)
+        if kb > 0:  # loops of their own: a branch inside the cap's loop stopped it vectorising (2x slower)
             nc, sumh, dli, dhi = boxv[i, 0], boxv[i, 1], 1.0 / boxv[i, 2], 1.0 / boxv[i, 3]
+            for j in range(cnt):  # N over the box: n_i t ± (sum_k |Q^T W_r'|_k h_k), within BOX_EPS
+                ncen = T[j] * nc
+                rad = BOX_EPS * (HW[j] + Cg[0, j] * (nc + sumh)) + _TINY
+                NL[j] = ncen - HW[j] - rad
+                NH[j] = ncen + HW[j] + rad
+            if boxv[i, 4] > 0.0:
+                _ball_tighten(boxv, i, kb, cnt, Qs, Cg, NL, NH, MU, I2, I4, ACC, SS)
             for j in range(cnt):
-                zl, zh = _box_range(T[j], HW[j], Cg[0, j], Cg[5, j], Cg[6, j], nc, sumh, dli, dhi)
+                zl, zh = _box_z(NL[j], NH[j], Cg[5, j], Cg[6, j], dli, dhi)
                 LO[j] = _fmax(LO[j], zl)
                 HI[j] = _fmin(HI[j], zh)
         for j in range(cnt):

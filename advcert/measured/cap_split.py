@@ -95,32 +95,73 @@ def _frame_error(Q: np.ndarray) -> float:
     return float(np.sqrt(np.sum(E * E))) * 1.01 + 1.02 * k * k * 2.0**-53 + 2.0**-1000
 
 
-def _box_rows(Q: np.ndarray, L: np.ndarray, H: np.ndarray, eq: float) -> np.ndarray:
+def _box_rows(Q: np.ndarray, L: np.ndarray, H: np.ndarray, eq: float, tb: float) -> np.ndarray:
     """Per box the constants of the kernel's box ranges (relaxation.cell_multipliers): [n_i, sum_k h_k, D_lo, D_hi,
-    h_0 .. h_(k-1)], with the same centres and norms as :func:`_cell_domains` (see the comment above)."""
+    rim, T^2, sum_k max(|l_k|, |h_k|), 1/(2T), h_0 .. h_(k-1), l_0 .., h_0 ..], with the same centres and norms as
+    :func:`_cell_domains` (see the comment above :func:`_frame_error`); ``rim`` marks boxes that overhang the ball
+    |u| <= T = ``tb``, whose part in the ball is bounded by :func:`_ball_dual`."""
     uc = 0.5 * (L + H)
     h = 0.5 * (H - L) * (1.0 + _BOX_REL) + _BOX_REL * np.abs(uc) + 2.0**-1000
     w = np.concatenate([np.ones((uc.shape[0], 1)), uc], axis=1) @ Q.T
     n = np.linalg.norm(w, axis=1)
     gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
     lo2 = 1.0 + np.einsum("ij,ij->i", gap, gap)
-    hi2 = 1.0 + np.maximum(L * L, H * H).sum(axis=1)
+    far2 = np.maximum(L * L, H * H).sum(axis=1)
+    rim = far2 > tb * tb
+    hi2 = 1.0 + np.minimum(far2, tb * tb * (1.0 + _BOX_REL))  # only the box's points in the ball are in the cap
     dlo = np.sqrt(lo2 * (1.0 - eq)) * (1.0 - _BOX_REL)
     dhi = np.sqrt(hi2 * (1.0 + eq)) * (1.0 + _BOX_REL)
-    return np.ascontiguousarray(np.concatenate([n[:, None], h.sum(axis=1)[:, None] * (1.0 + _BOX_REL), dlo[:, None],
-                                                dhi[:, None], h], axis=1))
+    B = uc.shape[0]
+    cols = [n, h.sum(axis=1) * (1.0 + _BOX_REL), dlo, dhi, rim.astype(np.float64), np.full(B, tb * tb * (1.0 + _BOX_REL)),
+            np.maximum(np.abs(L), np.abs(H)).sum(axis=1) * (1.0 + _BOX_REL), np.full(B, 0.5 / tb)]
+    return np.ascontiguousarray(np.concatenate([np.stack(cols, axis=1), h, L, H], axis=1))
+
+
+def _ball_dual(g0: np.ndarray, g: np.ndarray, L: np.ndarray, H: np.ndarray, tb2: float, mu: np.ndarray) -> np.ndarray:
+    """Rigorous float upper bound of sup{g0_i + <g_i, u> : u in [L_i, H_i], |u|^2 <= tb2} for the multipliers mu_i > 0.
+
+    Weak duality: <g, u> <= <g, u> - mu |u|^2 + mu tb2 on the ball, and the sup over the box of the separable
+    concave part is sum_k (g_k^2 / (4 mu) - mu dist(g_k / (2 mu), [l_k, h_k])^2). The float distance is rounded
+    down by 4u of its terms; every other rounding is below relaxation.BOX_EPS of the terms' magnitudes. The
+    kernel's ``_ball_tighten`` evaluates the same bound per neuron.
+    """
+    eps = relaxation.BOX_EPS
+    t = g * (0.5 / mu)[:, None]
+    dd = np.maximum(np.maximum(L - t, t - H), 0.0)
+    dd = np.maximum(dd - (4.0 * 2.0**-53 * (np.abs(L) + np.abs(H) + np.abs(t)) + 2.0**-1000), 0.0)
+    p1 = g * g * (0.25 / mu)[:, None]
+    p2 = mu[:, None] * dd * dd
+    mt = mu * tb2
+    val = g0 + ((p1 - p2).sum(axis=1) + mt)
+    return val + (eps * ((p1 + p2).sum(axis=1) + mt + np.abs(g0)) + 2.0**-1000)
+
+
+#: the multiples of ||g|| / (2 T) tried as the ball's multiplier in the linear sups (one call per cell batch, so more
+#: of them than the kernel's relaxation.BALL_MU per neuron)
+_LIN_MU = (0.35, 0.5, 0.7, 1.0, 1.4)
 
 
 def _boxmax_up(Q: np.ndarray, L: np.ndarray, H: np.ndarray, boxv: np.ndarray, Lm: np.ndarray, Lr: np.ndarray):
-    """Rigorous upper bound of sup over the image of box i of <Lambda_i, x>, x = (sqrt3/2 v, 1/2), Lambda_i in
-    the ball Lm_i ± Lr_i (see the comment above :func:`_frame_error`); and the box's maximising corner."""
+    """Rigorous upper bound of sup over the image of box i (its part in the ball |u| <= T when it overhangs it) of
+    <Lambda_i, x>, x = (sqrt3/2 v, 1/2), Lambda_i in the ball Lm_i ± Lr_i (see the comment above
+    :func:`_frame_error`); and the box's maximising corner."""
     eps = relaxation.BOX_EPS
+    k = L.shape[1]
     lv = Lm[:, :-1] @ Q  # Q^T Lambda'
     uc = 0.5 * (L + H)
-    h = boxv[:, 4:]
+    h = boxv[:, 8 : 8 + k]
     nl = np.linalg.norm(Lm[:, :-1], axis=1)
     N = lv[:, 0] + np.einsum("ij,ij->i", lv[:, 1:], uc) + np.einsum("ij,ij->i", np.abs(lv[:, 1:]), h)
-    N = N + eps * nl * (1.0 + np.abs(uc).sum(axis=1) + boxv[:, 1]) + 2.0**-1000
+    rim = np.flatnonzero(boxv[:, 4] > 0.0)
+    if rim.size:
+        g = lv[rim, 1:]
+        gn = np.linalg.norm(g, axis=1)
+        ok = gn > 0.0
+        rim, g, gn = rim[ok], g[ok], gn[ok]
+        tb2, inv2t = float(boxv[0, 5]), float(boxv[0, 7])
+        for f in _LIN_MU:
+            N[rim] = np.minimum(N[rim], _ball_dual(lv[rim, 0], g, L[rim], H[rim], tb2, f * gn * inv2t))
+    N = N + eps * nl * (1.0 + boxv[:, 6] + boxv[:, 1]) + 2.0**-1000
     v = np.where(N >= 0.0, N / boxv[:, 2], N / boxv[:, 3])
     v = v + eps * np.abs(v)
     hv = 0.5 * _SQRT3 * v
@@ -228,7 +269,11 @@ class _CellSearch:
         # the box's own ranges (comment above _frame_error) need the frame's coordinates of each row of W
         self.eq = _frame_error(Q)
         self.box = bool(split.box) and k >= 1 and self.eq < 1e-10 and d <= 256
-        self.wqa = (np.ascontiguousarray(np.abs((net.W[:, :-1] @ Q)[:, 1:])) if self.box else np.empty((m, 0)))
+        if self.box:
+            wt = net.W[:, :-1] @ Q
+            self.wq = np.ascontiguousarray(np.concatenate([wt, np.linalg.norm(wt[:, 1:], axis=1)[:, None]], axis=1))
+        else:
+            self.wq = np.empty((m, 0))
         self.nodes = 0
         self.time_capped = False
         self.best, self.witness, self.L0, self.centre = 0.0, None, 0.0, None
@@ -291,12 +336,12 @@ class _CellSearch:
         fixd, rlx = np.empty((B, d + 2)), np.empty((B, 2, d + 3))
         ccount = np.empty(B, dtype=np.int64)
         X, rowv = np.ascontiguousarray(dom.x0), _cap_constants(dom)
-        boxv = _box_rows(self.Q, L, H, self.eq) if self.box else np.empty((B, 0))
+        boxv = _box_rows(self.Q, L, H, self.eq, self.T * (1.0 + 1e-9)) if self.box else np.empty((B, 0))
 
         def part(lo: int, hi: int) -> None:  # the kernel on cells lo..hi-1 (offsets are absolute: disjoint writes)
             relaxation.cell_multipliers(X[lo:hi], rowv[lo:hi], self.cols, net.W, net.b, net.a, Pk, ps[lo:hi],
                                         pe[lo:hi], fixd[lo:hi], rlx[lo:hi], Ck, cs[lo:hi], ccount[lo:hi], boxv[lo:hi],
-                                        self.wqa)
+                                        self.wq)
 
         threads.spread_range(part, B, threads.parts(int(Pk.shape[1]) * d * 2, B))
         fix = _badd((self.fm[parents], self.fr[parents]),
