@@ -499,7 +499,6 @@ def test_cell_ranges_over_a_box_contain_every_pre_activation_on_its_image(d):
     # sign; and the box's linear sup (_boxmax_up) holds every sampled <Lambda, x>
     from advcert.measured.cap_split import CapSplit, _boxmax_up, _box_rows, _cap_frame, _CellSearch
     from advcert.measured.balls import row_norms
-    from advcert.measured.perturbation import _ranges
 
     rng = np.random.default_rng(60 + d)
     m, rho = 300, 0.4
@@ -508,12 +507,11 @@ def test_cell_ranges_over_a_box_contain_every_pre_activation_on_its_image(d):
     x0 = sphere.sample_uniform(rng, 1, d)[0]
     dom = make_domain(x0, rho, "cap")
     w2 = row_norms(W, b, "cap")
-    lo0, hi0 = _ranges(dom, W, b, w2)
     Q = _cap_frame(dom.x0[0, :-1])
     P = math.sqrt(float(dom.p2[0][0]))
     T = math.tan(math.acos(float(dom.kappa[0]) / P) * (1 + 1e-9) + 1e-10)
     k = d - 2
-    search = _CellSearch(net, w2, 0.0, (lo0[0], hi0[0]), Q, T, k, CapSplit(), rho)
+    search = _CellSearch(net, w2, 0.0, Q, T, k, CapSplit(), rho)
     assert search.box
     search.best, search.L0, search.centre = 0.0, 0.0, x0[None, :]
     nb = 40
@@ -522,7 +520,7 @@ def test_cell_ranges_over_a_box_contain_every_pre_activation_on_its_image(d):
     hw = T * 10.0 ** rng.uniform(-2.5, -0.3, (nb, 1)) * rng.uniform(0.5, 1.0, (nb, k))  # small cells to large
     L, H = np.maximum(c - hw, -T), np.minimum(c + hw, T)
     search.goal = lambda: -np.inf  # every child stays open, so that its undecided neurons are kept
-    search.evaluate(L, H, np.zeros(nb, dtype=np.int64))
+    Cr, cs, ccount = search.evaluate(L, H, np.zeros(nb, dtype=np.int64), ranges=True)
     kept = search.n - 1
     assert kept == nb
     boxv = _box_rows(Q, search.L[1:search.n], search.H[1:search.n], search.eq, search.T * (1 + 1e-9))
@@ -538,9 +536,11 @@ def test_cell_ranges_over_a_box_contain_every_pre_activation_on_its_image(d):
         w = np.concatenate([np.ones((len(u), 1)), u], axis=1) @ Q.T
         X = sphere.lift(w / np.linalg.norm(w, axis=1)[:, None])
         Z = X @ W.T + b
-        lst = search.lists[1 + i]
-        idx = lst[0].astype(np.int64)
-        assert np.all(Z[:, idx] >= lst[1] - err) and np.all(Z[:, idx] <= lst[2] + err), (d, i)
+        c0, cn = search.pstart[1 + i], search.pcount[1 + i]
+        idx = search.pool[c0 : c0 + cn].astype(np.int64)
+        assert cn == ccount[i]
+        lo_i, hi_i = Cr[0, cs[i] : cs[i] + cn], Cr[1, cs[i] : cs[i] + cn]
+        assert np.all(Z[:, idx] >= lo_i - err) and np.all(Z[:, idx] <= hi_i + err), (d, i)
         rest = np.setdiff1d(np.arange(m), idx)
         zr = Z[:, rest]
         assert np.all((zr.min(axis=0) >= -err) | (zr.max(axis=0) <= err)), "a decided neuron changes sign"

@@ -215,16 +215,18 @@ def _ball_tighten(boxv, i, kb, cnt, Qs, Cg, NL, NH, MU, I2, I4, ACC, SS):  # pra
 
 
 @njit(cache=True, nogil=True)
-def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccount, boxv, wq):  # pragma: no cover
+def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccount, boxv, wq, Cr):  # pragma: no cover
     """Theorem 5.3's CROWN relaxation on the cells of an input-space split of a cap, incrementally.
 
     Cell i (centre X[i], cap constants rowv[i]; ``colr`` the per-neuron constants as m x 8 rows, one cache
-    line per gathered neuron) lies inside its parent, whose undecided neurons are the columns
-    ps[i]..pe[i]-1 of Pk (rows: the neuron's index as a float, its range's lo and hi over the parent;
-    two siblings share their parent's columns). Only those are examined: each range over the cell is
-    intersected with the parent's; a neuron now active joins the cell's fixed part, one now inactive
-    drops out, and the others stay undecided (written the same way to Ck from column cs[i] on,
-    ccount[i] of them) and get CROWN's lines. Per cell it writes, over the examined neurons,
+    line per gathered neuron) lies inside its parent, whose undecided neurons are the indices
+    Pk[ps[i]..pe[i]-1] (two siblings share their parent's). Only those are examined: a neuron stable on the
+    parent's cell is stable on every cell inside it. A neuron now active joins the cell's fixed part, one now
+    inactive drops out, and the others stay undecided (written to Ck from cs[i] on, ccount[i] of them, and their
+    ranges to Cr[:, cs[i]..] when Cr is not empty) and get CROWN's lines. Intersecting each range with the
+    parent's as well changed no bound by more than 3e-4 of it at d = 10, and storing the ranges took 6x the
+    memory, whose first touch cost more than the kernel (perf-notes §9). Per cell it writes, over the examined
+    neurons,
 
     * fix[i] = (sum a_r W_r, sum a_r b_r, sum a_r^2) over the newly active neurons (the sigma = +1 side;
       sigma = -1 is its negation), length d + 2;
@@ -248,7 +250,8 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
         mx = max(mx, pe[i] - ps[i])
     # per cell the examined neurons are first gathered into contiguous scratch, so that the range and the
     # line loops run on unit-stride data and vectorise (gathering inside them made each neuron latency-bound)
-    T, Cg, PL, PH, Ag, Bg = np.empty(mx), np.empty((8, mx)), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx)
+    T, Cg, Ag, Bg = np.empty(mx), np.empty((8, mx)), np.empty(mx), np.empty(mx)
+    keep_ranges = Cr.shape[1] > 0
     Wl = np.empty((d, mx))
     LO, HI = np.empty(mx), np.empty(mx)
     kf, k0, k1, e0v, e1v = np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx)
@@ -264,12 +267,12 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
         oc = cs[i]
         if i == 0 or ps[i - 1] != o or pe[i - 1] != pe[i]:  # a sibling just before shares the gathered scratch
             for j in range(cnt):
-                r = int(Pk[0, o + j])
+                r = Pk[o + j]
                 for q in range(d):
                     Wl[q, j] = W[r, q]
                 for c in range(8):
                     Cg[c, j] = colr[r, c]
-                PL[j], PH[j], Ag[j], Bg[j] = Pk[1, o + j], Pk[2, o + j], a[r], b[r]
+                Ag[j], Bg[j] = a[r], b[r]
                 if kb > 0:
                     for q in range(kb + 2):
                         Qs[q, j] = wq[r, q]
@@ -287,8 +290,8 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
         for j in range(cnt):
             lo, hi = _cap_range(T[j], trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, Cg[0, j], Cg[1, j],
                                 Cg[2, j], Cg[3, j], Cg[4, j], Cg[5, j], Cg[6, j], Cg[7, j] > 0.0)
-            LO[j] = _fmax(lo, PL[j])
-            HI[j] = _fmin(hi, PH[j])
+            LO[j] = lo
+            HI[j] = hi
         if kb > 0:  # loops of their own: a branch inside the cap's loop stopped it vectorising (2x slower)
             nc, sumh, dli, dhi = boxv[i, 0], boxv[i, 1], 1.0 / boxv[i, 2], 1.0 / boxv[i, 3]
             for j in range(cnt):  # N over the box: n_i t ± (sum_k |Q^T W_r'|_k h_k), within BOX_EPS
@@ -330,9 +333,10 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
             q1s += x1 * x1
             e1s += abs(e1)
             if (LO[j] < 0.0) & (HI[j] > 0.0):
-                Ck[0, oc + n] = Pk[0, o + j]
-                Ck[1, oc + n] = LO[j]
-                Ck[2, oc + n] = HI[j]
+                Ck[oc + n] = Pk[o + j]
+                if keep_ranges:
+                    Cr[0, oc + n] = LO[j]
+                    Cr[1, oc + n] = HI[j]
                 n += 1
         fix[i, d], fix[i, d + 1] = fb, fq
         rlx[i, 0, d], rlx[i, 0, d + 1], rlx[i, 0, d + 2] = b0, q0s, e0s
@@ -485,3 +489,14 @@ def cap_constants(pnorm, kap, whole, p2m, p2r, d, out):  # pragma: no cover - co
         out[i, 8] = abs(k)
         out[i, 9] = p2m[i]
 
+
+
+@njit(cache=True, nogil=True)
+def copy_spans(src, sstart, count, dst, dstart):  # pragma: no cover - compiled
+    """dst[dstart[j] : dstart[j] + count[j]] = src[sstart[j] : sstart[j] + count[j]] for j in order: the cap split's pool
+    of undecided neurons (``advcert.measured.cap_split``) filled, and compacted in place (dst is src, spans in
+    increasing order of sstart, dstart[j] <= sstart[j]: each forward copy reads ahead of what it writes)."""
+    for j in range(sstart.shape[0]):
+        s, t, c = sstart[j], dstart[j], count[j]
+        for e in range(c):
+            dst[t + e] = src[s + e]

@@ -26,7 +26,7 @@ from advcert.measured import reference
 from advcert.measured.balls import _SQRT3, _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper, row_norms, sum_radius
 from advcert.measured.crown import PointBound, _crown_rows
 from advcert.measured.network import TwoLayerNet
-from advcert.measured.perturbation import Domain, _cap_constants, _linmax_float, _linmax_up, _ranges, make_domain
+from advcert.measured.perturbation import Domain, _cap_constants, _linmax_float, _linmax_up, make_domain
 
 # Gnomonic coordinates. Let Q be an orthonormal frame of R^{d-1} with Q e_0 = p/|p| (the
 # cap's axis). A direction v with <v, Q e_0> > 0 has coordinates u = (Q^T v)[1:] / (Q^T v)[0]
@@ -183,7 +183,7 @@ class CapSplit:
     rel_gap), L0 + (1 + var_gap)(lower - L0)), lower + abs_gap) and L0 = |f(x0) - y| (the
     loss's variation over the set, not its size, is what the gap is measured against), or
     after ``max_cells`` cell bounds (a count: the same leaves on any machine); ``time_budget``
-    seconds and ``max_entries`` (the undecided neurons stored over all open cells, 24 bytes
+    seconds and ``max_entries`` (the undecided neurons stored over all open cells, 4 bytes
     each) are only safety caps, and a bound stopped by one says so (``PointBound.time_capped``).
     Every stop leaves a sound bound: the max over the leaves. ``box`` intersects each cell's ranges and
     linear sups over its covering cap with those over the box's own image (``False``: the cap's only,
@@ -196,7 +196,7 @@ class CapSplit:
     max_cells: int = 20000
     batch: int = 512
     time_budget: float | None = None
-    max_entries: int = 1 << 26
+    max_entries: int = 1 << 28
     box: bool = True
 
 
@@ -204,8 +204,8 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
     """Sound upper bound of sup_{x in B_2(x0, rho) ∩ X} |f_W(x) - y| by input-space branch and bound.
 
     Theorem 5.3's robust loss at one point, from above: the cap is split into cells (see the
-    comment above :func:`_cap_frame`), each bounded by plain CROWN over a cap that covers it,
-    with pre-activation ranges intersected with the whole cap's. The upper end is the max over
+    comment above :func:`_cap_frame`), each bounded by plain CROWN over the cap that covers it and
+    over the box's own image (see the comment above :func:`_frame_error`). The upper end is the max over
     the open cells (a sound-bound, rounding accounted for); the relaxations' maximisers are
     attack points (``lower``, an estimate). Caps of angular radius >= pi/2 are not split.
     Builder-side only: the verifier re-derives neuron-split leaves, not these cells.
@@ -217,7 +217,6 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
         yv = np.array([float(y)])
         W, b = net.W, net.b
         w2 = row_norms(W, b, "cap")
-        lo0, hi0 = _ranges(dom, W, b, w2)
         crown, _ = _crown_rows(dom, net, w2, yv)
         L0 = float(abs(reference.f_value(net, x0[None, :])[0] - float(y)))
         best, witness = max(float(lower), L0), x0.copy()
@@ -229,7 +228,7 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
         T = math.tan(math.acos(min(cos_t, 1.0)) * (1.0 + _ANGLE_REL) + _ANGLE_ABS)
         Q = _cap_frame(dom.x0[0, :-1])
         k = dom.d - 2
-        search = _CellSearch(net, w2, yv[0], (lo0[0], hi0[0]), Q, T, k, split, rho)
+        search = _CellSearch(net, w2, yv[0], Q, T, k, split, rho)
         search.best, search.witness, search.L0, search.centre = best, witness, L0, x0[None, :]
         search.run(t0)
         upper = min(search.upper(), float(crown[0]))
@@ -242,11 +241,11 @@ class _CellSearch:
     # the mutable state of one input-space branch and bound, in arrays that grow by doubling (every cell
     # ever made, by id): its box, bound, the ball of its fixed part (the sum of a_r z_r over the neurons
     # active on all of it) and its state (open, a leaf for good, or split); and per open cell the neurons
-    # still undecided on it with their ranges, so that a child examines only its parent's undecided
-    # neurons (advcert.kernels.relaxation.cell_multipliers)
+    # still undecided on it, so that a child examines only its parent's undecided neurons
+    # (advcert.kernels.relaxation.cell_multipliers)
     OPEN, DONE, SPLIT = 0, 1, 2
 
-    def __init__(self, net, w2, y, ranges, Q, T, k, split: CapSplit, rho) -> None:
+    def __init__(self, net, w2, y, Q, T, k, split: CapSplit, rho) -> None:
         self.net, self.w2, self.y, self.Q = net, w2, float(y), Q
         self.split, self.rho, self.T = split, float(rho), T
         m, d = net.W.shape
@@ -254,7 +253,6 @@ class _CellSearch:
         nrm = w2 if w2.cols is not None else row_norms(net.W, net.b, "cap")
         self.cols = np.ascontiguousarray(nrm.cols.T)  # one row per neuron: the kernel gathers neurons
         self.wcol = nrm.wcol  # float norms of the columns of [W b]
-        lo0, hi0 = ranges  # the whole cap's pre-activation ranges
         cap = 1024
         self.L, self.H = np.empty((cap, k)), np.empty((cap, k))
         self.bnd = np.empty(cap)
@@ -262,10 +260,18 @@ class _CellSearch:
         self.state = np.full(cap, self.SPLIT, dtype=np.int8)
         self.n = 1  # cell 0: the root box, a parent only (its one child is the root cell)
         self.L[0], self.H[0], self.bnd[0] = -T, T, np.inf
-        # the undecided neurons of each open cell as one (3, count) array: index, lo, hi (None once closed)
-        self.lists = [np.stack([np.arange(m, dtype=np.float64), np.asarray(lo0, dtype=np.float64),
-                                np.asarray(hi0, dtype=np.float64)])]
-        self.live = m  # entries stored in self.lists
+        # the undecided neurons of the open cells, as indices (int32) in one pool: cell c owns pool[pstart[c] ..
+        # pstart[c] + pcount[c] - 1] (pcount 0 once closed). Closed cells' entries are garbage until the pool fills
+        # up, when it is compacted in place (or doubled when the live part is over half of it). Fresh memory costs
+        # a page fault per 4 KB (1-4 us on this kind of machine): per-cell arrays of (index, lo, hi), 24 bytes an
+        # entry, spent more time there than the kernel spent bounding the cells
+        self.pool = np.empty(max(4 * m, 1 << 20), dtype=np.int32)
+        self.pool[:m] = np.arange(m, dtype=np.int32)
+        self.pstart, self.pcount = np.zeros(cap, dtype=np.int64), np.zeros(cap, dtype=np.int64)
+        self.pcount[0] = m
+        self.used = m  # columns of the pool in use, live or garbage
+        self.live = m  # entries of open cells
+        self.ck = np.empty(0, dtype=np.int32)  # the kernel's output indices, reused from batch to batch
         # the box's own ranges (comment above _frame_error) need the frame's coordinates of each row of W
         self.eq = _frame_error(Q)
         self.box = bool(split.box) and k >= 1 and self.eq < 1e-10 and d <= 256
@@ -307,15 +313,17 @@ class _CellSearch:
         if need <= cap:
             return
         new = max(need, 2 * cap)
-        for name in ("L", "H", "bnd", "fm", "fr", "state"):
+        for name in ("L", "H", "bnd", "fm", "fr", "state", "pstart", "pcount"):
             old = getattr(self, name)
             arr = np.empty((new,) + old.shape[1:], dtype=old.dtype)
             arr[:cap] = old
             setattr(self, name, arr)
 
-    def evaluate(self, L, H, parents) -> None:
+    def evaluate(self, L, H, parents, ranges: bool = False):
         # bound the children boxes [L, H] of the cells ``parents`` (ids) and append them as open or done cells;
-        # boxes that miss the ball |u| <= T are dropped (no point of the cap maps into them)
+        # boxes that miss the ball |u| <= T are dropped (no point of the cap maps into them). With ``ranges`` it
+        # returns the undecided neurons' ranges of the kept boxes (as the kernel writes them: columns cs[i] on,
+        # ccount[i] of them), for tests
         gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
         keep = np.einsum("ij,ij->i", gap, gap) <= (self.T * (1.0 + 1e-9)) ** 2
         L, H, parents = L[keep], H[keep], parents[keep]
@@ -325,14 +333,15 @@ class _CellSearch:
         net = self.net
         d = net.W.shape[1]
         dom = _cell_domains(self.Q, L, H, self.T * (1.0 + 1e-9))
-        # the parents' undecided neurons once each (siblings share them); the children's go to Ck
-        uniq, inv = np.unique(parents, return_inverse=True)
-        sizes = np.array([self.lists[p].shape[1] for p in uniq], dtype=np.int64)
-        start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        Pk = np.concatenate([self.lists[p] for p in uniq], axis=1)
-        ps, pe = start[inv], start[inv + 1]
+        # the parents' undecided neurons, read in place from the pool (siblings share them); the children's go to Ck
+        Pk = self.pool
+        ps = np.ascontiguousarray(self.pstart[parents])
+        pe = ps + self.pcount[parents]
         cs = np.concatenate([[0], np.cumsum(pe - ps)]).astype(np.int64)
-        Ck = np.empty((3, int(cs[-1])))
+        if self.ck.shape[0] < cs[-1]:
+            self.ck = np.empty(max(int(cs[-1]), 2 * self.ck.shape[0]), dtype=np.int32)
+        Ck = self.ck
+        Cr = np.empty((2, int(cs[-1]) if ranges else 0))
         fixd, rlx = np.empty((B, d + 2)), np.empty((B, 2, d + 3))
         ccount = np.empty(B, dtype=np.int64)
         X, rowv = np.ascontiguousarray(dom.x0), _cap_constants(dom)
@@ -341,9 +350,9 @@ class _CellSearch:
         def part(lo: int, hi: int) -> None:  # the kernel on cells lo..hi-1 (offsets are absolute: disjoint writes)
             relaxation.cell_multipliers(X[lo:hi], rowv[lo:hi], self.cols, net.W, net.b, net.a, Pk, ps[lo:hi],
                                         pe[lo:hi], fixd[lo:hi], rlx[lo:hi], Ck, cs[lo:hi], ccount[lo:hi], boxv[lo:hi],
-                                        self.wq)
+                                        self.wq, Cr)
 
-        threads.spread_range(part, B, threads.parts(int(Pk.shape[1]) * d * 2, B))
+        threads.spread_range(part, B, threads.parts(int(cs[-1]) * d * 2, B))
         fix = _badd((self.fm[parents], self.fr[parents]),
                     (fixd[:, : d + 1], _rad(np.multiply.outer(np.sqrt(fixd[:, d + 1]), self.wcol) * self.F)))
         box = (L, H, boxv) if self.box else None
@@ -357,9 +366,10 @@ class _CellSearch:
         self.L[sl], self.H[sl], self.bnd[sl], self.fm[sl], self.fr[sl] = L, H, bnd, fix[0], fix[1]
         over = bnd > self.goal()
         self.state[sl] = np.where(over, self.OPEN, self.DONE)
-        self.lists.extend(Ck[:, o : o + c].copy() if ov else None for o, c, ov in zip(cs[:-1], ccount, over))
-        self.live += int(ccount[over].sum())
+        self.pcount[sl] = 0
+        self._store(Ck, cs[:-1][over], ccount[over], np.flatnonzero(over) + i0)
         self.n += B
+        return (Cr, cs, ccount) if ranges else None
 
     def _attack(self, dom: Domain, bnd, sides, lam, box=None, top: int = 8) -> None:
         # the relaxations' maximisers on the worst cells (over their caps, and their boxes' corners), moved into the
@@ -412,12 +422,41 @@ class _CellSearch:
             self.state[cand] = self.SPLIT
             self._free(cand)  # its children carry what is left
 
+    def _store(self, Ck, starts, counts, cells) -> None:
+        # append the open children's undecided neurons (columns starts[j] .. starts[j] + counts[j] - 1 of Ck) to the
+        # pool, compacting or growing it first when it is full
+        need = int(counts.sum())
+        if self.used + need > self.pool.shape[0]:
+            self._compact(need)
+        dst = self.used + _offsets(counts)
+        relaxation.copy_spans(Ck, np.ascontiguousarray(starts, dtype=np.int64), np.ascontiguousarray(counts), self.pool,
+                              dst)
+        self.pstart[cells] = dst
+        self.pcount[cells] = counts
+        self.used += need
+        self.live += need
+
+    def _compact(self, need: int) -> None:
+        # the open cells' columns moved to the front of the pool, in the order they lie in it (in place), or into
+        # a pool twice as large when they would fill over half of it
+        cells = np.flatnonzero(self.pcount[: self.n] > 0)
+        cells = cells[np.argsort(self.pstart[cells], kind="stable")]
+        counts = np.ascontiguousarray(self.pcount[cells])
+        src = np.ascontiguousarray(self.pstart[cells])
+        dst = _offsets(counts)
+        if 2 * (self.live + need) > self.pool.shape[0]:
+            new = np.empty(2 * max(self.pool.shape[0], self.live + need), dtype=np.int32)
+            relaxation.copy_spans(self.pool, src, counts, new, dst)
+            self.pool = new
+        else:
+            relaxation.copy_spans(self.pool, src, counts, self.pool, dst)
+        self.pstart[cells] = dst
+        self.used = self.live
+
     def _free(self, cells) -> None:
-        for c in cells:
-            lst = self.lists[c]
-            if lst is not None:
-                self.live -= lst.shape[1]
-                self.lists[c] = None
+        cells = np.asarray(cells, dtype=np.int64)
+        self.live -= int(self.pcount[cells].sum())
+        self.pcount[cells] = 0
 
     def _leaves(self):
         leaf = np.flatnonzero(self.state[: self.n] != self.SPLIT)
@@ -430,6 +469,11 @@ class _CellSearch:
     def cells(self) -> "CapCells":
         L, H, bd = self._leaves()
         return CapCells(lo=L.copy(), hi=H.copy(), bound=bd.copy())
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    # where consecutive spans of these lengths start
+    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
 
 @dataclass(frozen=True)
