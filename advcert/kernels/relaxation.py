@@ -175,43 +175,44 @@ def cap_multipliers(T, rowv, colv, a, lo0, hi0, K, Ut):  # pragma: no cover - co
 
 
 @njit(inline="always")
-def _ball_tighten(boxv, i, kb, cnt, Qs, Cg, NL, NH, MU, I2, I4, ACC, SS):  # pragma: no cover - compiled
+def _ball_tighten(boxv, i, kb, cnt, Qs, Cg, NL, NH, MU, I2, ACP, ACM, SS):  # pragma: no cover - compiled
     # N(u) = <Q^T W_r', (1, u)> over the box's part in the ball |u| <= T: for each sign s and multiplier mu >= 0,
     # sup s N <= s w_0 + mu T^2 + sum_k sup_{u_k in [l_k, h_k]} (s w_k u_k - mu u_k^2), each term
-    # (s w_k)^2 / (4 mu) - mu dist(s w_k / (2 mu), [l_k, h_k])^2 with the distance rounded down
-    # (advcert.measured.cap_split._ball_dual, the same bound per cell for the linear sups)
+    # w_k^2 / (4 mu) - mu dist(s w_k / (2 mu), [l_k, h_k])^2 with the distance rounded down
+    # (advcert.measured.cap_split._ball_dual, the same bound per cell for the linear sups); both signs in one pass
     tb2, sumu, inv2t = boxv[i, 5], boxv[i, 6], boxv[i, 7]
-    for sg in (1.0, -1.0):
-        for f in BALL_MU:
+    for f in BALL_MU:
+        for j in range(cnt):
+            mu = f * Qs[kb + 1, j] * inv2t
+            MU[j] = mu
+            I2[j] = 0.5 / mu if mu > 0.0 else 0.0
+            ACP[j] = 0.0
+            ACM[j] = 0.0
+            SS[j] = 0.0
+        for q in range(kb):
+            lq, hq = boxv[i, 8 + kb + q], boxv[i, 8 + 2 * kb + q]
+            tol = 4.0 * _U * (abs(lq) + abs(hq)) + _TINY
             for j in range(cnt):
-                mu = f * Qs[kb + 1, j] * inv2t
-                MU[j] = mu
-                I2[j] = 0.5 / mu if mu > 0.0 else 0.0
-                I4[j] = 0.5 * I2[j]
-                ACC[j] = 0.0
-                SS[j] = 0.0
-            for q in range(kb):
-                lq, hq = boxv[i, 8 + kb + q], boxv[i, 8 + 2 * kb + q]
-                tol = 4.0 * _U * (abs(lq) + abs(hq)) + _TINY
-                for j in range(cnt):
-                    aa = sg * Qs[q + 1, j]
-                    t = aa * I2[j]
-                    dd = _fmax(_fmax(lq - t, t - hq), 0.0)
-                    dd = _fmax(dd - (tol + 4.0 * _U * abs(t)), 0.0)
-                    p1 = aa * aa * I4[j]
-                    p2 = MU[j] * dd * dd
-                    ACC[j] += p1 - p2
-                    SS[j] += p1 + p2
-            for j in range(cnt):
+                aa = Qs[q + 1, j]
+                t = aa * I2[j]
+                tl = tol + 4.0 * _U * abs(t)
+                dp = _fmax(_fmax(_fmax(lq - t, t - hq), 0.0) - tl, 0.0)  # dist(t, [l, h]), rounded down
+                dm = _fmax(_fmax(_fmax(lq + t, -t - hq), 0.0) - tl, 0.0)  # dist(-t, [l, h])
+                p1 = aa * t * 0.5
                 mu = MU[j]
-                if mu > 0.0:
-                    w0 = sg * Qs[0, j]
-                    mt = mu * tb2
-                    val = (w0 + (ACC[j] + mt)) + (BOX_EPS * (SS[j] + mt + abs(w0) + Cg[0, j] * (1.0 + sumu)) + _TINY)
-                    if sg > 0.0:
-                        NH[j] = _fmin(NH[j], val)
-                    else:
-                        NL[j] = _fmax(NL[j], -val)
+                qp = mu * dp * dp
+                qm = mu * dm * dm
+                ACP[j] += p1 - qp
+                ACM[j] += p1 - qm
+                SS[j] += p1 + qp + qm
+        for j in range(cnt):
+            mu = MU[j]
+            if mu > 0.0:
+                w0 = Qs[0, j]
+                mt = mu * tb2
+                slack = BOX_EPS * (SS[j] + mt + abs(w0) + Cg[0, j] * (1.0 + sumu)) + _TINY
+                NH[j] = _fmin(NH[j], (w0 + (ACP[j] + mt)) + slack)
+                NL[j] = _fmax(NL[j], (w0 - (ACM[j] + mt)) - slack)
 
 
 @njit(cache=True, nogil=True)
@@ -257,8 +258,8 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
     kf, k0, k1, e0v, e1v = np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx)
     kb = wq.shape[1] - 2 if boxv.shape[1] > 0 else 0
     Qs, HW = np.empty((kb + 2, mx)), np.empty(mx)
-    NL, NH, MU, I2, I4, ACC, SS = (np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx),
-                                   np.empty(mx))
+    NL, NH, MU, I2, ACP, ACM, SS = (np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx),
+                                    np.empty(mx))
     for i in range(B):
         trx, kap, proper, rp, sa = rowv[i, 0], rowv[i, 1], rowv[i, 2] > 0.0, rowv[i, 3], rowv[i, 4]
         inv, dlt, dtiny, kabs, p2m = rowv[i, 5], rowv[i, 6], rowv[i, 7], rowv[i, 8], rowv[i, 9]
@@ -300,7 +301,7 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
                 NL[j] = ncen - HW[j] - rad
                 NH[j] = ncen + HW[j] + rad
             if boxv[i, 4] > 0.0:
-                _ball_tighten(boxv, i, kb, cnt, Qs, Cg, NL, NH, MU, I2, I4, ACC, SS)
+                _ball_tighten(boxv, i, kb, cnt, Qs, Cg, NL, NH, MU, I2, ACP, ACM, SS)
             for j in range(cnt):
                 zl, zh = _box_z(NL[j], NH[j], Cg[5, j], Cg[6, j], dli, dhi)
                 LO[j] = _fmax(LO[j], zl)

@@ -183,8 +183,8 @@ class CapSplit:
     rel_gap), L0 + (1 + var_gap)(lower - L0)), lower + abs_gap) and L0 = |f(x0) - y| (the
     loss's variation over the set, not its size, is what the gap is measured against), or
     after ``max_cells`` cell bounds (a count: the same leaves on any machine); ``time_budget``
-    seconds and ``max_entries`` (the undecided neurons stored over all open cells, 4 bytes
-    each) are only safety caps, and a bound stopped by one says so (``PointBound.time_capped``).
+    seconds and ``max_entries`` (the undecided neurons stored over all open cells, 2 bytes
+    each below 2^15 neurons, else 4) are only safety caps, and a bound stopped by one says so (``PointBound.time_capped``).
     Every stop leaves a sound bound: the max over the leaves. ``box`` intersects each cell's ranges and
     linear sups over its covering cap with those over the box's own image (``False``: the cap's only,
     for comparison; the same leaves would need 2-8x more cells at d = 8-10, docs/perf-notes.md §9).
@@ -260,18 +260,19 @@ class _CellSearch:
         self.state = np.full(cap, self.SPLIT, dtype=np.int8)
         self.n = 1  # cell 0: the root box, a parent only (its one child is the root cell)
         self.L[0], self.H[0], self.bnd[0] = -T, T, np.inf
-        # the undecided neurons of the open cells, as indices (int32) in one pool: cell c owns pool[pstart[c] ..
+        # the undecided neurons of the open cells, as indices (int16 below 2^15 neurons) in one pool: cell c owns pool[pstart[c] ..
         # pstart[c] + pcount[c] - 1] (pcount 0 once closed). Closed cells' entries are garbage until the pool fills
         # up, when it is compacted in place (or doubled when the live part is over half of it). Fresh memory costs
         # a page fault per 4 KB (1-4 us on this kind of machine): per-cell arrays of (index, lo, hi), 24 bytes an
         # entry, spent more time there than the kernel spent bounding the cells
-        self.pool = np.empty(max(4 * m, 1 << 20), dtype=np.int32)
-        self.pool[:m] = np.arange(m, dtype=np.int32)
+        self.itype = np.int16 if m < 1 << 15 else np.int32
+        self.pool = np.empty(max(4 * m, 1 << 20), dtype=self.itype)
+        self.pool[:m] = np.arange(m, dtype=self.itype)
         self.pstart, self.pcount = np.zeros(cap, dtype=np.int64), np.zeros(cap, dtype=np.int64)
         self.pcount[0] = m
         self.used = m  # columns of the pool in use, live or garbage
         self.live = m  # entries of open cells
-        self.ck = np.empty(0, dtype=np.int32)  # the kernel's output indices, reused from batch to batch
+        self.ck = np.empty(0, dtype=self.itype)  # the kernel's output indices, reused from batch to batch
         # the box's own ranges (comment above _frame_error) need the frame's coordinates of each row of W
         self.eq = _frame_error(Q)
         self.box = bool(split.box) and k >= 1 and self.eq < 1e-10 and d <= 256
@@ -339,7 +340,7 @@ class _CellSearch:
         pe = ps + self.pcount[parents]
         cs = np.concatenate([[0], np.cumsum(pe - ps)]).astype(np.int64)
         if self.ck.shape[0] < cs[-1]:
-            self.ck = np.empty(max(int(cs[-1]), 2 * self.ck.shape[0]), dtype=np.int32)
+            self.ck = np.empty(max(int(cs[-1]), 2 * self.ck.shape[0]), dtype=self.itype)
         Ck = self.ck
         Cr = np.empty((2, int(cs[-1]) if ranges else 0))
         fixd, rlx = np.empty((B, d + 2)), np.empty((B, 2, d + 3))
@@ -445,7 +446,7 @@ class _CellSearch:
         src = np.ascontiguousarray(self.pstart[cells])
         dst = _offsets(counts)
         if 2 * (self.live + need) > self.pool.shape[0]:
-            new = np.empty(2 * max(self.pool.shape[0], self.live + need), dtype=np.int32)
+            new = np.empty(2 * max(self.pool.shape[0], self.live + need), dtype=self.itype)
             relaxation.copy_spans(self.pool, src, counts, new, dst)
             self.pool = new
         else:
