@@ -82,8 +82,10 @@ def _cell_domains(Q: np.ndarray, L: np.ndarray, H: np.ndarray, T: float | None =
 # (1, u)^T Q^T Q (1, u) lies within (1 ± e_Q) ||(1, u)||^2, e_Q >= ||Q^T Q - I||_2, ||(1, u)||^2 within 1 + sum_k
 # dist(0, [l_k, h_k])^2 and 1 + sum_k max(l_k^2, h_k^2). The float steps err by at most ~d^1.5 u relatively (the
 # products Q^T w and Q (1, c), the normalisation, the sums), far below the kernels' BOX_EPS = 1e-11, and the
-# half-widths are rounded up so that [c - h, c + h] contains [l, h]. This range and the sup of a linear function
-# over the box (_boxmax_up) are intersected with the cap's: both contain the cell.
+# half-widths are rounded up so that [c - h, c + h] contains [l, h]. The kernel uses these ranges alone; the sup of a
+# linear function over the box (_boxmax_up) is intersected with the covering cap's: both contain the cell. On the
+# rim, where a box overhangs the ball |u| <= T, only its part in the ball is in the cap (_ball_dual), and
+# D(u)^2 <= (1 + e_Q)(1 + T^2) there.
 
 _BOX_REL = 1e-12
 
@@ -185,9 +187,10 @@ class CapSplit:
     after ``max_cells`` cell bounds (a count: the same leaves on any machine); ``time_budget``
     seconds and ``max_entries`` (the undecided neurons stored over all open cells, 2 bytes
     each below 2^15 neurons, else 4) are only safety caps, and a bound stopped by one says so (``PointBound.time_capped``).
-    Every stop leaves a sound bound: the max over the leaves. ``box`` intersects each cell's ranges and
-    linear sups over its covering cap with those over the box's own image (``False``: the cap's only,
-    for comparison; the same leaves would need 2-8x more cells at d = 8-10, docs/perf-notes.md §9).
+    Every stop leaves a sound bound: the max over the leaves. ``box`` bounds each cell over the box's own
+    image (its part in the ball |u| <= T on the rim) rather than over the cap that covers it (``False``:
+    the covering cap only, for comparison; 6-20x more cells for the same bound at d = 8-10,
+    docs/perf-notes.md §9).
     """
 
     rel_gap: float = 0.01
