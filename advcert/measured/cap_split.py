@@ -189,7 +189,7 @@ class CapSplit:
     each below 2^15 neurons, else 4) are only safety caps, and a bound stopped by one says so (``PointBound.time_capped``).
     Every stop leaves a sound bound: the max over the leaves. ``box`` bounds each cell over the box's own
     image (its part in the ball |u| <= T on the rim) rather than over the cap that covers it (``False``:
-    the covering cap only, for comparison; 6-20x more cells for the same bound at d = 8-10,
+    the covering cap only, for comparison; 7-20x more cells for the same bound at d = 8-10,
     docs/perf-notes.md §9).
     """
 
