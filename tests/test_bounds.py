@@ -518,11 +518,25 @@ def test_cell_ranges_over_a_box_contain_every_pre_activation_on_its_image(d):
     g = rng.standard_normal((nb, k))
     c = g / np.linalg.norm(g, axis=1)[:, None] * T * rng.uniform(0.0, 1.0, (nb, 1)) ** (1 / k)
     hw = T * 10.0 ** rng.uniform(-2.5, -0.3, (nb, 1)) * rng.uniform(0.5, 1.0, (nb, k))  # small cells to large
+    # ten boxes straddling the rim between two coordinate axes: they overhang the ball, and get cut to it
+    c[:10] = 0.0
+    for i in range(10):
+        c[i, rng.choice(k, 2, replace=False)] = 0.97 * T / math.sqrt(2.0) * rng.choice([-1.0, 1.0], 2)
+    hw[:10] = 0.3 * T
     L, H = np.maximum(c - hw, -T), np.minimum(c + hw, T)
     search.goal = lambda: -np.inf  # every child stays open, so that its undecided neurons are kept
     Cr, cs, ccount = search.evaluate(L, H, np.zeros(nb, dtype=np.int64), ranges=True)
     kept = search.n - 1
     assert kept == nb
+    # the boxes were cut to their parts in the ball (cap_split._trim_to_ball): none of those parts was lost
+    trimmed = 0
+    for i in range(nb):
+        u = L[i] + (H[i] - L[i]) * rng.random((4000, k))
+        u = np.concatenate([u[np.linalg.norm(u, axis=1) <= T], (u * (T / np.linalg.norm(u, axis=1))[:, None])])
+        u = u[np.all((u >= L[i]) & (u <= H[i]), axis=1)]
+        assert np.all((u >= search.L[1 + i]) & (u <= search.H[1 + i])), i
+        trimmed += bool(np.any(search.H[1 + i] - search.L[1 + i] < H[i] - L[i]))
+    assert trimmed > 3
     boxv = _box_rows(Q, search.L[1:search.n], search.H[1:search.n], search.eq, search.T * (1 + 1e-9))
     err = 1e-12 * (1.0 + float(np.max(np.linalg.norm(W, axis=1) + np.abs(b))))
     checked = undecided = 0

@@ -119,6 +119,22 @@ def _box_rows(Q: np.ndarray, L: np.ndarray, H: np.ndarray, eq: float, tb: float)
     return np.ascontiguousarray(np.concatenate([np.stack(cols, axis=1), h, L, H], axis=1))
 
 
+def _trim_to_ball(L: np.ndarray, H: np.ndarray, tb: float):
+    """The boxes [L_i, H_i] cut to a box that still holds their part in the ball |u| <= tb (rows meeting the ball).
+
+    On the rim a child of a bisection overhangs the ball, and along a coordinate k its part in the ball ends at
+    |u_k| = sqrt(tb^2 - sum_{j != k} dist(0, [l_j, h_j])^2): cutting there loses no point of the cap (the leaves
+    still cover it) and narrows every range and sup over the box.
+    """
+    gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
+    g2 = gap * gap
+    # the float sums err by at most (k + 2) u tb^2 (they are below tb^2 on rows meeting the ball): 1e-12 tb^2 covers
+    # it for k < 4000, before the root (whose relative error is large where its argument is tiny)
+    rest = np.maximum(tb * tb * (1.0 + 1e-12) - (g2.sum(axis=1)[:, None] - g2), 0.0)
+    ext = np.sqrt(rest) * (1.0 + 1e-12)
+    return np.maximum(L, -ext), np.minimum(H, ext)
+
+
 def _ball_dual(g0: np.ndarray, g: np.ndarray, L: np.ndarray, H: np.ndarray, tb2: float, mu: np.ndarray) -> np.ndarray:
     """Rigorous float upper bound of sup{g0_i + <g_i, u> : u in [L_i, H_i], |u|^2 <= tb2} for the multipliers mu_i > 0.
 
@@ -197,7 +213,7 @@ class CapSplit:
     var_gap: float = 0.25
     abs_gap: float = 1e-9
     max_cells: int = 20000
-    batch: int = 512
+    batch: int = 1024
     time_budget: float | None = None
     max_entries: int = 1 << 28
     box: bool = True
@@ -331,6 +347,8 @@ class _CellSearch:
         gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
         keep = np.einsum("ij,ij->i", gap, gap) <= (self.T * (1.0 + 1e-9)) ** 2
         L, H, parents = L[keep], H[keep], parents[keep]
+        if self.box:
+            L, H = _trim_to_ball(L, H, self.T * (1.0 + 1e-9))
         B = L.shape[0]
         if not B:
             return
