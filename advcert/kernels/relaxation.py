@@ -134,9 +134,10 @@ def _cap_range(t, trx, kap, proper, rp, sa, inv, dlt, dtiny, kabs, p2m, nw, nu_l
 #: ``advcert.measured.cap_split._box_rows`` (each below ~d^1.5 u, a few 1e-15 at the d the split runs at)
 BOX_EPS = 1e-11
 
-#: the multiples of ||g|| / (2 T) tried as the ball's Lagrange multiplier mu (any mu >= 0 gives a bound; these two
-#: came within 0.1% of the exact sup over box and ball in the d = 8 benchmark, docs/perf-notes.md §9)
-BALL_MU = (0.5, 1.0)
+#: the multiples of ||g|| / (2 T) tried as the ball's Lagrange multiplier mu (any mu >= 0 gives a bound): with two,
+#: 0.5 and 1, a bound at d = 10 was 0.7% tighter at equal cells but 0.7% looser at equal time (1 s; the ball's
+#: part of the kernel doubles), docs/perf-notes.md §9
+BALL_MU = (0.7,)
 
 
 @njit(inline="always")
@@ -175,7 +176,7 @@ def cap_multipliers(T, rowv, colv, a, lo0, hi0, K, Ut):  # pragma: no cover - co
 
 
 @njit(inline="always")
-def _ball_tighten(boxv, i, kb, cnt, Qs, Cg, NL, NH, MU, I2, ACP, ACM, SS):  # pragma: no cover - compiled
+def _ball_tighten(boxv, i, kb, cnt, Qs, NWg, NL, NH, MU, I2, ACP, ACM, SS):  # pragma: no cover - compiled
     # N(u) = <Q^T W_r', (1, u)> over the box's part in the ball |u| <= T: for each sign s and multiplier mu >= 0,
     # sup s N <= s w_0 + mu T^2 + sum_k sup_{u_k in [l_k, h_k]} (s w_k u_k - mu u_k^2), each term
     # w_k^2 / (4 mu) - mu dist(s w_k / (2 mu), [l_k, h_k])^2 with the distance rounded down
@@ -210,7 +211,7 @@ def _ball_tighten(boxv, i, kb, cnt, Qs, Cg, NL, NH, MU, I2, ACP, ACM, SS):  # pr
             if mu > 0.0:
                 w0 = Qs[0, j]
                 mt = mu * tb2
-                slack = BOX_EPS * (SS[j] + mt + abs(w0) + Cg[0, j] * (1.0 + sumu)) + _TINY
+                slack = BOX_EPS * (SS[j] + mt + abs(w0) + NWg[j] * (1.0 + sumu)) + _TINY
                 NH[j] = _fmin(NH[j], (w0 + (ACP[j] + mt)) + slack)
                 NL[j] = _fmax(NL[j], (w0 - (ACM[j] + mt)) - slack)
 
@@ -239,8 +240,9 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
     of the float sums (any order), which ``advcert.measured.cap_split`` turns into radii. Costs O(|plist| d),
     not O(m d), per cell: the ranges first (one loop), then the classification and the sums (a second).
 
-    With ``boxv`` non-empty (per cell the layout of ``advcert.measured.cap_split._box_rows``; ``wq`` the m x (k + 2)
-    rows ((Q^T W_r')_0 .. (Q^T W_r')_k, ||(Q^T W_r')_{1:}||), k >= 1) the ranges are those over the gnomonic box
+    With ``boxv`` non-empty (per cell the layout of ``advcert.measured.cap_split._box_rows``; ``wq`` one record per
+    neuron, W_r, a_r, b_r, ||W_r'||, the ball of W_rd/2 + b_r (mid, rad), (Q^T W_r')_0 .. (Q^T W_r')_k and
+    ||(Q^T W_r')_{1:}||, gathered in one stride; k = d - 2 >= 1) the ranges are those over the gnomonic box
     itself instead of its covering cap, and for a box that overhangs the ball |u| <= T (a cell on the cap's rim,
     where the loss is largest) over the box's part in the ball, by Lagrangian duality (derivations in
     ``advcert.measured.cap_split``, above ``_frame_error`` and ``_ball_dual``); intersecting them with the cap's
@@ -257,8 +259,9 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
     Wl = np.empty((d, mx))
     LO, HI = np.empty(mx), np.empty(mx)
     kf, k0, k1, e0v, e1v = np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx)
-    kb = wq.shape[1] - 2 if boxv.shape[1] > 0 else 0
+    kb = d - 2 if boxv.shape[1] > 0 else 0
     Qs, HW = np.empty((kb + 2, mx)), np.empty(mx)
+    NWg, CMg, CRg = np.empty(mx), np.empty(mx), np.empty(mx)
     NL, NH, MU, I2, ACP, ACM, SS = (np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx), np.empty(mx),
                                     np.empty(mx))
     for i in range(B):
@@ -268,16 +271,22 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
         cnt = pe[i] - o
         oc = cs[i]
         if i == 0 or ps[i - 1] != o or pe[i - 1] != pe[i]:  # a sibling just before shares the gathered scratch
-            for j in range(cnt):
-                r = Pk[o + j]
-                for q in range(d):
-                    Wl[q, j] = W[r, q]
-                for c in range(8):
-                    Cg[c, j] = colr[r, c]
-                Ag[j], Bg[j] = a[r], b[r]
-                if kb > 0:
+            if kb > 0:  # one record per neuron: a few cache lines in one stride, and none of the cap's constants
+                for j in range(cnt):
+                    r = Pk[o + j]
+                    for q in range(d):
+                        Wl[q, j] = wq[r, q]
+                    Ag[j], Bg[j], NWg[j], CMg[j], CRg[j] = wq[r, d], wq[r, d + 1], wq[r, d + 2], wq[r, d + 3], wq[r, d + 4]
                     for q in range(kb + 2):
-                        Qs[q, j] = wq[r, q]
+                        Qs[q, j] = wq[r, d + 5 + q]
+            else:
+                for j in range(cnt):
+                    r = Pk[o + j]
+                    for q in range(d):
+                        Wl[q, j] = W[r, q]
+                    for c in range(8):
+                        Cg[c, j] = colr[r, c]
+                    Ag[j], Bg[j] = a[r], b[r]
         for j in range(cnt):
             T[j] = 0.0
             HW[j] = 0.0
@@ -297,13 +306,13 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
             nc, sumh, dli, dhi = boxv[i, 0], boxv[i, 1], 1.0 / boxv[i, 2], 1.0 / boxv[i, 3]
             for j in range(cnt):  # N over the box: n_i t ± (sum_k |Q^T W_r'|_k h_k), within BOX_EPS
                 ncen = T[j] * nc
-                rad = BOX_EPS * (HW[j] + Cg[0, j] * (nc + sumh)) + _TINY
+                rad = BOX_EPS * (HW[j] + NWg[j] * (nc + sumh)) + _TINY
                 NL[j] = ncen - HW[j] - rad
                 NH[j] = ncen + HW[j] + rad
             if boxv[i, 4] > 0.0:
-                _ball_tighten(boxv, i, kb, cnt, Qs, Cg, NL, NH, MU, I2, ACP, ACM, SS)
+                _ball_tighten(boxv, i, kb, cnt, Qs, NWg, NL, NH, MU, I2, ACP, ACM, SS)
             for j in range(cnt):
-                LO[j], HI[j] = _box_z(NL[j], NH[j], Cg[5, j], Cg[6, j], dli, dhi)
+                LO[j], HI[j] = _box_z(NL[j], NH[j], CMg[j], CRg[j], dli, dhi)
         for j in range(cnt):
             lo, hi, ar = LO[j], HI[j], Ag[j]
             uns = (lo < 0.0) & (hi > 0.0)

@@ -295,9 +295,12 @@ class _CellSearch:
         # the box's own ranges (comment above _frame_error) need the frame's coordinates of each row of W
         self.eq = _frame_error(Q)
         self.box = bool(split.box) and k >= 1 and self.eq < 1e-10 and d <= 256
-        if self.box:
+        if self.box:  # the kernel's per-neuron record (relaxation.cell_multipliers)
             wt = net.W[:, :-1] @ Q
-            self.wq = np.ascontiguousarray(np.concatenate([wt, np.linalg.norm(wt[:, 1:], axis=1)[:, None]], axis=1))
+            c = nrm.cols
+            self.wq = np.ascontiguousarray(np.concatenate(
+                [net.W, net.a[:, None], net.b[:, None], c[0][:, None], c[5][:, None], c[6][:, None], wt,
+                 np.linalg.norm(wt[:, 1:], axis=1)[:, None]], axis=1))
         else:
             self.wq = np.empty((m, 0))
         self.nodes = 0
