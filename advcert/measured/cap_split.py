@@ -82,9 +82,10 @@ def _cell_domains(Q: np.ndarray, L: np.ndarray, H: np.ndarray, T: float | None =
 # (1, u)^T Q^T Q (1, u) lies within (1 ± e_Q) ||(1, u)||^2, e_Q >= ||Q^T Q - I||_2, ||(1, u)||^2 within 1 + sum_k
 # dist(0, [l_k, h_k])^2 and 1 + sum_k max(l_k^2, h_k^2). The float steps err by at most ~d^1.5 u relatively (the
 # products Q^T w and Q (1, c), the normalisation, the sums), far below the kernels' BOX_EPS = 1e-11, and the
-# half-widths are rounded up so that [c - h, c + h] contains [l, h]. The kernel uses these ranges alone; the sup of a
-# linear function over the box (_boxmax_up) is intersected with the covering cap's: both contain the cell. On the
-# rim, where a box overhangs the ball |u| <= T, only its part in the ball is in the cap (_ball_dual), and
+# half-widths are rounded up so that [c - h, c + h] contains [l, h]. These ranges, and the sup of a linear function
+# over the box (_boxmax_up), replace the covering cap's, which never tightened a bound at d = 10 (its closed forms
+# remain for ``CapSplit(box=False)``). On the rim, where a box overhangs the ball |u| <= T, only its part in the
+# ball is in the cap: the box is first cut to it (_trim_to_ball), then bounded over it by duality (_ball_dual), and
 # D(u)^2 <= (1 + e_Q)(1 + T^2) there.
 
 _BOX_REL = 1e-12
@@ -323,9 +324,10 @@ class _CellSearch:
             rad = np.multiply.outer(np.sqrt(r[:, d + 1]), self.wcol) * self.F
             rad[:, d] += r[:, d + 2] * self.F
             tot = _badd((sg * fix[0], fix[1]), (r[:, : d + 1], _rad(rad)))
-            head = _linmax_up(dom, tot[0][:, :d], tot[1][:, :d])
-            if box is not None:
-                head = np.minimum(head, _boxmax_up(self.Q, box[0], box[1], box[2], tot[0][:, :d], tot[1][:, :d])[0])
+            if box is not None:  # the covering cap's closed form never tightened a bound at d = 10
+                head = _boxmax_up(self.Q, box[0], box[1], box[2], tot[0][:, :d], tot[1][:, :d])[0]
+            else:
+                head = _linmax_up(dom, tot[0][:, :d], tot[1][:, :d])
             val = _badd((head, np.zeros(P)), (tot[0][:, d], tot[1][:, d]))
             out[side] = _upper(_bsub(val, _bexact(np.full(P, sg * self.y))))
             lam[side] = tot[0][:, :d]
@@ -369,7 +371,8 @@ class _CellSearch:
         Cr = np.empty((2, int(cs[-1]) if ranges else 0))
         fixd, rlx = np.empty((B, d + 2)), np.empty((B, 2, d + 3))
         ccount = np.empty(B, dtype=np.int64)
-        X, rowv = np.ascontiguousarray(dom.x0), _cap_constants(dom)
+        X = np.ascontiguousarray(dom.x0)
+        rowv = np.zeros((B, 10)) if self.box else _cap_constants(dom)  # the cap's ranges only without the box
         boxv = _box_rows(self.Q, L, H, self.eq, self.T * (1.0 + 1e-9)) if self.box else np.empty((B, 0))
 
         def part(lo: int, hi: int) -> None:  # the kernel on cells lo..hi-1 (offsets are absolute: disjoint writes)
