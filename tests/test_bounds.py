@@ -569,6 +569,39 @@ def test_cell_ranges_over_a_box_contain_every_pre_activation_on_its_image(d):
     assert checked > 10 and undecided > 50  # the test exercised undecided neurons, not only decided ones
 
 
+def test_box_numerator_kernel_holds_the_sup_over_box_and_ball_and_matches_its_reference():
+    # relaxation.box_numerator_up (one pass per cell) against cap_split's numpy reference and against sampled points
+    # of each box's part in the ball, for boxes inside the ball and boxes on its rim
+    from advcert.kernels import relaxation
+    from advcert.measured.cap_split import _LIN_MU, _box_numerator_reference, _box_rows, _cap_frame, _frame_error
+
+    rng = np.random.default_rng(70)
+    for k in (1, 3, 8):
+        T = 0.3
+        Q = _cap_frame(rng.standard_normal(k + 1))
+        g = rng.standard_normal((60, k))
+        c = g / np.linalg.norm(g, axis=1)[:, None] * T * rng.uniform(0.3, 1.05, (60, 1))
+        hw = T * 10.0 ** rng.uniform(-2.0, -0.3, (60, k))
+        L, H = c - hw, c + hw
+        gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
+        keep = np.einsum("ij,ij->i", gap, gap) <= T * T
+        L, H = L[keep], H[keep]
+        boxv = _box_rows(Q, L, H, _frame_error(Q), T)
+        assert boxv[:, 4].sum() > 5  # rim boxes among them
+        lv = rng.standard_normal((L.shape[0], k + 1))
+        out = np.empty(L.shape[0])
+        relaxation.box_numerator_up(lv, L, H, boxv, _LIN_MU, out)
+        ref = _box_numerator_reference(lv, L, H, boxv)
+        assert np.allclose(out, ref, rtol=1e-12, atol=1e-12)
+        for i in range(L.shape[0]):
+            u = L[i] + (H[i] - L[i]) * rng.random((3000, k))
+            u = np.concatenate([u, L[i] + (H[i] - L[i]) * rng.integers(0, 2, (2 ** min(k, 8), k))])
+            u = np.concatenate([u, u * (T / np.linalg.norm(u, axis=1))[:, None]])  # points of the sphere too
+            u = u[(np.linalg.norm(u, axis=1) <= T) & np.all((u >= L[i]) & (u <= H[i]), axis=1)]
+            if len(u):
+                assert float(np.max(lv[i, 0] + u @ lv[i, 1:])) <= out[i] + 1e-12
+
+
 @pytest.mark.parametrize("d", [4, 6, 8])
 def test_every_leaf_of_a_deep_split_bounds_the_loss_on_its_cell(d):
     # thousands of cells, each bounded from its parent's undecided neurons and fixed part (the incremental

@@ -508,3 +508,42 @@ def copy_spans(src, sstart, count, dst, dstart):  # pragma: no cover - compiled
         s, t, c = sstart[j], dstart[j], count[j]
         for e in range(c):
             dst[t + e] = src[s + e]
+
+
+@njit(cache=True, nogil=True)
+def box_numerator_up(lv, L, H, boxv, mus, out):  # pragma: no cover - compiled
+    """Per row a float >= sup of N(u) = lv_0 + <lv_{1:}, u> over the box [L_i, H_i], and over its part in the ball
+    |u| <= T when it overhangs it (``boxv`` as ``advcert.measured.cap_split._box_rows``; the ball's dual bound with
+    the multipliers mus ||lv_{1:}|| / (2T)) before the roundings of lv itself: the numerator of the cap split's
+    linear sups, ``advcert.measured.cap_split._box_numerator_reference`` in one pass."""
+    B, k = L.shape
+    for i in range(B):
+        n = lv[i, 0]
+        for q in range(k):
+            g = lv[i, q + 1]
+            n += g * (0.5 * (L[i, q] + H[i, q])) + abs(g) * boxv[i, 8 + q]
+        if boxv[i, 4] > 0.0:
+            gn = 0.0
+            for q in range(k):
+                gn += lv[i, q + 1] * lv[i, q + 1]
+            gn = math.sqrt(gn)
+            if gn > 0.0:
+                tb2, inv2t, w0 = boxv[i, 5], boxv[i, 7], lv[i, 0]
+                for f in mus:
+                    mu = f * gn * inv2t
+                    i2 = 0.5 / mu
+                    acc = 0.0
+                    ss = 0.0
+                    for q in range(k):
+                        g, lq, hq = lv[i, q + 1], L[i, q], H[i, q]
+                        t = g * i2
+                        dd = _fmax(_fmax(_fmax(lq - t, t - hq), 0.0) - (4.0 * _U * (abs(lq) + abs(hq) + abs(t)) + _TINY),
+                                   0.0)
+                        p1 = g * t * 0.5
+                        p2 = mu * dd * dd
+                        acc += p1 - p2
+                        ss += p1 + p2
+                    mt = mu * tb2
+                    val = (w0 + (acc + mt)) + (BOX_EPS * (ss + mt + abs(w0)) + _TINY)
+                    n = _fmin(n, val)
+        out[i] = n

@@ -136,13 +136,13 @@ def _trim_to_ball(L: np.ndarray, H: np.ndarray, tb: float):
     return np.maximum(L, -ext), np.minimum(H, ext)
 
 
-def _ball_dual(g0: np.ndarray, g: np.ndarray, L: np.ndarray, H: np.ndarray, tb2: float, mu: np.ndarray) -> np.ndarray:
+def _ball_dual(g0: np.ndarray, g: np.ndarray, L: np.ndarray, H: np.ndarray, tb2, mu: np.ndarray) -> np.ndarray:
     """Rigorous float upper bound of sup{g0_i + <g_i, u> : u in [L_i, H_i], |u|^2 <= tb2} for the multipliers mu_i > 0.
 
     Weak duality: <g, u> <= <g, u> - mu |u|^2 + mu tb2 on the ball, and the sup over the box of the separable
     concave part is sum_k (g_k^2 / (4 mu) - mu dist(g_k / (2 mu), [l_k, h_k])^2). The float distance is rounded
     down by 4u of its terms; every other rounding is below relaxation.BOX_EPS of the terms' magnitudes. The
-    kernel's ``_ball_tighten`` evaluates the same bound per neuron.
+    kernels' ``_ball_tighten`` (per neuron) and ``box_numerator_up`` (per cell) evaluate the same bound.
     """
     eps = relaxation.BOX_EPS
     t = g * (0.5 / mu)[:, None]
@@ -160,26 +160,34 @@ def _ball_dual(g0: np.ndarray, g: np.ndarray, L: np.ndarray, H: np.ndarray, tb2:
 _LIN_MU = (0.35, 0.5, 0.7, 1.0, 1.4)
 
 
-def _boxmax_up(Q: np.ndarray, L: np.ndarray, H: np.ndarray, boxv: np.ndarray, Lm: np.ndarray, Lr: np.ndarray):
-    """Rigorous upper bound of sup over the image of box i (its part in the ball |u| <= T when it overhangs it) of
-    <Lambda_i, x>, x = (sqrt3/2 v, 1/2), Lambda_i in the ball Lm_i ± Lr_i (see the comment above
-    :func:`_frame_error`); and the box's maximising corner."""
-    eps = relaxation.BOX_EPS
+def _box_numerator_reference(lv: np.ndarray, L: np.ndarray, H: np.ndarray, boxv: np.ndarray,
+                             mus=_LIN_MU) -> np.ndarray:
+    """Per row a float >= sup of lv_0 + <lv_{1:}, u> over the box [L_i, H_i] (its part in the ball on the rim, by
+    :func:`_ball_dual`), before lv's own roundings: the numpy reference of relaxation.box_numerator_up."""
     k = L.shape[1]
-    lv = Lm[:, :-1] @ Q  # Q^T Lambda'
     uc = 0.5 * (L + H)
-    h = boxv[:, 8 : 8 + k]
-    nl = np.linalg.norm(Lm[:, :-1], axis=1)
-    N = lv[:, 0] + np.einsum("ij,ij->i", lv[:, 1:], uc) + np.einsum("ij,ij->i", np.abs(lv[:, 1:]), h)
+    N = lv[:, 0] + np.einsum("ij,ij->i", lv[:, 1:], uc) + np.einsum("ij,ij->i", np.abs(lv[:, 1:]), boxv[:, 8 : 8 + k])
     rim = np.flatnonzero(boxv[:, 4] > 0.0)
     if rim.size:
         g = lv[rim, 1:]
         gn = np.linalg.norm(g, axis=1)
         ok = gn > 0.0
         rim, g, gn = rim[ok], g[ok], gn[ok]
-        tb2, inv2t = float(boxv[0, 5]), float(boxv[0, 7])
-        for f in _LIN_MU:
-            N[rim] = np.minimum(N[rim], _ball_dual(lv[rim, 0], g, L[rim], H[rim], tb2, f * gn * inv2t))
+        for f in mus:
+            N[rim] = np.minimum(N[rim], _ball_dual(lv[rim, 0], g, L[rim], H[rim], boxv[rim, 5], f * gn * boxv[rim, 7]))
+    return N
+
+
+def _boxmax_up(Q: np.ndarray, L: np.ndarray, H: np.ndarray, boxv: np.ndarray, Lm: np.ndarray, Lr: np.ndarray):
+    """Rigorous upper bound of sup over the image of box i (its part in the ball |u| <= T when it overhangs it) of
+    <Lambda_i, x>, x = (sqrt3/2 v, 1/2), Lambda_i in the ball Lm_i ± Lr_i (see the comment above
+    :func:`_frame_error`); and the box's maximising corner."""
+    eps = relaxation.BOX_EPS
+    k = L.shape[1]
+    lv = np.ascontiguousarray(Lm[:, :-1] @ Q)  # Q^T Lambda'
+    nl = np.linalg.norm(Lm[:, :-1], axis=1)
+    N = np.empty(L.shape[0])
+    relaxation.box_numerator_up(lv, np.ascontiguousarray(L), np.ascontiguousarray(H), boxv, _LIN_MU, N)
     N = N + eps * nl * (1.0 + boxv[:, 6] + boxv[:, 1]) + 2.0**-1000
     v = np.where(N >= 0.0, N / boxv[:, 2], N / boxv[:, 3])
     v = v + eps * np.abs(v)
@@ -189,7 +197,7 @@ def _boxmax_up(Q: np.ndarray, L: np.ndarray, H: np.ndarray, boxv: np.ndarray, Lm
     xmax[-1] = 0.5
     tot = hv + 0.5 * Lm[:, -1] + (Lr @ xmax) * (1.0 + eps)
     tot = tot + eps * (np.abs(tot) + np.abs(hv) + np.abs(Lm[:, -1])) + 2.0**-1000
-    corner = uc + h * np.sign(lv[:, 1:])
+    corner = 0.5 * (L + H) + boxv[:, 8 : 8 + k] * np.sign(lv[:, 1:])
     return tot, np.clip(corner, L, H)
 
 
@@ -286,7 +294,8 @@ class _CellSearch:
         # a page fault per 4 KB (1-4 us on this kind of machine): per-cell arrays of (index, lo, hi), 24 bytes an
         # entry, spent more time there than the kernel spent bounding the cells
         self.itype = np.int16 if m < 1 << 15 else np.int32
-        self.pool = np.empty(max(4 * m, 1 << 20), dtype=self.itype)
+        # reserved, not touched: a page costs only when first written, so a large pool spares the copies of growing
+        self.pool = np.empty(max(4 * m, min(1 << 26, split.max_entries)), dtype=self.itype)
         self.pool[:m] = np.arange(m, dtype=self.itype)
         self.pstart, self.pcount = np.zeros(cap, dtype=np.int64), np.zeros(cap, dtype=np.int64)
         self.pcount[0] = m
