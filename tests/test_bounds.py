@@ -447,7 +447,9 @@ def test_cell_caps_contain_their_boxes_images():
         assert worst < 0.05
 
 
-def test_cap_split_is_sound_and_closes_against_the_dense_arc_d3():
+@pytest.mark.parametrize("box", [True, False])
+def test_cap_split_is_sound_and_closes_against_the_dense_arc_d3(box):
+    # box=False: the cells bounded over the caps that cover them only (the comparison path)
     from advcert.measured.cap_split import CapSplit, cap_split_bound
 
     rng = np.random.default_rng(32)
@@ -459,7 +461,7 @@ def test_cap_split_is_sound_and_closes_against_the_dense_arc_d3():
         rho = float(rng.choice([0.05, 0.2, 0.5]))
         y = float(_f(a, W, b, x0[None])[0] + rng.uniform(-0.3, 0.3))
         dense = float(np.max(np.abs(_f(a, W, b, _arc(x0, rho, 40001)) - y)))
-        pb = cap_split_bound(net, x0, y, rho, split=CapSplit(rel_gap=1e-3, var_gap=0.01, max_cells=4000))
+        pb = cap_split_bound(net, x0, y, rho, split=CapSplit(rel_gap=1e-3, var_gap=0.01, max_cells=4000, box=box))
         err = 1e-12 * (1.0 + float(np.abs(a) @ (np.linalg.norm(W, axis=1) + np.abs(b))))
         assert pb.upper >= dense - err, (trial, pb.upper, dense)
         assert pb.lower <= dense + err
@@ -602,8 +604,8 @@ def test_box_numerator_kernel_holds_the_sup_over_box_and_ball_and_matches_its_re
                 assert float(np.max(lv[i, 0] + u @ lv[i, 1:])) <= out[i] + 1e-12
 
 
-@pytest.mark.parametrize("d", [4, 6, 8])
-def test_every_leaf_of_a_deep_split_bounds_the_loss_on_its_cell(d):
+@pytest.mark.parametrize("d,box", [(4, True), (6, True), (8, True), (6, False)])
+def test_every_leaf_of_a_deep_split_bounds_the_loss_on_its_cell(d, box):
     # thousands of cells, each bounded from its parent's undecided neurons and fixed part (the incremental
     # kernel): every sampled point of the cap lies in a leaf box whose bound covers the loss there
     from advcert.measured.cap_split import CapSplit, _cap_frame, cap_split_bound
@@ -614,7 +616,7 @@ def test_every_leaf_of_a_deep_split_bounds_the_loss_on_its_cell(d):
     x0 = sphere.sample_uniform(rng, 1, d)[0]
     y = float(_f(a, W, b, x0[None])[0] + 0.05)
     rho = 0.4
-    pb = cap_split_bound(net, x0, y, rho, split=CapSplit(rel_gap=0.0, var_gap=0.0, max_cells=3000, batch=64))
+    pb = cap_split_bound(net, x0, y, rho, split=CapSplit(rel_gap=0.0, var_gap=0.0, max_cells=3000, batch=64, box=box))
     assert len(pb.cells) > 1000
     Q = _cap_frame(make_domain(x0, rho, "cap").x0[0, :-1])
     X = sphere.sample_in_cap(rng, x0, rho, 20000)

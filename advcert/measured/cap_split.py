@@ -4,10 +4,11 @@ The neuron splits of :mod:`advcert.measured.crown` cannot close the sandwich on 
 m = 4096 hundreds of neurons are unstable on a cap of radius 0.2, each adding its chord's slack
 (docs/perf-notes.md §9). Splitting the cap itself shrinks
 every pre-activation range at once. Cells are boxes in gnomonic coordinates around the cap's
-axis, bisected best-first; each is bounded by plain CROWN over a smaller cap that covers it,
-with rounding accounted for as in :mod:`advcert.measured.crown`. The result is a sound-bound of
-the builder; the verifier re-derives neuron-split leaves only, so these cells are not written
-into certificates.
+axis, bisected best-first; each is bounded by plain CROWN over the box's own image, and on the
+cap's rim, where the loss peaks and a box overhangs the cap, over its part in the cap (a cut
+box, and Lagrangian duality for the ball), with rounding accounted for as in
+:mod:`advcert.measured.crown`. The result is a sound-bound of the builder; the verifier re-derives
+neuron-split leaves only, so these cells are not written into certificates.
 """
 
 from __future__ import annotations
