@@ -620,7 +620,8 @@ def test_every_leaf_of_a_deep_split_bounds_the_loss_on_its_cell(d, box):
     assert len(pb.cells) > 1000
     Q = _cap_frame(make_domain(x0, rho, "cap").x0[0, :-1])
     X = sphere.sample_in_cap(rng, x0, rho, 20000)
-    X = np.concatenate([X, sphere.project_to_cap(X + rng.standard_normal(X.shape), np.broadcast_to(x0, X.shape), rho)])  # the rim too
+    rim = sphere.project_to_cap(X + rng.standard_normal(X.shape), np.broadcast_to(x0, X.shape), rho)  # the rim too
+    X = np.concatenate([X, rim])
     w = sphere.to_v(X) @ Q
     u = w[:, 1:] / w[:, :1]
     loss = np.abs(_f(a, W, b, X) - y)

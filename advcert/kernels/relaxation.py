@@ -276,7 +276,8 @@ def cell_multipliers(X, rowv, colr, W, b, a, Pk, ps, pe, fix, rlx, Ck, cs, ccoun
                     r = Pk[o + j]
                     for q in range(d):
                         Wl[q, j] = wq[r, q]
-                    Ag[j], Bg[j], NWg[j], CMg[j], CRg[j] = wq[r, d], wq[r, d + 1], wq[r, d + 2], wq[r, d + 3], wq[r, d + 4]
+                    Ag[j], Bg[j], NWg[j] = wq[r, d], wq[r, d + 1], wq[r, d + 2]
+                    CMg[j], CRg[j] = wq[r, d + 3], wq[r, d + 4]
                     for q in range(kb + 2):
                         Qs[q, j] = wq[r, d + 5 + q]
             else:
@@ -501,8 +502,8 @@ def cap_constants(pnorm, kap, whole, p2m, p2r, d, out):  # pragma: no cover - co
 
 @njit(cache=True, nogil=True)
 def copy_spans(src, sstart, count, dst, dstart):  # pragma: no cover - compiled
-    """dst[dstart[j] : dstart[j] + count[j]] = src[sstart[j] : sstart[j] + count[j]] for j in order: the cap split's pool
-    of undecided neurons (``advcert.measured.cap_split``) filled, and compacted in place (dst is src, spans in
+    """dst[dstart[j] : dstart[j] + count[j]] = src[sstart[j] : sstart[j] + count[j]] for j in order: the cap split's
+    pool of undecided neurons (``advcert.measured.cap_split``) filled, and compacted in place (dst is src, spans in
     increasing order of sstart, dstart[j] <= sstart[j]: each forward copy reads ahead of what it writes)."""
     for j in range(sstart.shape[0]):
         s, t, c = sstart[j], dstart[j], count[j]
@@ -537,8 +538,8 @@ def box_numerator_up(lv, L, H, boxv, mus, out):  # pragma: no cover - compiled
                     for q in range(k):
                         g, lq, hq = lv[i, q + 1], L[i, q], H[i, q]
                         t = g * i2
-                        dd = _fmax(_fmax(_fmax(lq - t, t - hq), 0.0) - (4.0 * _U * (abs(lq) + abs(hq) + abs(t)) + _TINY),
-                                   0.0)
+                        tl = 4.0 * _U * (abs(lq) + abs(hq) + abs(t)) + _TINY
+                        dd = _fmax(_fmax(_fmax(lq - t, t - hq), 0.0) - tl, 0.0)
                         p1 = g * t * 0.5
                         p2 = mu * dd * dd
                         acc += p1 - p2

@@ -24,7 +24,8 @@ from advcert.kernels import relaxation
 from advcert.kernels import threads
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.balls import _SQRT3, _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper, row_norms, sum_radius
+from advcert.measured.balls import (_SQRT3, _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper, row_norms,
+                                   sum_radius)
 from advcert.measured.crown import PointBound, _crown_rows
 from advcert.measured.network import TwoLayerNet
 from advcert.measured.perturbation import Domain, _cap_constants, _linmax_float, _linmax_up, make_domain
@@ -116,7 +117,8 @@ def _box_rows(Q: np.ndarray, L: np.ndarray, H: np.ndarray, eq: float, tb: float)
     dlo = np.sqrt(lo2 * (1.0 - eq)) * (1.0 - _BOX_REL)
     dhi = np.sqrt(hi2 * (1.0 + eq)) * (1.0 + _BOX_REL)
     B = uc.shape[0]
-    cols = [n, h.sum(axis=1) * (1.0 + _BOX_REL), dlo, dhi, rim.astype(np.float64), np.full(B, tb * tb * (1.0 + _BOX_REL)),
+    cols = [n, h.sum(axis=1) * (1.0 + _BOX_REL), dlo, dhi, rim.astype(np.float64),
+            np.full(B, tb * tb * (1.0 + _BOX_REL)),
             np.maximum(np.abs(L), np.abs(H)).sum(axis=1) * (1.0 + _BOX_REL), np.full(B, 0.5 / tb)]
     return np.ascontiguousarray(np.concatenate([np.stack(cols, axis=1), h, L, H], axis=1))
 
@@ -212,7 +214,8 @@ class CapSplit:
     loss's variation over the set, not its size, is what the gap is measured against), or
     after ``max_cells`` cell bounds (a count: the same leaves on any machine); ``time_budget``
     seconds and ``max_entries`` (the undecided neurons stored over all open cells, 2 bytes
-    each below 2^15 neurons, else 4) are only safety caps, and a bound stopped by one says so (``PointBound.time_capped``).
+    each below 2^15 neurons, else 4) are only safety caps, and a bound stopped by one says so
+    (``PointBound.time_capped``).
     Every stop leaves a sound bound: the max over the leaves. ``box`` bounds each cell over the box's own
     image (its part in the ball |u| <= T on the rim) rather than over the cap that covers it (``False``:
     the covering cap only, for comparison; 7-20x more cells for the same bound at d = 8-10,
@@ -289,11 +292,11 @@ class _CellSearch:
         self.state = np.full(cap, self.SPLIT, dtype=np.int8)
         self.n = 1  # cell 0: the root box, a parent only (its one child is the root cell)
         self.L[0], self.H[0], self.bnd[0] = -T, T, np.inf
-        # the undecided neurons of the open cells, as indices (int16 below 2^15 neurons) in one pool: cell c owns pool[pstart[c] ..
-        # pstart[c] + pcount[c] - 1] (pcount 0 once closed). Closed cells' entries are garbage until the pool fills
-        # up, when it is compacted in place (or doubled when the live part is over half of it). Fresh memory costs
-        # a page fault per 4 KB (1-4 us on this kind of machine): per-cell arrays of (index, lo, hi), 24 bytes an
-        # entry, spent more time there than the kernel spent bounding the cells
+        # the undecided neurons of the open cells, as indices (int16 below 2^15 neurons) in one pool: cell c owns
+        # pool[pstart[c] .. pstart[c] + pcount[c] - 1] (pcount 0 once closed). Closed cells' entries are garbage until
+        # the pool fills up, when it is compacted in place (or doubled when the live part is over half of it). Fresh
+        # memory costs a page fault per 4 KB (1-4 us on this kind of machine): per-cell arrays of (index, lo, hi),
+        # 24 bytes an entry, spent more time there than the kernel spent bounding the cells
         self.itype = np.int16 if m < 1 << 15 else np.int32
         # reserved, not touched: a page costs only when first written, so a large pool spares the copies of growing
         self.pool = np.empty(max(4 * m, min(1 << 26, split.max_entries)), dtype=self.itype)
