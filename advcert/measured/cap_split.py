@@ -236,8 +236,9 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
     """Sound upper bound of sup_{x in B_2(x0, rho) ∩ X} |f_W(x) - y| by input-space branch and bound.
 
     Theorem 5.3's robust loss at one point, from above: the cap is split into cells (see the
-    comment above :func:`_cap_frame`), each bounded by plain CROWN over the cap that covers it and
-    over the box's own image (see the comment above :func:`_frame_error`). The upper end is the max over
+    comment above :func:`_cap_frame`), each bounded by plain CROWN over its box's own image, on the
+    rim over the box's part in the cap (see the comment above :func:`_frame_error`; with
+    ``CapSplit(box=False)`` over the cap that covers the box). The upper end is the max over
     the open cells (a sound-bound, rounding accounted for); the relaxations' maximisers are
     attack points (``lower``, an estimate). Caps of angular radius >= pi/2 are not split.
     Builder-side only: the verifier re-derives neuron-split leaves, not these cells.
