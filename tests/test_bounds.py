@@ -469,6 +469,25 @@ def test_cap_split_is_sound_and_closes_against_the_dense_arc_d3(box):
         assert pb.upper <= dense * 1.01 + 1e-6, (trial, pb.upper, dense, pb.crown)
 
 
+def test_cap_split_on_a_net_of_2_to_the_15_neurons_or_more_is_sound():
+    # the pool's int32 indices (int16 below 2^15 neurons): the bound still holds the dense arc's sup
+    from advcert.measured.cap_split import CapSplit, cap_split_bound
+
+    rng = np.random.default_rng(36)
+    m = (1 << 15) + 7
+    a, W, b = _net(rng, m, 3)
+    net = plain(a, W, b)
+    x0 = sphere.sample_uniform(rng, 1, 3)[0]
+    y = float(_f(a, W, b, x0[None])[0] + 0.05)
+    arc = _arc(x0, 0.2, 2001)
+    dense = max(float(np.max(np.abs(_f(a, W, b, arc[i : i + 250]) - y))) for i in range(0, len(arc), 250))
+    pb = cap_split_bound(net, x0, y, 0.2, split=CapSplit(rel_gap=1e-3, var_gap=0.01, max_cells=400))
+    assert pb.nodes > 10
+    err = 1e-12 * (1.0 + float(np.abs(a) @ (np.linalg.norm(W, axis=1) + np.abs(b))))
+    assert pb.upper >= dense - err
+    assert pb.upper <= pb.crown
+
+
 def test_every_open_cell_bounds_the_loss_on_its_cell_d3():
     # the cells tile the cap: each dense point of the arc falls in one box, whose bound must cover it
     from advcert.measured.cap_split import CapSplit, _cap_frame, cap_split_bound
