@@ -45,6 +45,7 @@ from advcert import sphere  # noqa: E402
 from advcert.measured.attacks import AttackConfig, attack_network  # noqa: E402
 from advcert.measured.cap_split import CapSplit, cap_split_bound  # noqa: E402
 from advcert.measured.crown import crown_bounds  # noqa: E402
+from advcert.measured import reference  # noqa: E402
 from advcert.measured.network import plain  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,9 +67,17 @@ def _problem(m, d, n, seed):
     rng = np.random.default_rng([m, d, seed])
     a, W, b = _net(rng, m, d)
     X = sphere.sample_uniform(rng, n, d)
-    f0 = np.maximum(X @ W.T + b, 0.0) @ a
-    y = f0 + rng.uniform(-0.1, 0.1, n)  # labels near the fit: the loss's variation over the set matters
+    y = reference.f_value(plain(a, W, b), X) + rng.uniform(-0.1, 0.1, n)  # near the fit: the loss's variation matters
     return a, W, b, X, y
+
+
+def _sandwich_problem(d, n, m=4096, rho=0.2):
+    # the sandwich's points at m = 4096: the net, L0 = |f(x_i) - y_i| and the attack below the bound (tables 3, 4)
+    a, W, b, X, y = _problem(m, d, n, 2)
+    net = plain(a, W, b)
+    L0 = np.abs(reference.f_value(net, X) - y)
+    atk = attack_network(net, X, y, rho, seed=d, config=AttackConfig(restarts=8, steps=100, random_points=256))
+    return a, W, b, X, y, net, L0, atk
 
 
 def _best(fn, repeat=7):
@@ -222,10 +231,7 @@ def bench_sandwich(exe, quick):
           f"{'cells':>6s} | {'LiRPA aCROWN ball/atk':>21s} {'var':>6s}")
     out = {}
     for d in (3, 8, 10):
-        a, W, b, X, y = _problem(m, d, n, 2)
-        net = plain(a, W, b)
-        L0 = np.abs(np.maximum(X @ W.T + b, 0.0) @ a - y)
-        atk = attack_network(net, X, y, rho, seed=d, config=AttackConfig(restarts=8, steps=100, random_points=256))
+        a, W, b, X, y, net, L0, atk = _sandwich_problem(d, n, m, rho)
         up, low, secs, cells, cr = [], [], [], [], []
         for i in range(n):
             pb = cap_split_bound(net, X[i], y[i], rho, lower=float(atk.values[i]), split=CapSplit(time_budget=0.95, max_cells=10**6))
@@ -252,10 +258,7 @@ def bench_time_law(budgets, n=3):
     m, rho = 4096, 0.2
     print(f"\n4. the sandwich against the split's time budget, m = {m}, rho = {rho}, {n} points (ranges over the points)")
     for d in (8, 10):
-        a, W, b, X, y = _problem(m, d, n, 2)
-        net = plain(a, W, b)
-        L0 = np.abs(np.maximum(X @ W.T + b, 0.0) @ a - y)
-        atk = attack_network(net, X, y, rho, seed=d, config=AttackConfig(restarts=8, steps=100, random_points=256))
+        _, _, _, X, y, net, L0, atk = _sandwich_problem(d, n, m, rho)
         for tb in budgets:
             r = []
             for i in range(n):

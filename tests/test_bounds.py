@@ -558,7 +558,7 @@ def test_cell_ranges_over_a_box_contain_every_pre_activation_on_its_image(d):
         assert np.all((u >= search.L[1 + i]) & (u <= search.H[1 + i])), i
         trimmed += bool(np.any(search.H[1 + i] - search.L[1 + i] < H[i] - L[i]))
     assert trimmed > 3
-    boxv = _box_rows(Q, search.L[1:search.n], search.H[1:search.n], search.eq, search.T * (1 + 1e-9))
+    boxv = _box_rows(Q, search.L[1:search.n], search.H[1:search.n], search.eq, search.tb)
     err = 1e-12 * (1.0 + float(np.max(np.linalg.norm(W, axis=1) + np.abs(b))))
     checked = undecided = 0
     for i in range(kept):
@@ -582,10 +582,10 @@ def test_cell_ranges_over_a_box_contain_every_pre_activation_on_its_image(d):
         checked += 1
         undecided += idx.size
         lam = rng.standard_normal((1, d))
-        up = _boxmax_up(Q, lo[None], hi[None], boxv[i : i + 1], lam, np.zeros((1, d)))[0][0]
+        up = _boxmax_up(Q, lo[None], hi[None], boxv[i : i + 1], lam, np.zeros((1, d)))[0]
         assert float(np.max(X @ lam[0])) <= up + 1e-12
         rad = np.abs(rng.standard_normal((1, d))) * 1e-3
-        up2 = _boxmax_up(Q, lo[None], hi[None], boxv[i : i + 1], lam, rad)[0][0]
+        up2 = _boxmax_up(Q, lo[None], hi[None], boxv[i : i + 1], lam, rad)[0]
         assert float(np.max(X @ (lam[0] + rad[0] * np.sign(X).max(axis=0)))) <= up2 + 1e-12
     assert checked > 10 and undecided > 50  # the test exercised undecided neurons, not only decided ones
 

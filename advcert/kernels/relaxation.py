@@ -141,6 +141,12 @@ BALL_MU = (0.7,)
 
 
 @njit(inline="always")
+def _dist_down(t, lo, hi, tol):  # pragma: no cover - compiled
+    # dist(t, [lo, hi]) rounded down: its float steps err by less than tol = 4u (|lo| + |hi| + |t|) + tiny
+    return _fmax(_fmax(_fmax(lo - t, t - hi), 0.0) - tol, 0.0)
+
+
+@njit(inline="always")
 def _box_z(nlo, nhi, cm, cr, dli, dhi):  # pragma: no cover - compiled
     # z = sqrt3/2 N(u) / D(u) + (W_rd/2 + b_r) from N in [nlo, nhi] and D(u) = ||Q (1, u)|| in [D_lo, D_hi], dli and
     # dhi the float reciprocals 1/D_lo and 1/D_hi (each within u of the true one); BOX_EPS covers every step
@@ -197,8 +203,8 @@ def _ball_tighten(boxv, i, kb, cnt, Qs, NWg, NL, NH, MU, I2, ACP, ACM, SS):  # p
                 aa = Qs[q + 1, j]
                 t = aa * I2[j]
                 tl = tol + 4.0 * _U * abs(t)
-                dp = _fmax(_fmax(_fmax(lq - t, t - hq), 0.0) - tl, 0.0)  # dist(t, [l, h]), rounded down
-                dm = _fmax(_fmax(_fmax(lq + t, -t - hq), 0.0) - tl, 0.0)  # dist(-t, [l, h])
+                dp = _dist_down(t, lq, hq, tl)
+                dm = _dist_down(-t, lq, hq, tl)
                 p1 = aa * t * 0.5
                 mu = MU[j]
                 qp = mu * dp * dp
@@ -499,7 +505,6 @@ def cap_constants(pnorm, kap, whole, p2m, p2r, d, out):  # pragma: no cover - co
         out[i, 9] = p2m[i]
 
 
-
 @njit(cache=True, nogil=True)
 def copy_spans(src, sstart, count, dst, dstart):  # pragma: no cover - compiled
     """dst[dstart[j] : dstart[j] + count[j]] = src[sstart[j] : sstart[j] + count[j]] for j in order: the cap split's
@@ -538,8 +543,7 @@ def box_numerator_up(lv, L, H, boxv, mus, out):  # pragma: no cover - compiled
                     for q in range(k):
                         g, lq, hq = lv[i, q + 1], L[i, q], H[i, q]
                         t = g * i2
-                        tl = 4.0 * _U * (abs(lq) + abs(hq) + abs(t)) + _TINY
-                        dd = _fmax(_fmax(_fmax(lq - t, t - hq), 0.0) - tl, 0.0)
+                        dd = _dist_down(t, lq, hq, 4.0 * _U * (abs(lq) + abs(hq) + abs(t)) + _TINY)
                         p1 = g * t * 0.5
                         p2 = mu * dd * dd
                         acc += p1 - p2

@@ -63,6 +63,12 @@ def sum_radius(n: int) -> float:
     return (n * _U * 1.01 + 2.0 * _U * (1.0 + n * _U * 2)) * 1.02
 
 
+def column_norms(W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Float norms of the columns of [W b]: with ||k_i|| they bound the sums sum_r |k_ir| |[W b]_rj| (Cauchy-Schwarz)
+    in Theorem 5.3's radii (:func:`sum_radius`)."""
+    return np.sqrt(np.einsum("ij,ij->j", W, W).tolist() + [float(b @ b)])
+
+
 def _bdot_self(A):
     """Ball of the row-wise squared norms of exact float A (k, n)."""
     n = A.shape[-1]
@@ -119,7 +125,7 @@ def row_norms(W: np.ndarray, b: np.ndarray, kind: str, w2=None) -> RowNorms:
     r = _bsqrt(w2)
     wb = np.concatenate([W, b[:, None]], axis=1) if kind == "ball" else None
     nw = np.linalg.norm(wb if kind == "ball" else Wh, axis=1)
-    wcol = np.sqrt(np.einsum("ij,ij->j", W, W).tolist() + [float(b @ b)])
+    wcol = column_norms(W, b)
     root = (_lower(r), _upper(r))
     cols = None
     if kind == "cap":

@@ -24,11 +24,12 @@ from advcert.kernels import relaxation
 from advcert.kernels import threads
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.balls import (_SQRT3, _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper, row_norms,
-                                   sum_radius)
+from advcert.measured.balls import (_SQRT3, _TINY, _U, _badd, _bdot_self, _bexact, _bsqrt, _bsub, _rad, _upper,
+                                   row_norms, sum_radius)
 from advcert.measured.crown import PointBound, _crown_rows
 from advcert.measured.network import TwoLayerNet
-from advcert.measured.perturbation import Domain, _cap_constants, _linmax_float, _linmax_up, make_domain
+from advcert.measured.perturbation import (Domain, _cap_constants, _linmax_float, _linmax_up, cap_abs_bound,
+                                           make_domain)
 
 # Gnomonic coordinates. Let Q be an orthonormal frame of R^{d-1} with Q e_0 = p/|p| (the
 # cap's axis). A direction v with <v, Q e_0> > 0 has coordinates u = (Q^T v)[1:] / (Q^T v)[0]
@@ -57,6 +58,13 @@ def _cap_frame(p: np.ndarray) -> np.ndarray:
     return np.eye(k) - 2.0 * np.outer(v, v) / nv
 
 
+def _chart(Q: np.ndarray, U: np.ndarray):
+    """The directions v = Q (1, u) / ||Q (1, u)|| of the gnomonic points u (rows), and the norms ||Q (1, u)||."""
+    w = np.concatenate([np.ones((U.shape[0], 1)), U], axis=1) @ Q.T
+    n = np.linalg.norm(w, axis=1)
+    return w / n[:, None], n
+
+
 def _cell_domains(Q: np.ndarray, L: np.ndarray, H: np.ndarray, T: float | None = None) -> Domain:
     """Caps covering the cells of the gnomonic boxes [L_i, H_i] (rows), as a batched Domain.
 
@@ -69,8 +77,7 @@ def _cell_domains(Q: np.ndarray, L: np.ndarray, H: np.ndarray, T: float | None =
     if T is not None:
         r2 = np.minimum(r2, T * T + np.einsum("ij,ij->i", uc, uc) + 2.0 * np.maximum(-L * uc, -H * uc).sum(axis=1))
     r = np.sqrt(np.maximum(r2, 0.0)) * (1.0 + _ANGLE_REL) + _ANGLE_ABS
-    w = np.concatenate([np.ones((uc.shape[0], 1)), uc], axis=1) @ Q.T
-    q = w / np.linalg.norm(w, axis=1)[:, None]
+    q = _chart(Q, uc)[0]
     kappa = np.cos(np.minimum(r, math.pi)) - 1e-12  # q is unit to ~1e-16: 1e-12 covers it
     X = np.concatenate([q, np.full((q.shape[0], 1), 0.5)], axis=1)
     p2 = _bdot_self(q)
@@ -97,7 +104,7 @@ def _frame_error(Q: np.ndarray) -> float:
     """A float >= ||Q^T Q - I||_2 for the float frame Q (its Frobenius norm, with the roundings of Q^T Q)."""
     k = Q.shape[0]
     E = Q.T @ Q - np.eye(k)
-    return float(np.sqrt(np.sum(E * E))) * 1.01 + 1.02 * k * k * 2.0**-53 + 2.0**-1000
+    return float(np.sqrt(np.sum(E * E))) * 1.01 + 1.02 * k * k * _U + _TINY
 
 
 def _box_rows(Q: np.ndarray, L: np.ndarray, H: np.ndarray, eq: float, tb: float) -> np.ndarray:
@@ -106,9 +113,8 @@ def _box_rows(Q: np.ndarray, L: np.ndarray, H: np.ndarray, eq: float, tb: float)
     :func:`_cell_domains` (see the comment above :func:`_frame_error`); ``rim`` marks boxes that overhang the ball
     |u| <= T = ``tb``, whose part in the ball is bounded by :func:`_ball_dual`."""
     uc = 0.5 * (L + H)
-    h = 0.5 * (H - L) * (1.0 + _BOX_REL) + _BOX_REL * np.abs(uc) + 2.0**-1000
-    w = np.concatenate([np.ones((uc.shape[0], 1)), uc], axis=1) @ Q.T
-    n = np.linalg.norm(w, axis=1)
+    h = 0.5 * (H - L) * (1.0 + _BOX_REL) + _BOX_REL * np.abs(uc) + _TINY
+    n = _chart(Q, uc)[1]
     gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
     lo2 = 1.0 + np.einsum("ij,ij->i", gap, gap)
     far2 = np.maximum(L * L, H * H).sum(axis=1)
@@ -150,12 +156,12 @@ def _ball_dual(g0: np.ndarray, g: np.ndarray, L: np.ndarray, H: np.ndarray, tb2,
     eps = relaxation.BOX_EPS
     t = g * (0.5 / mu)[:, None]
     dd = np.maximum(np.maximum(L - t, t - H), 0.0)
-    dd = np.maximum(dd - (4.0 * 2.0**-53 * (np.abs(L) + np.abs(H) + np.abs(t)) + 2.0**-1000), 0.0)
+    dd = np.maximum(dd - (4.0 * _U * (np.abs(L) + np.abs(H) + np.abs(t)) + _TINY), 0.0)
     p1 = g * g * (0.25 / mu)[:, None]
     p2 = mu[:, None] * dd * dd
     mt = mu * tb2
     val = g0 + ((p1 - p2).sum(axis=1) + mt)
-    return val + (eps * ((p1 + p2).sum(axis=1) + mt + np.abs(g0)) + 2.0**-1000)
+    return val + (eps * ((p1 + p2).sum(axis=1) + mt + np.abs(g0)) + _TINY)
 
 
 #: the multiples of ||g|| / (2 T) tried as the ball's multiplier in the linear sups (one call per cell batch, so more
@@ -184,24 +190,25 @@ def _box_numerator_reference(lv: np.ndarray, L: np.ndarray, H: np.ndarray, boxv:
 def _boxmax_up(Q: np.ndarray, L: np.ndarray, H: np.ndarray, boxv: np.ndarray, Lm: np.ndarray, Lr: np.ndarray):
     """Rigorous upper bound of sup over the image of box i (its part in the ball |u| <= T when it overhangs it) of
     <Lambda_i, x>, x = (sqrt3/2 v, 1/2), Lambda_i in the ball Lm_i ± Lr_i (see the comment above
-    :func:`_frame_error`); and the box's maximising corner."""
+    :func:`_frame_error`)."""
     eps = relaxation.BOX_EPS
-    k = L.shape[1]
     lv = np.ascontiguousarray(Lm[:, :-1] @ Q)  # Q^T Lambda'
     nl = np.linalg.norm(Lm[:, :-1], axis=1)
     N = np.empty(L.shape[0])
     relaxation.box_numerator_up(lv, np.ascontiguousarray(L), np.ascontiguousarray(H), boxv, _LIN_MU, N)
-    N = N + eps * nl * (1.0 + boxv[:, 6] + boxv[:, 1]) + 2.0**-1000
+    N = N + eps * nl * (1.0 + boxv[:, 6] + boxv[:, 1]) + _TINY
     v = np.where(N >= 0.0, N / boxv[:, 2], N / boxv[:, 3])
     v = v + eps * np.abs(v)
     hv = 0.5 * _SQRT3 * v
     hv = hv + eps * np.abs(hv)
-    xmax = np.full(Lm.shape[1], 0.5 * _SQRT3 * (1.0 + 4.0 * 2.0**-53))
-    xmax[-1] = 0.5
-    tot = hv + 0.5 * Lm[:, -1] + (Lr @ xmax) * (1.0 + eps)
-    tot = tot + eps * (np.abs(tot) + np.abs(hv) + np.abs(Lm[:, -1])) + 2.0**-1000
-    corner = 0.5 * (L + H) + boxv[:, 8 : 8 + k] * np.sign(lv[:, 1:])
-    return tot, np.clip(corner, L, H)
+    tot = hv + 0.5 * Lm[:, -1] + (Lr @ cap_abs_bound(Lm.shape[1])) * (1.0 + eps)
+    return tot + eps * (np.abs(tot) + np.abs(hv) + np.abs(Lm[:, -1])) + _TINY
+
+
+def _box_corner(Q: np.ndarray, L: np.ndarray, H: np.ndarray, Lm: np.ndarray) -> np.ndarray:
+    """The corner of box i where <Lambda_i', Q (1, u)> is largest (float): an attack point of the split."""
+    g = Lm[:, :-1] @ Q[:, 1:]
+    return np.where(g > 0.0, H, np.where(g < 0.0, L, 0.5 * (L + H)))
 
 
 @dataclass(frozen=True)
@@ -281,6 +288,7 @@ class _CellSearch:
     def __init__(self, net, w2, y, Q, T, k, split: CapSplit, rho) -> None:
         self.net, self.w2, self.y, self.Q = net, w2, float(y), Q
         self.split, self.rho, self.T = split, float(rho), T
+        self.tb = T * (1.0 + 1e-9)  # the ball |u| <= tb holds the cap's preimage with the frame's rounding
         m, d = net.W.shape
         self.F = sum_radius(m + 2)  # the radii of the kernel's sums: at most m + 2 products each
         nrm = w2 if w2.cols is not None else row_norms(net.W, net.b, "cap")
@@ -339,7 +347,7 @@ class _CellSearch:
             rad[:, d] += r[:, d + 2] * self.F
             tot = _badd((sg * fix[0], fix[1]), (r[:, : d + 1], _rad(rad)))
             if box is not None:  # the covering cap's closed form never tightened a bound at d = 10
-                head = _boxmax_up(self.Q, box[0], box[1], box[2], tot[0][:, :d], tot[1][:, :d])[0]
+                head = _boxmax_up(self.Q, box[0], box[1], box[2], tot[0][:, :d], tot[1][:, :d])
             else:
                 head = _linmax_up(dom, tot[0][:, :d], tot[1][:, :d])
             val = _badd((head, np.zeros(P)), (tot[0][:, d], tot[1][:, d]))
@@ -364,16 +372,16 @@ class _CellSearch:
         # returns the undecided neurons' ranges of the kept boxes (as the kernel writes them: columns cs[i] on,
         # ccount[i] of them), for tests
         gap = np.maximum(np.maximum(L, 0.0), np.maximum(-H, 0.0))
-        keep = np.einsum("ij,ij->i", gap, gap) <= (self.T * (1.0 + 1e-9)) ** 2
+        keep = np.einsum("ij,ij->i", gap, gap) <= self.tb**2
         L, H, parents = L[keep], H[keep], parents[keep]
         if self.box:
-            L, H = _trim_to_ball(L, H, self.T * (1.0 + 1e-9))
+            L, H = _trim_to_ball(L, H, self.tb)
         B = L.shape[0]
         if not B:
             return
         net = self.net
         d = net.W.shape[1]
-        dom = _cell_domains(self.Q, L, H, self.T * (1.0 + 1e-9))
+        dom = _cell_domains(self.Q, L, H, self.tb)
         # the parents' undecided neurons, read in place from the pool (siblings share them); the children's go to Ck
         Pk = self.pool
         ps = np.ascontiguousarray(self.pstart[parents])
@@ -387,7 +395,7 @@ class _CellSearch:
         ccount = np.empty(B, dtype=np.int64)
         X = np.ascontiguousarray(dom.x0)
         rowv = np.zeros((B, 10)) if self.box else _cap_constants(dom)  # the cap's ranges only without the box
-        boxv = _box_rows(self.Q, L, H, self.eq, self.T * (1.0 + 1e-9)) if self.box else np.empty((B, 0))
+        boxv = _box_rows(self.Q, L, H, self.eq, self.tb) if self.box else np.empty((B, 0))
 
         def part(lo: int, hi: int) -> None:  # the kernel on cells lo..hi-1 (offsets are absolute: disjoint writes)
             relaxation.cell_multipliers(X[lo:hi], rowv[lo:hi], self.cols, net.W, net.b, net.a, Pk, ps[lo:hi],
@@ -422,11 +430,8 @@ class _CellSearch:
         worse = (sides[1, pick] > sides[0, pick]).astype(np.int64)
         xs = _linmax_float(dom.take(pick), lam[worse, pick])[1]
         if box is not None:
-            L, H, boxv = (v[pick] for v in box)
-            lm = lam[worse, pick]
-            corner = _boxmax_up(self.Q, L, H, boxv, lm, np.zeros_like(lm))[1]
-            w = np.concatenate([np.ones((pick.size, 1)), corner], axis=1) @ self.Q.T
-            xs = np.concatenate([xs, sphere.lift(w / np.linalg.norm(w, axis=1)[:, None])])
+            corner = _box_corner(self.Q, box[0][pick], box[1][pick], lam[worse, pick])
+            xs = np.concatenate([xs, sphere.lift(_chart(self.Q, corner)[0])])
         cand = sphere.project_to_cap(xs, np.broadcast_to(self.centre, xs.shape), self.rho)
         v = np.abs(reference.f_value(self.net, cand) - self.y)
         j = int(np.argmax(v))

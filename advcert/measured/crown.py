@@ -50,7 +50,8 @@ from advcert.errors import InputError
 from advcert.kernels import relaxation
 from advcert.kernels.threads import blas_single_thread
 from advcert.measured import reference
-from advcert.measured.balls import _TINY, _U, _badd, _bexact, _bsub, _rad, _upper, RowNorms, row_norms, sum_radius
+from advcert.measured.balls import (_TINY, _U, _badd, _bexact, _bsub, _rad, _upper, RowNorms, column_norms, row_norms,
+                                    sum_radius)
 from advcert.measured.network import TwoLayerNet
 from advcert.measured.perturbation import (Domain, _cap_constants, _linmax_float, _linmax_up, _ranges,  # noqa: F401
                                            linear_max, linear_max_upper, make_domain, preactivation_bounds,
@@ -166,7 +167,7 @@ def _bound_up(dom: Domain, W, b, K, E, sigma_y, esum=None, wcol=None) -> np.ndar
     # sum_r |K_ir| |[W b]_rj| <= ||K_i|| ||[W b]_:j|| (Cauchy-Schwarz; float norms within (m+2)u, hence 1.02)
     # carries the sums' rounding (m u 1.01) and the multipliers' own radii 2u|K| without a product
     if wcol is None:
-        wcol = np.sqrt(np.einsum("ij,ij->j", W, W).tolist() + [float(b @ b)])
+        wcol = column_norms(W, b)
     kw = np.multiply.outer(np.linalg.norm(K, axis=1), wcol)
     kw *= sum_radius(m)
     lam = K @ W

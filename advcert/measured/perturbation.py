@@ -169,6 +169,13 @@ def _capmax_rows(t, n2, kappa, p2, whole) -> np.ndarray:
     return out
 
 
+def cap_abs_bound(d: int) -> np.ndarray:
+    """Floats >= |x_j| at every point of X (|x_j| <= sqrt3/2, x_d = 1/2): the weights of a ball radius in a linear sup."""
+    xmax = np.full(d, 0.5 * _SQRT3 * (1.0 + 4.0 * _U))
+    xmax[-1] = 0.5
+    return xmax
+
+
 def _linmax_up(dom: Domain, L: np.ndarray, Lrad: np.ndarray | None = None) -> np.ndarray:
     """Rigorous upper bound of sup over domain i of <Lambda_i, x>, Lambda_i in the ball L_i ± Lrad_i (rows paired)."""
     if dom.kind == "ball":
@@ -180,8 +187,7 @@ def _linmax_up(dom: Domain, L: np.ndarray, Lrad: np.ndarray | None = None) -> np
         cm = _capmax_rows(_rowdot(L[:, :-1], dom.x0[:, :-1]), _bdot_self(L[:, :-1]), dom.kappa, dom.p2, dom.whole)
         s3h = (0.5 * _SQRT3, _rad(_U * _SQRT3))
         tot = _badd(_bmul(s3h, (cm, np.zeros_like(cm))), (0.5 * L[:, -1], np.zeros(L.shape[0])))
-        xmax = np.full((1, dom.d), 0.5 * _SQRT3 * (1.0 + 4.0 * _U))  # |x_j| <= sqrt3/2 on X, x_d = 1/2
-        xmax[:, -1] = 0.5
+        xmax = cap_abs_bound(dom.d)[None, :]
     if Lrad is not None:
         extra = np.einsum("ij,ij->i", Lrad, np.broadcast_to(xmax, Lrad.shape))
         tot = (tot[0], _rad(tot[1] + extra * (1.0 + dom.d * _U * 2)))
