@@ -10,6 +10,11 @@
    maximisers) below, the input-space split of the cap
    (:func:`advcert.measured.cap_split.cap_split_bound`) above; median bound/attack and
    (bound - L0)/(attack - L0), L0 = |f(x0) - y|; auto_LiRPA's alpha-CROWN on the ball beside.
+4. (``--time-law``) the sandwich at d = 8 and 10 against the split's time budget.
+5. Where the split is loose at d = 10: its worst cells after ``--barrier-budget`` seconds against the
+   convex barrier (the triangle LP of every undecided neuron over sampled points of the cell, scipy's
+   HiGHS), the loss sampled there, and the sum of the chords' gaps against what the undecided
+   neurons' kinks actually add (docs/perf-notes.md §9).
 
 The peers run in their own environments through subprocesses (never imported here):
 auto_LiRPA through the interpreter in ``--lirpa-python`` (default /work/peers/lirpa/bin/python,
@@ -20,6 +25,7 @@ its columns left empty; advcert's columns run anyway. The machine is shared: rea
     python benchmarks/bench_peers.py            # everything (several minutes)
     python benchmarks/bench_peers.py --quick    # fewer points, m <= 512 in the table
     python benchmarks/bench_peers.py --skip supnorm,table,sandwich --time-law 1,4,16   # the sandwich against time
+    python benchmarks/bench_peers.py --skip supnorm,table,sandwich --barrier-budget 4  # table 5 after 4 s a point
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from advcert import sphere  # noqa: E402
 from advcert.measured.attacks import AttackConfig, attack_network  # noqa: E402
-from advcert.measured.cap_split import CapSplit, cap_split_bound  # noqa: E402
+from advcert.measured.cap_split import CapSplit, cap_split_bound, cell_points, cell_ranges  # noqa: E402
 from advcert.measured.crown import crown_bounds  # noqa: E402
 from advcert.measured import reference  # noqa: E402
 from advcert.measured.network import plain  # noqa: E402
@@ -271,14 +277,111 @@ def bench_time_law(budgets, n=3):
                   f"L0) {r[:, 1].min():.3f}-{r[:, 1].max():.3f}, cells {int(r[:, 2].min())}-{int(r[:, 2].max())}", flush=True)
 
 
+def _triangle_lp(Z, a, y, sg, ranges=None):
+    # max over the convex hull of the rows of Z (pre-activations at points of one cell) of sg (f - y), every neuron
+    # that changes sign over its range relaxed by its triangle: the tightest relaxation of one neuron at a time (the
+    # convex barrier, Salman et al. 2019). ranges = (neurons, low, high) widens the sampled ranges to those
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix, diags, hstack
+
+    lo, hi = Z.min(axis=0), Z.max(axis=0)
+    if ranges is not None:
+        idx, rl, rh = ranges
+        lo[idx], hi[idx] = np.minimum(lo[idx], rl), np.maximum(hi[idx], rh)
+    und = np.flatnonzero((hi > 0) & (lo < 0))
+    s_a = sg * a
+    fixed = Z[:, lo >= 0] @ s_a[lo >= 0]
+    up = s_a[und] > 0  # s <= the chord u (z - l) / (u - l) where the net adds the neuron, s >= z where it subtracts
+    l, u = lo[und], hi[und]
+    k = np.where(up, -u / (u - l), 1.0)
+    A = hstack([csr_matrix(Z[:, und].T * k[:, None]), diags(np.where(up, 1.0, -1.0))]).tocsr()
+    rhs = np.where(up, -u * l / (u - l), 0.0)
+    eq = csr_matrix(np.concatenate([np.ones(Z.shape[0]), np.zeros(und.size)])[None, :])
+    res = linprog(-np.concatenate([fixed, s_a[und]]), A_ub=A, b_ub=rhs, A_eq=eq, b_eq=[1.0], bounds=(0, None),
+                  method="highs")
+    if not res.success:
+        raise RuntimeError(f"HiGHS did not solve a cell's triangle LP: {res.message}")
+    return -res.fun - sg * y
+
+
+def _cell_samples(rng, x0, rho, lo, hi, inner=3000):
+    # points of one cell for an inner hull: inside points, the box's corners pulled into the ball |u| <= T, and points
+    # of the rim (the hull's extreme points are what the LP sees)
+    k = lo.size
+    U = lo + (hi - lo) * rng.random((4 * inner, k))
+    cor = lo + (hi - lo) * rng.integers(0, 2, (2 ** min(k, 8), k))
+    _, inside = cell_points(x0, rho, U)
+    _, cin = cell_points(x0, rho, cor)
+    U = U[inside][:inner]
+    T = math.sqrt(float(np.max(np.einsum("ij,ij->i", U, U)))) if len(U) else float(np.max(np.abs(hi)))
+    cor[~cin] *= (T / np.linalg.norm(cor[~cin], axis=1))[:, None]
+    rim = lo + (hi - lo) * rng.random((20 * inner, k))
+    rim *= (T / np.linalg.norm(rim, axis=1))[:, None]
+    rim = rim[np.all((rim >= lo) & (rim <= hi), axis=1)][:500]
+    return cell_points(x0, rho, np.concatenate([U, cor, rim]))[0]
+
+
+def bench_barrier(d=10, n=3, budget=1.0, worst=5):
+    """Where the split's relaxation is loose: its worst cells after ``budget`` seconds a point against the convex
+    barrier (the triangle LP), the loss sampled there, the chords' gaps and the undecided neurons' true nonlinearity,
+    at m = 4096, rho = 0.2 (docs/perf-notes.md §9)."""
+    m, rho = 4096, 0.2
+    print(f"\n5. the split's {worst} worst cells a point after {budget:g} s against the convex barrier: d = {d}, "
+          f"m = {m}, rho = {rho}, {n} points; ranges over the cells, each over the attack value")
+    print("   bound: the split's sound bound on the cell. LP: the triangle relaxation of every undecided neuron (the "
+          "best of one\n   neuron at a time) over the hull of up to 3 756 points of the cell, with the split's ranges / "
+          "the sampled ones;\n   both are below the barrier over the whole cell. sampled: the loss at those points (an "
+          "estimate). chords: the sum of\n   |a_r| (-l u)/(u - l) over the undecided neurons. nonlinear: the range of "
+          "their sum less its best affine fit (sampled)")
+    rng = np.random.default_rng(5)
+    a, W, b, X, y, net, L0, atk = _sandwich_problem(d, n, m, rho)
+    out = []
+    for i in range(n):
+        pb = cap_split_bound(net, X[i], y[i], rho, lower=float(atk.values[i]),
+                             split=CapSplit(time_budget=budget, max_cells=10**9))
+        A = max(pb.lower, float(atk.values[i]))
+        cells = pb.cells
+        rows = []
+        for j in np.argsort(-cells.bound)[:worst]:
+            lo, hi = cells.lo[j], cells.hi[j]
+            pts = _cell_samples(rng, X[i], rho, lo, hi)
+            Z = pts @ W.T + b
+            rg = cell_ranges(net, X[i], rho, lo, hi)
+            lp_split = max(_triangle_lp(Z, a, y[i], sg, rg) for sg in (1.0, -1.0))
+            lp_true = max(_triangle_lp(Z, a, y[i], sg) for sg in (1.0, -1.0))
+            idx, rl, rh = rg
+            un = (rl < 0) & (rh > 0)
+            chords = float(np.sum(np.abs(a[idx[un]]) * (-rl[un] * rh[un]) / (rh[un] - rl[un])))
+            g = np.maximum(Z[:, idx[un]], 0.0) @ a[idx[un]]
+            B = np.concatenate([pts, np.ones((pts.shape[0], 1))], axis=1)
+            res = g - B @ np.linalg.lstsq(B, g, rcond=None)[0]
+            loss = float(np.max(np.abs(np.maximum(Z, 0.0) @ a - y[i])))
+            rows.append((cells.bound[j], lp_split, lp_true, loss, chords, res.max() - res.min(), un.sum()))
+        r = np.array(rows)
+        r[:, :6] /= A
+
+        def span(c, f="{:.3f}"):
+            return f"{f.format(r[:, c].min())}-{f.format(r[:, c].max())}"
+
+        print(f"   point {i}: split bound {pb.upper / A:.4f} ({pb.nodes} cells) | cells: bound {span(0)}, LP "
+              f"{span(1)} / {span(2)}, sampled {span(3)} | chords {span(4, '{:.2f}')}, nonlinear {span(5)}, "
+              f"undecided {span(6, '{:.0f}')}", flush=True)
+        out.append(r)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer points and widths")
     ap.add_argument("--lirpa-python", default=None, help="the interpreter of auto_LiRPA's own environment")
-    ap.add_argument("--skip", default="", help="comma-separated tables to skip: supnorm, table, sandwich")
+    ap.add_argument("--skip", default="", help="comma-separated tables to skip: supnorm, table, sandwich, barrier")
     ap.add_argument("--time-law", default="", metavar="S,S,...",
                     help="also table 4: the sandwich at these split time budgets in seconds (e.g. 1,4,16; minutes)")
+    ap.add_argument("--barrier-budget", type=float, default=1.0, metavar="S",
+                    help="table 5: the split's time budget per point before its worst cells are read (default 1)")
     args = ap.parse_args(argv)
+    if not args.barrier_budget > 0:
+        ap.error(f"--barrier-budget must be a positive number of seconds, got {args.barrier_budget}")
     skip = set(filter(None, args.skip.split(",")))
     lx, lnote = lirpa_python(args.lirpa_python)
     sx, snote = sollya_version()
@@ -290,6 +393,7 @@ def main(argv=None):
     sand = bench_sandwich(lx, args.quick) if "sandwich" not in skip else None
     if args.time_law:
         bench_time_law([float(v) for v in args.time_law.split(",")])
+    barrier = bench_barrier(n=2 if args.quick else 3, budget=args.barrier_budget) if "barrier" not in skip else None
     print("\nsummary")
     if worst is not None and lx is not None:
         print(f"   CROWN: auto_LiRPA time / ours, worst setting {worst['crown']:.2f}x (target >= 1)  "
@@ -304,6 +408,11 @@ def main(argv=None):
             ok = r <= 1.02 and v <= 1.5 and s <= 1.0
             print(f"   sandwich d = {d:2d}: bound/attack {r:.4f}, (bound - L0)/(attack - L0) {v:.3f}, {s:.2f} s/pt  "
                   f"{'OK' if ok else 'MISSED'}")
+    if barrier is not None:
+        wall = ", ".join(f"{float(r[:, 2].max()):.3f}" for r in barrier)
+        print(f"   d = 10 after {args.barrier_budget:g} s: the convex barrier (sampled ranges) on each point's worst "
+              f"cells reaches {wall} of the attack;\n   where it is above 1.02, no relaxation of one neuron at a time "
+              f"meets bound/attack <= 1.02 on the cells the split reached")
     return 0
 
 

@@ -623,6 +623,49 @@ def test_box_numerator_kernel_holds_the_sup_over_box_and_ball_and_matches_its_re
                 assert float(np.max(lv[i, 0] + u @ lv[i, 1:])) <= out[i] + 1e-12
 
 
+def test_cell_ranges_and_points_read_the_leaves_of_a_split():
+    # the public face for reading a split's cells (bench_peers.py table 5): cell_points maps gnomonic u to the point at
+    # angle atan|u| from x0 (|x - x0| = sqrt(3) sin(theta / 2), independent of the chart's code); cell_ranges holds
+    # every sampled pre-activation of its neurons, every other neuron keeps its sign, and the loss stays under the
+    # leaf's bound
+    from advcert.measured.cap_split import CapSplit, cap_split_bound, cell_points, cell_ranges
+
+    rng = np.random.default_rng(80)
+    d, rho = 8, 0.4
+    a, W, b = _net(rng, 300, d)
+    net = plain(a, W, b)
+    x0 = sphere.sample_uniform(rng, 1, d)[0]
+    y = float(_f(a, W, b, x0[None])[0] + 0.05)
+    u = rng.standard_normal((200, d - 2)) * rng.uniform(0.0, 0.3, (200, 1))
+    pts, inside = cell_points(x0, rho, u)
+    theta = np.arctan(np.linalg.norm(u, axis=1))
+    assert np.allclose(np.linalg.norm(pts - x0, axis=1), math.sqrt(3.0) * np.sin(theta / 2), atol=1e-13)
+    assert np.all(np.linalg.norm(pts[inside] - x0, axis=1) <= rho * (1 + 1e-9)) and 20 < inside.sum() < 200
+    pb = cap_split_bound(net, x0, y, rho, split=CapSplit(rel_gap=0.0, var_gap=0.0, max_cells=600, batch=32))
+    cells = pb.cells
+    picks = np.concatenate([np.argsort(-cells.bound)[:4], rng.choice(len(cells), 4, replace=False)])
+    powered = 0
+    for j in picks:
+        lo, hi = cells.lo[j], cells.hi[j]
+        idx, zl, zh = cell_ranges(net, x0, rho, lo, hi)
+        U = np.concatenate([lo + (hi - lo) * rng.random((3000, d - 2)), lo + (hi - lo) * rng.integers(0, 2, (256, d - 2))])
+        X, ok = cell_points(x0, rho, U)
+        X = X[ok]
+        Z = X @ W.T + b
+        assert np.all(Z[:, idx] >= zl - 1e-12) and np.all(Z[:, idx] <= zh + 1e-12)
+        rest = np.setdiff1d(np.arange(W.shape[0]), idx)
+        assert np.all((Z[:, rest].min(axis=0) >= -1e-12) | (Z[:, rest].max(axis=0) <= 1e-12))
+        assert float(np.max(np.abs(_f(a, W, b, X) - y))) <= cells.bound[j] + 1e-12
+        mid, half = 0.5 * (zl + zh), 0.45 * (zh - zl)  # ranges narrowed by 10 %: the samples leave them
+        powered += bool(np.any((Z[:, idx] < mid - half) | (Z[:, idx] > mid + half)))
+    assert powered >= 6
+    assert cell_ranges(net, x0, rho, np.full(d - 2, 0.9), np.full(d - 2, 1.0)) is None  # outside the cap
+    with pytest.raises(ValueError, match="a cell is a box"):
+        cell_ranges(net, x0, rho, np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="not split"):
+        cell_ranges(net, x0, 3.0, np.zeros(d - 2), np.ones(d - 2))
+
+
 @pytest.mark.parametrize("d,box", [(4, True), (6, True), (8, True), (6, False)])
 def test_every_leaf_of_a_deep_split_bounds_the_loss_on_its_cell(d, box):
     # thousands of cells, each bounded from its parent's undecided neurons and fixed part (the incremental

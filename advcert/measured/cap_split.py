@@ -260,21 +260,72 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
         crown, _ = _crown_rows(dom, net, w2, yv)
         L0 = float(abs(reference.f_value(net, x0[None, :])[0] - float(y)))
         best, witness = max(float(lower), L0), x0.copy()
-        P = math.sqrt(float(dom.p2[0][0]))
-        cos_t = float(dom.kappa[0]) / P
-        if dom.whole[0] or cos_t <= 0.05:
+        chart = _split_chart(dom)
+        if chart is None:
             return PointBound(upper=float(crown[0]), crown=float(crown[0]), lower=best, witness=witness, leaves=(),
                               domain="cap", nodes=1, seconds=time.perf_counter() - t0, complete=False)
-        T = math.tan(math.acos(min(cos_t, 1.0)) * (1.0 + _ANGLE_REL) + _ANGLE_ABS)
-        Q = _cap_frame(dom.x0[0, :-1])
-        k = dom.d - 2
-        search = _CellSearch(net, w2, yv[0], Q, T, k, split, rho)
+        Q, T = chart
+        search = _CellSearch(net, w2, yv[0], Q, T, dom.d - 2, split, rho)
         search.best, search.witness, search.L0, search.centre = best, witness, L0, x0[None, :]
         search.run(t0)
         upper = min(search.upper(), float(crown[0]))
         return PointBound(upper=upper, crown=float(crown[0]), lower=search.best, witness=search.witness, leaves=(),
                           domain="cap", nodes=search.nodes, seconds=time.perf_counter() - t0,
                           complete=upper <= search.goal(), time_capped=search.time_capped, cells=search.cells())
+
+
+def _split_chart(dom: Domain, need: bool = False):
+    # the frame Q and the half-side T of the root box of the cap's split; None (with need, ValueError) for caps of
+    # angular radius near or past pi/2, which are not split
+    P = math.sqrt(float(dom.p2[0][0]))
+    cos_t = float(dom.kappa[0]) / P
+    if dom.whole[0] or cos_t <= 0.05:
+        if need:
+            raise ValueError("this cap (angular radius over 87 degrees) is not split, so it has no cells: give a "
+                             "radius rho below 1.19")
+        return None
+    T = math.tan(math.acos(min(cos_t, 1.0)) * (1.0 + _ANGLE_REL) + _ANGLE_ABS)
+    return _cap_frame(dom.x0[0, :-1]), T
+
+
+def cell_ranges(net: TwoLayerNet, x0, rho, lo, hi):
+    """The neurons undecided on one cell of :func:`cap_split_bound`'s split, and their pre-activation ranges there.
+
+    Theorem 5.3's cap at x0, the cell of the gnomonic box [lo, hi] (a :class:`CapCell`'s, or any box in the root
+    [-T, T]^{d-2}): returns (neurons, low, high), the ranges of w_r . x + b_r over the box's image in the cap as the
+    split bounds them (sound, rounding accounted for); every other neuron keeps one sign on the cell. For reading
+    where the split's relaxation is loose (benchmarks/bench_peers.py, table 5); returns None for the box that misses
+    the cap, and raises ValueError for caps the split does not split.
+    """
+    with blas_single_thread():
+        x0 = np.asarray(x0, dtype=np.float64)
+        dom = make_domain(x0, rho, "cap")
+        Q, T = _split_chart(dom, need=True)
+        lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+        if lo.shape != (dom.d - 2,) or hi.shape != lo.shape or not np.all(lo <= hi):
+            raise ValueError(f"a cell is a box lo <= hi in R^{dom.d - 2}; got shapes {lo.shape}, {hi.shape}")
+        search = _CellSearch(net, row_norms(net.W, net.b, "cap"), 0.0, Q, T, dom.d - 2, CapSplit(), rho)
+        search.centre = x0[None, :]
+        search.goal = lambda: -math.inf  # the cell stays open, so that its undecided neurons are kept
+        out = search.evaluate(lo[None].copy(), hi[None].copy(), np.zeros(1, dtype=np.int64), ranges=True)
+        if out is None or search.n < 2:
+            return None
+        Cr, _, cc = out
+        c0, cn = int(search.pstart[1]), int(search.pcount[1])
+        return search.pool[c0 : c0 + cn].astype(np.int64), Cr[0, : cc[0]].copy(), Cr[1, : cc[0]].copy()
+
+
+def cell_points(x0, rho, U):
+    """The points of X with gnomonic coordinates U (rows) in the split of Theorem 5.3's cap at x0.
+
+    The chart of :func:`cap_split_bound`'s cells (float, for sampling a cell: an estimate's points, never a bound's);
+    returns (points, inside), inside marking the rows with |u| <= T, whose points lie in the cap up to rounding.
+    Raises ValueError for caps the split does not split.
+    """
+    dom = make_domain(np.asarray(x0, dtype=np.float64), rho, "cap")
+    Q, T = _split_chart(dom, need=True)
+    U = np.atleast_2d(np.asarray(U, dtype=np.float64))
+    return sphere.lift(_chart(Q, U)[0]), np.einsum("ij,ij->i", U, U) <= T * T
 
 
 class _CellSearch:
