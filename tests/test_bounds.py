@@ -662,6 +662,8 @@ def test_cell_ranges_and_points_read_the_leaves_of_a_split():
     assert cell_ranges(net, x0, rho, np.full(d - 2, 0.9), np.full(d - 2, 1.0)) is None  # outside the cap
     with pytest.raises(ValueError, match="a cell is a box"):
         cell_ranges(net, x0, rho, np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="a cell is a box"):
+        cell_ranges(net, x0, rho, np.full(d - 2, np.nan), np.ones(d - 2))
     with pytest.raises(ValueError, match="not split"):
         cell_ranges(net, x0, 3.0, np.zeros(d - 2), np.ones(d - 2))
 

@@ -302,8 +302,10 @@ def cell_ranges(net: TwoLayerNet, x0, rho, lo, hi):
         dom = make_domain(x0, rho, "cap")
         Q, T = _split_chart(dom, need=True)
         lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
-        if lo.shape != (dom.d - 2,) or hi.shape != lo.shape or not np.all(lo <= hi):
-            raise ValueError(f"a cell is a box lo <= hi in R^{dom.d - 2}; got shapes {lo.shape}, {hi.shape}")
+        ok = lo.shape == (dom.d - 2,) and hi.shape == lo.shape
+        if not ok or not np.all(np.isfinite(lo) & np.isfinite(hi) & (lo <= hi)):
+            raise ValueError(f"a cell is a box of finite lo <= hi in R^{dom.d - 2} (a CapCell's lo and hi); got shapes "
+                             f"{lo.shape} and {hi.shape}")
         search = _CellSearch(net, row_norms(net.W, net.b, "cap"), 0.0, Q, T, dom.d - 2, CapSplit(), rho)
         search.centre = x0[None, :]
         search.goal = lambda: -math.inf  # the cell stays open, so that its undecided neurons are kept
