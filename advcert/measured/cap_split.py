@@ -248,7 +248,11 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
     ``CapSplit(box=False)`` over the cap that covers the box). The upper end is the max over
     the open cells (a sound-bound, rounding accounted for); the relaxations' maximisers are
     attack points (``lower``, an estimate). Caps of angular radius >= pi/2 are not split.
-    Builder-side only: the verifier re-derives neuron-split leaves, not these cells.
+    Builder-side only: the verifier re-derives neuron-split leaves, not these cells. Where it is
+    loose: each cell's CROWN is near the triangle LP of its undecided neurons, the best of any
+    relaxation of one neuron at a time, and at d = 10 that barrier, not the implementation, is what
+    a second of cells leaves above the attack (docs/perf-notes.md §9; :func:`cell_ranges` reads a
+    cell's undecided neurons).
     """
     with blas_single_thread():
         t0 = time.perf_counter()
