@@ -623,6 +623,78 @@ def test_box_numerator_kernel_holds_the_sup_over_box_and_ball_and_matches_its_re
                 assert float(np.max(lv[i, 0] + u @ lv[i, 1:])) <= out[i] + 1e-12
 
 
+@pytest.mark.parametrize("d", [4, 6, 10])
+def test_dc_vertex_bound_holds_the_loss_on_its_cells_and_the_kernel_matches_its_reference(d):
+    # Theorem 5.3's DC vertex bound (cap_split, the comment above _DC_MU) on 30 boxes, small to large, a third on the
+    # cap's rim: the kernel agrees with its numpy reference, and both hold |f - y| at every sampled point of the cap in
+    # the box (inside, corners, the rim's sphere). A planted error must show: the reference over boxes shrunk by 3 %
+    # falls below a sampled loss on some cells
+    from advcert.kernels import relaxation
+    from advcert.measured.cap_split import (_DC_MU, _dc_fixed, _dc_inputs, _dc_vertex_reference, _split_chart,
+                                            cell_points, cell_ranges)
+
+    rng = np.random.default_rng(90 + d)
+    m, rho, k = 300, 0.4, d - 2
+    a, W, b = _net(rng, m, d)
+    net = plain(a, W, b)
+    x0 = sphere.sample_uniform(rng, 1, d)[0]
+    y = float(_f(a, W, b, x0[None])[0] + 0.05)
+    dom = make_domain(x0, rho, "cap")
+    Q, T = _split_chart(dom)
+    NQ, off, wl1 = _dc_inputs(net, Q)
+    p = dom.x0[0, :-1]
+    caprow, kap, capl1 = p @ Q, float(dom.kappa[0]), float(np.abs(p).sum())
+    nb = 30
+    g = rng.standard_normal((nb, k))
+    r = T * np.concatenate([rng.uniform(0.0, 0.8, nb - 10), rng.uniform(0.9, 1.05, 10)])
+    c = g / np.linalg.norm(g, axis=1)[:, None] * r[:, None]
+    hw = T * 10.0 ** rng.uniform(-1.7, -0.6, (nb, 1)) * rng.uniform(0.5, 1.0, (nb, k))
+    L, H = c - hw, c + hw
+    L[0], H[0] = -2.0, 2.0  # corners past 60 degrees from the centre: no bound (+inf)
+    keep, lists, fms, frs = [], [], [], []
+    for i in range(nb):
+        rg = cell_ranges(net, x0, rho, L[i], H[i])
+        if rg is None:
+            continue
+        U = rg[0]
+        zc = cell_points(x0, rho, (0.5 * (L[i] + H[i]))[None])[0] @ W.T + b
+        act = np.ones(m, dtype=bool)
+        act[U] = False
+        act &= zc[0] > 0  # decided neurons keep their sign on the cell: the centre's
+        fms.append(np.concatenate([a[act] @ W[act], [a[act] @ b[act]]]))
+        frs.append(1e-13 * np.concatenate([np.abs(a) @ np.abs(W), [np.abs(a) @ np.abs(b)]]))
+        keep.append(i)
+        lists.append(U)
+    L, H = np.ascontiguousarray(L[keep]), np.ascontiguousarray(H[keep])
+    fixrow, fixc, fixl1, fixerr = _dc_fixed(Q, np.array(fms), np.array(frs))
+    cc = np.array([u.size for u in lists], dtype=np.int64)
+    cs = np.concatenate([[0], np.cumsum(cc)[:-1]]).astype(np.int64)
+    Ck = np.concatenate(lists).astype(np.int16)
+    args = (NQ, off, a, wl1)
+    tail = (fixrow, fixc, fixl1, fixerr, caprow, kap, capl1, y, _DC_MU)
+    out = np.empty(len(keep))
+    relaxation.dc_vertex_up(L, H, Q, *args, Ck, cs, cc, *tail, out)
+    ref = _dc_vertex_reference(Q, L, H, *args, lists, *tail)
+    assert np.isinf(out[0]) and np.isinf(ref[0]) and np.all(np.isfinite(out[1:]))
+    assert np.allclose(out[1:], ref[1:], rtol=1e-9, atol=1e-12)
+    shrunk = _dc_vertex_reference(Q, L + 0.03 * (H - L), H - 0.03 * (H - L), *args, lists, *tail)
+    caught = checked = 0
+    for i in range(1, len(keep)):
+        u = L[i] + (H[i] - L[i]) * rng.random((4000, k))
+        u = np.concatenate([u, L[i] + (H[i] - L[i]) * rng.integers(0, 2, (2 ** min(k, 8), k))])
+        u = np.concatenate([u, u * (T / np.linalg.norm(u, axis=1))[:, None]])
+        u = u[np.all((u >= L[i]) & (u <= H[i]), axis=1)]
+        X = cell_points(x0, rho, u)[0]
+        X = X[np.linalg.norm(X - x0, axis=1) <= rho * (1 - 1e-12)]
+        if not len(X):
+            continue
+        loss = float(np.max(np.abs(_f(a, W, b, X) - y)))
+        assert loss <= out[i] and loss <= ref[i], (d, i, loss, out[i])
+        checked += 1
+        caught += loss > shrunk[i]
+    assert checked >= 20 and caught >= 3, (checked, caught)
+
+
 def test_cell_ranges_and_points_read_the_leaves_of_a_split():
     # the public face for reading a split's cells (bench_peers.py table 5): cell_points maps gnomonic u to the point at
     # angle atan|u| from x0 (|x - x0| = sqrt(3) sin(theta / 2), independent of the chart's code); cell_ranges holds

@@ -552,3 +552,180 @@ def box_numerator_up(lv, L, H, boxv, mus, out):  # pragma: no cover - compiled
                     val = (w0 + (acc + mt)) + (BOX_EPS * (ss + mt + abs(w0)) + _TINY)
                     n = _fmin(n, val)
         out[i] = n
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def dc_vertex_up(L, H, Qm, NQ, off, a, wl1, Ck, cs, ccount, fixrow, fixc, fixl1, fixerr, caprow, kap, capl1, y, mus,
+                 out):  # pragma: no cover - compiled
+    """Per cell a float >= sup of |f - y| over the cap's points whose gnomonic coordinates lie in the box [L_i, H_i]:
+    the DC vertex bound of ``advcert.measured.cap_split`` (the comment above ``_dc_vertex_reference``, its numpy
+    reference, which this computes over the box's corners in Gray-code order). ``NQ`` holds the rows
+    (sqrt(3)/2 W_r') Q of the neurons, ``off`` w_rd/2 + b_r, ``wl1`` sqrt(3)/2 |W_r'|_1; the cell's undecided
+    neurons are Ck[cs_i : cs_i + ccount_i], its fixed part fixrow . (1, u) beta + fixc within fixerr + BOX_EPS; the
+    cap is <v, p> >= kap with caprow = p Q. A cell wider than 60 degrees from its centre gets +inf (no bound)."""
+    B, k = L.shape
+    dm1 = Qm.shape[0]
+    nc = 1 << k
+    nmax = 1
+    for i in range(B):
+        nmax = max(nmax, ccount[i])
+    t = np.empty(nmax)
+    ofs = np.empty(nmax)
+    aa = np.empty(nmax)
+    D = np.empty((k, nmax))
+    q = np.empty(dm1)
+    ch = np.empty(dm1)
+    uc = np.empty(k)
+    beta = np.empty(nc)
+    gam = np.empty(nc)
+    Fi = np.empty((2, nc))
+    Fo = np.empty((2, nc))
+    gi = np.empty(nc)
+    go = np.empty(nc)
+    lr = np.empty((2, k + 1))
+    lc = np.empty(2)
+    tl = np.empty(2)
+    dl = np.empty((2, k))
+    dcap = np.empty(k)
+    mumax = 0.0
+    for mu in mus:
+        mumax = max(mumax, mu)
+    for i in range(B):
+        n = ccount[i]
+        eps = max(BOX_EPS, 4.0 * (n + 600.0) * _U)  # above every sum of n terms and 2^k Gray-code steps
+        u1 = 1.0
+        for j in range(k):
+            uc[j] = 0.5 * (L[i, j] + H[i, j])
+            u1 += max(abs(L[i, j]), abs(H[i, j]))
+        # the centre's direction, shrunk so that |c| <= 1 exactly
+        cn = 0.0
+        for c in range(dm1):
+            s = Qm[c, 0]
+            for j in range(k):
+                s += Qm[c, j + 1] * uc[j]
+            ch[c] = s
+            cn += s * s
+        cn = math.sqrt(cn)
+        for c in range(dm1):
+            ch[c] = ch[c] * ((1.0 - 1e-12) / cn)
+        for c in range(dm1):
+            s = Qm[c, 0]
+            for j in range(k):
+                s += Qm[c, j + 1] * L[i, j]
+            q[c] = s
+        ok = True
+        gmax = 0.0
+        for st in range(nc):
+            if st > 0:
+                j = 0
+                while not (st >> j) & 1:
+                    j += 1
+                w = H[i, j] - L[i, j] if ((st ^ (st >> 1)) >> j) & 1 else L[i, j] - H[i, j]
+                for c in range(dm1):
+                    q[c] += w * Qm[c, j + 1]
+            nq = 0.0
+            qc = 0.0
+            for c in range(dm1):
+                nq += q[c] * q[c]
+                qc += q[c] * ch[c]
+            nq = math.sqrt(nq)
+            if not qc >= 0.5 * nq:
+                ok = False
+                break
+            beta[st] = (1.0 - 1e-12) / nq
+            gam[st] = 1.0 / qc
+            gmax = max(gmax, gam[st])
+        if not ok:
+            out[i] = np.inf
+            continue
+        # the neurons: those the side adds (sigma a_r > 0) exactly at the corners, those it subtracts under the
+        # tangent at the centre when positive there (else 0), every one in the error's scale
+        for sd in range(2):
+            sg = 1.0 if sd == 0 else -1.0
+            for j in range(k + 1):
+                lr[sd, j] = sg * fixrow[i, j]
+            lc[sd] = sg * fixc[i] - sg * y
+        scale = 0.0
+        nP = 0
+        nN = n - 1
+        base = cs[i]
+        for e in range(n):
+            r = Ck[base + e]
+            zc = NQ[r, 0]
+            for j in range(k):
+                zc += NQ[r, j + 1] * uc[j]
+            zc = zc / cn + off[r]
+            ar = a[r]
+            scale += abs(ar) * (wl1[r] * u1 * gmax + abs(off[r]))
+            if ar > 0.0:
+                slot, tang = nP, 1
+                nP += 1
+            else:
+                slot, tang = nN, 0
+                nN -= 1
+            if zc > 0.0:
+                sa = -ar if tang == 1 else ar
+                for j in range(k + 1):
+                    lr[tang, j] += sa * NQ[r, j]
+                lc[tang] += sa * off[r]
+            t0 = NQ[r, 0]
+            for j in range(k):
+                t0 += NQ[r, j + 1] * L[i, j]
+                D[j, slot] = (H[i, j] - L[i, j]) * NQ[r, j + 1]
+            t[slot] = t0
+            ofs[slot] = off[r]
+            aa[slot] = abs(ar)
+        tcap = caprow[0]
+        for j in range(k):
+            tcap += caprow[j + 1] * L[i, j]
+            dcap[j] = (H[i, j] - L[i, j]) * caprow[j + 1]
+        for sd in range(2):
+            s = lr[sd, 0]
+            for j in range(k):
+                s += lr[sd, j + 1] * L[i, j]
+                dl[sd, j] = (H[i, j] - L[i, j]) * lr[sd, j + 1]
+            tl[sd] = s
+        for st in range(nc):
+            # step to the next corner in Gray-code order (one coordinate flips), then the corner's sums; reassociated
+            # and contracted freely (fastmath): the a-priori error scale holds for any order of the sums
+            sgn = 0.0
+            j = 0
+            if st > 0:
+                while not (st >> j) & 1:
+                    j += 1
+                sgn = 1.0 if ((st ^ (st >> 1)) >> j) & 1 else -1.0
+                tl[0] += sgn * dl[0, j]
+                tl[1] += sgn * dl[1, j]
+                tcap += sgn * dcap[j]
+            bt, gm = beta[st], gam[st]
+            pi = 0.0
+            po = 0.0
+            for e in range(nP):
+                te = t[e] + sgn * D[j, e]
+                t[e] = te
+                pi += aa[e] * max(bt * te + ofs[e], 0.0)
+                po += aa[e] * max(gm * te + ofs[e], 0.0)
+            ni = 0.0
+            no = 0.0
+            for e in range(nP, n):
+                te = t[e] + sgn * D[j, e]
+                t[e] = te
+                ni += aa[e] * max(bt * te + ofs[e], 0.0)
+                no += aa[e] * max(gm * te + ofs[e], 0.0)
+            Fi[0, st] = pi + (bt * tl[0] + lc[0])
+            Fo[0, st] = po + (gm * tl[0] + lc[0])
+            Fi[1, st] = ni + (bt * tl[1] + lc[1])
+            Fo[1, st] = no + (gm * tl[1] + lc[1])
+            gi[st] = bt * tcap - kap
+            go[st] = gm * tcap - kap
+        best = -np.inf
+        for sd in range(2):
+            bs = np.inf
+            for mu in mus:
+                mx = -np.inf
+                for st in range(nc):
+                    mx = max(mx, Fi[sd, st] + mu * gi[st], Fo[sd, st] + mu * go[st])
+                bs = min(bs, mx)
+            best = max(best, bs)
+        err = eps * (scale + fixl1[i] * u1 * gmax + abs(fixc[i]) + abs(y) + mumax * (capl1 * u1 * gmax + abs(kap)))
+        out[i] = best + (err + fixerr[i] + _TINY)

@@ -205,6 +205,90 @@ def _boxmax_up(Q: np.ndarray, L: np.ndarray, H: np.ndarray, boxv: np.ndarray, Lm
     return tot + eps * (np.abs(tot) + np.abs(hv) + np.abs(Lm[:, -1])) + _TINY
 
 
+# The DC vertex bound (docs/perf-notes.md §9). With v in R^{d-1}, z_r = beta N_r . (1, u) + off_r at the point
+# beta Q(1, u), N_r = (sqrt(3)/2 W_r') Q. On a cell, f equals f~: the fixed part (linear) plus the undecided
+# neurons. For the side sigma, f~ splits into f_+ (the undecided neurons with sigma a_r > 0, and the fixed part) and
+# f_- (those with sigma a_r < 0), both convex in v; f_- lies above its minorant sum |a_r| z_r over the neurons
+# positive at the cell's centre (a tangent: any choice is a minorant). So sigma (f - y) <= F, convex, and for mu >= 0
+# F + mu (<v, p> - kappa) is >= sigma (f - y) on the cap's points and convex: its max over any polytope that holds
+# the cell bounds the cell. That polytope: the cone over the box's 2^k corner rays q_k = Q(1, u_k), between the
+# points a_k = q_k (1 - 1e-12)/|q_k| (inside the unit ball) and b_k = q_k / <q_k, c> (on the plane <x, c> = 1, |c|
+# <= 1): a unit v = sum mu_k q_k of the cone is S_a y with y in conv(a_k), S_a = 1/|y| >= 1, and S_b z with z in
+# conv(b_k), S_b <= <v, c> <= 1, so v lies between y and z on its ray. f_+ is taken jointly, through its exact corner
+# values, which no relaxation of one neuron at a time does (the convex barrier, perf-notes §9). Every float step is
+# within BOX_EPS of its scale (|t_r| <= |N_r|_1 (1 + |u|_1) <= wl1_r u1, gamma <= 2 by the 60-degree check).
+_DC_MU = np.concatenate([[0.0], np.geomspace(1e-3, 30.0, 16)])
+
+
+def _dc_inputs(net: TwoLayerNet, Q: np.ndarray):
+    # the per-neuron rows of the DC vertex bound: N_r = (sqrt(3)/2 W_r') Q, off_r = W_rd/2 + b_r, |sqrt(3)/2 W_r'|_1
+    Wv = net.W[:, :-1] * (0.5 * math.sqrt(3.0))
+    return (np.ascontiguousarray(Wv @ Q), np.ascontiguousarray(net.W[:, -1] * 0.5 + net.b),
+            np.ascontiguousarray(np.abs(Wv).sum(axis=1)))
+
+
+def _dc_fixed(Q: np.ndarray, fm: np.ndarray, fr: np.ndarray):
+    # the fixed parts (mid fm, rad fr of (Lambda, const) over x = (sqrt(3)/2 v, 1/2)) as rows over (1, u): at the point
+    # beta Q(1, u) the part is beta fixrow . (1, u) + fixc, within fixerr (|x_j| <= sqrt(3) on the polytope) + BOX_EPS
+    d = fm.shape[1] - 1
+    h = 0.5 * math.sqrt(3.0)
+    rows = np.ascontiguousarray((fm[:, : d - 1] * h) @ Q)
+    const = np.ascontiguousarray(fm[:, d - 1] * 0.5 + fm[:, d])
+    l1 = np.ascontiguousarray(np.abs(fm[:, : d - 1]).sum(axis=1) * h)
+    err = np.ascontiguousarray((math.sqrt(3.0) * fr[:, : d - 1].sum(axis=1) + 0.5 * fr[:, d - 1] + fr[:, d]) * (1 + 1e-9))
+    return rows, const, l1, err
+
+
+def _dc_vertex_reference(Q, L, H, NQ, off, a, wl1, cells, fixrow, fixc, fixl1, fixerr, caprow, kap, capl1, y, mus):
+    """relaxation.dc_vertex_up in numpy (each corner evaluated directly): the DC vertex bound of the cells with boxes
+    [L_i, H_i] and undecided neurons cells[i] (the comment above); +inf where a corner is over 60 degrees from the
+    centre. The slow reference of Theorem 5.3's DC vertex bound, for tests."""
+    B, k = L.shape
+    bits = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(np.float64)
+    out = np.empty(B)
+    mumax = float(np.max(mus))
+    for i in range(B):
+        U = np.asarray(cells[i], dtype=np.int64)
+        n = U.size
+        eps = max(relaxation.BOX_EPS, 4.0 * (n + 600.0) * _U)
+        uc = 0.5 * (L[i] + H[i])
+        u1 = 1.0 + float(np.sum(np.maximum(np.abs(L[i]), np.abs(H[i]))))
+        c = Q @ np.concatenate([[1.0], uc])
+        cn = math.sqrt(float(c @ c))
+        c = c * ((1.0 - 1e-12) / cn)
+        E = np.concatenate([np.ones((2**k, 1)), L[i] + (H[i] - L[i]) * bits], axis=1)  # (1, u_k)
+        q = E @ Q.T
+        nq = np.sqrt(np.einsum("ij,ij->i", q, q))
+        qc = q @ c
+        if not np.all(qc >= 0.5 * nq):
+            out[i] = np.inf
+            continue
+        beta, gam = (1.0 - 1e-12) / nq, 1.0 / qc
+        T = E @ NQ[U].T  # (corners, n)
+        zc = (NQ[U] @ np.concatenate([[1.0], uc])) / cn + off[U]
+        best = -np.inf
+        for sg in (1.0, -1.0):
+            sa = sg * a[U]
+            add, tang = sa > 0, (sa < 0) & (zc > 0)
+            lrow = sg * fixrow[i] + sa[tang] @ NQ[U[tang]]
+            lcon = sg * fixc[i] - sg * y + float(sa[tang] @ off[U[tang]])
+            tl = E @ lrow
+            vals = []
+            for s in (beta, gam):
+                z = s[:, None] * T[:, add] + off[U[add]]
+                F = np.maximum(z, 0.0) @ sa[add] + (s * tl + lcon)
+                g = s * (E @ caprow) - kap
+                vals.append((F, g))
+            F = np.concatenate([v[0] for v in vals])
+            g = np.concatenate([v[1] for v in vals])
+            best = max(best, float(np.min(np.max(F[:, None] + g[:, None] * np.asarray(mus)[None, :], axis=0))))
+        gmax = float(np.max(gam))
+        scale = float(np.sum(np.abs(a[U]) * (wl1[U] * u1 * gmax + np.abs(off[U]))))
+        err = eps * (scale + fixl1[i] * u1 * gmax + abs(fixc[i]) + abs(y) + mumax * (capl1 * u1 * gmax + abs(kap)))
+        out[i] = best + (err + fixerr[i] + _TINY)
+    return out
+
+
 def _box_corner(Q: np.ndarray, L: np.ndarray, H: np.ndarray, Lm: np.ndarray) -> np.ndarray:
     """The corner of box i where <Lambda_i', Q (1, u)> is largest (float): an attack point of the split."""
     g = Lm[:, :-1] @ Q[:, 1:]
@@ -226,17 +310,21 @@ class CapSplit:
     Every stop leaves a sound bound: the max over the leaves. ``box`` bounds each cell over the box's own
     image (its part in the ball |u| <= T on the rim) rather than over the cap that covers it (``False``:
     the covering cap only, for comparison; 7-20x more cells for the same bound at d = 8-10,
-    docs/perf-notes.md §9).
+    docs/perf-notes.md §9). ``dc`` (with ``box``, at d - 2 <= 8) also bounds every child CROWN leaves above the goal
+    by the DC vertex bound (the comment above ``_DC_MU``: f_+ exact at the 2^(d-2) corners, past the single-neuron
+    barrier, at about 5x a CROWN cell's cost) and keeps the smaller; ``batch`` (cells bisected a round) defaults to
+    256 with it and 1024 without, the faster of each at d = 10 in one second.
     """
 
     rel_gap: float = 0.01
     var_gap: float = 0.25
     abs_gap: float = 1e-9
     max_cells: int = 20000
-    batch: int = 1024
+    batch: int | None = None
     time_budget: float | None = None
     max_entries: int = 1 << 28
     box: bool = True
+    dc: bool = True
 
 
 def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: CapSplit = CapSplit()) -> PointBound:
@@ -383,6 +471,10 @@ class _CellSearch:
                  np.linalg.norm(wt[:, 1:], axis=1)[:, None]], axis=1))
         else:
             self.wq = np.empty((m, 0))
+        # the DC vertex bound (comment above _DC_MU) on the cells CROWN leaves above the goal: 2^k corners a cell
+        self.dc = self.box and split.dc and 1 <= k <= 8
+        self.dcn = _dc_inputs(net, Q) if self.dc else None
+        self.dccap = None  # the cap's row p Q, kappa and |p|_1, from the first evaluation's centre
         self.nodes = 0
         self.time_capped = False
         self.best, self.witness, self.L0, self.centre = 0.0, None, 0.0, None
@@ -471,12 +563,40 @@ class _CellSearch:
         self._grow(i0 + B)
         sl = slice(i0, i0 + B)
         self.L[sl], self.H[sl], self.bnd[sl], self.fm[sl], self.fr[sl] = L, H, bnd, fix[0], fix[1]
+        if self.dc:  # the children CROWN leaves above the goal get min(CROWN, the DC vertex bound)
+            c = np.flatnonzero(bnd > self.goal())
+            if c.size:
+                self._dc_cells(c + i0, Ck, cs[:-1][c], ccount[c])
+                bnd = self.bnd[sl]
         over = bnd > self.goal()
         self.state[sl] = np.where(over, self.OPEN, self.DONE)
         self.pcount[sl] = 0
         self._store(Ck, cs[:-1][over], ccount[over], np.flatnonzero(over) + i0)
         self.n += B
         return (Cr, cs, ccount) if ranges else None
+
+    def _dc_cells(self, cells, Ck, cstart, ccount) -> None:
+        # bnd = min(bnd, the DC vertex bound) for these cells (ids), from their boxes and fixed parts and their
+        # undecided neurons Ck[cstart_j : cstart_j + ccount_j]
+        if self.dccap is None:
+            dom0 = make_domain(self.centre[0], self.rho, "cap")
+            p = dom0.x0[0, :-1]
+            self.dccap = (np.ascontiguousarray(p @ self.Q), float(dom0.kappa[0]), float(np.abs(p).sum()))
+        NQ, off, wl1 = self.dcn
+        caprow, kap, capl1 = self.dccap
+        fixrow, fixc, fixl1, fixerr = _dc_fixed(self.Q, self.fm[cells], self.fr[cells])
+        Ls, Hs = np.ascontiguousarray(self.L[cells]), np.ascontiguousarray(self.H[cells])
+        ps, pc = np.ascontiguousarray(cstart), np.ascontiguousarray(ccount)
+        out = np.empty(cells.size)
+        pool = Ck
+
+        def part(lo: int, hi: int) -> None:
+            relaxation.dc_vertex_up(Ls[lo:hi], Hs[lo:hi], self.Q, NQ, off, self.net.a, wl1, pool, ps[lo:hi], pc[lo:hi],
+                                    fixrow[lo:hi], fixc[lo:hi], fixl1[lo:hi], fixerr[lo:hi], caprow, kap, capl1,
+                                    self.y, _DC_MU, out[lo:hi])
+
+        threads.spread_range(part, cells.size, threads.parts(int(pc.sum()) * (1 << Ls.shape[1]) * 4, cells.size))
+        self.bnd[cells] = np.minimum(self.bnd[cells], out)
 
     def _attack(self, dom: Domain, bnd, sides, lam, box=None, top: int = 8) -> None:
         # the relaxations' maximisers on the worst cells (over their caps, and their boxes' corners), moved into the
@@ -512,8 +632,9 @@ class _CellSearch:
             if (s.time_budget is not None and time.perf_counter() - t0 > s.time_budget) or self.live > s.max_entries:
                 self.time_capped = True
                 break
-            if cand.size > s.batch:
-                cand = cand[np.argpartition(-bd[cand], s.batch - 1)[: s.batch]]
+            batch = s.batch if s.batch is not None else (256 if self.dc else 1024)
+            if cand.size > batch:
+                cand = cand[np.argpartition(-bd[cand], batch - 1)[:batch]]
             L, H = self.L[cand], self.H[cand]
             ax = np.argmax(H - L, axis=1)
             rows = np.arange(cand.size)
