@@ -260,21 +260,25 @@ def bench_sandwich(exe, quick):
 
 
 def bench_time_law(budgets, n=3):
-    """How the sandwich closes with the split's time budget (m = 4096, rho = 0.2, d = 8 and 10)."""
+    """How the sandwich closes with the split's time budget (m = 4096, rho = 0.2, d = 8 and 10), with the DC vertex
+    bound (the default) and with CROWN cells only (``CapSplit(dc=False)``), in the same run."""
     m, rho = 4096, 0.2
-    print(f"\n4. the sandwich against the split's time budget, m = {m}, rho = {rho}, {n} points (ranges over the points)")
+    print(f"\n4. the sandwich against the split's time budget, m = {m}, rho = {rho}, {n} points (ranges over the "
+          f"points); the split with the DC vertex bound, and with CROWN cells only")
     for d in (8, 10):
         _, _, _, X, y, net, L0, atk = _sandwich_problem(d, n, m, rho)
         for tb in budgets:
-            r = []
-            for i in range(n):
-                pb = cap_split_bound(net, X[i], y[i], rho, lower=float(atk.values[i]),
-                                     split=CapSplit(time_budget=tb, max_cells=10**9))
-                low = max(pb.lower, atk.values[i])
-                r.append((pb.upper / low, (pb.upper - L0[i]) / (low - L0[i]), pb.nodes))
-            r = np.array(r)
-            print(f"   d = {d:2d}, {tb:5.1f} s: bound/attack {r[:, 0].min():.3f}-{r[:, 0].max():.3f}, (bound - L0)/(attack - "
-                  f"L0) {r[:, 1].min():.3f}-{r[:, 1].max():.3f}, cells {int(r[:, 2].min())}-{int(r[:, 2].max())}", flush=True)
+            for dc in (True, False):
+                r = []
+                for i in range(n):
+                    pb = cap_split_bound(net, X[i], y[i], rho, lower=float(atk.values[i]),
+                                         split=CapSplit(time_budget=tb, max_cells=10**9, dc=dc))
+                    low = max(pb.lower, atk.values[i])
+                    r.append((pb.upper / low, (pb.upper - L0[i]) / (low - L0[i]), pb.nodes))
+                r = np.array(r)
+                print(f"   d = {d:2d}, {tb:5.1f} s, {'DC   ' if dc else 'CROWN'}: bound/attack {r[:, 0].min():.3f}-"
+                      f"{r[:, 0].max():.3f}, (bound - L0)/(attack - L0) {r[:, 1].min():.3f}-{r[:, 1].max():.3f}, cells "
+                      f"{int(r[:, 2].min())}-{int(r[:, 2].max())}", flush=True)
 
 
 def _triangle_lp(Z, a, y, sg, ranges=None):
@@ -353,11 +357,12 @@ def _cell_samples(rng, x0, rho, lo, hi, inner=3000):
 
 
 def bench_barrier(d=10, n=3, budget=1.0, worst=5):
-    """Where the split's relaxation is loose: its worst cells after ``budget`` seconds a point against the convex
-    barrier (the triangle LP), the loss sampled there, the chords' gaps and the undecided neurons' true nonlinearity,
-    at m = 4096, rho = 0.2 (docs/perf-notes.md §9)."""
+    """Where CROWN's cells are loose: the worst cells of the split with CROWN cells only (``CapSplit(dc=False)``)
+    after ``budget`` seconds a point against the convex barrier (the triangle LP), the loss sampled there, the
+    chords' gaps, the undecided neurons' true nonlinearity and the DC vertex bound in float, at m = 4096, rho = 0.2
+    (docs/perf-notes.md §9)."""
     m, rho = 4096, 0.2
-    print(f"\n5. the split's {worst} worst cells a point after {budget:g} s against the convex barrier: d = {d}, "
+    print(f"\n5. the CROWN split's {worst} worst cells a point after {budget:g} s against the convex barrier: d = {d}, "
           f"m = {m}, rho = {rho}, {n} points; ranges over the cells, each over the attack value")
     legend = (
         "bound: the split's sound bound on the cell. LP: the triangle relaxation of every undecided neuron",
@@ -372,8 +377,9 @@ def bench_barrier(d=10, n=3, budget=1.0, worst=5):
     a, W, b, X, y, net, L0, atk = _sandwich_problem(d, n, m, rho)
     out = []
     for i in range(n):
+        # CROWN cells only: the barrier is a statement about relaxations of one neuron at a time
         pb = cap_split_bound(net, X[i], y[i], rho, lower=float(atk.values[i]),
-                             split=CapSplit(time_budget=budget, max_cells=10**9))
+                             split=CapSplit(time_budget=budget, max_cells=10**9, dc=False))
         A = max(pb.lower, float(atk.values[i]))
         cells = pb.cells
         rows = []

@@ -720,7 +720,8 @@ def test_cell_ranges_and_points_read_the_leaves_of_a_split():
     for j in picks:
         lo, hi = cells.lo[j], cells.hi[j]
         idx, zl, zh = cell_ranges(net, x0, rho, lo, hi)
-        U = np.concatenate([lo + (hi - lo) * rng.random((3000, d - 2)), lo + (hi - lo) * rng.integers(0, 2, (256, d - 2))])
+        U = np.concatenate([lo + (hi - lo) * rng.random((3000, d - 2)),
+                            lo + (hi - lo) * rng.integers(0, 2, (256, d - 2))])
         X, ok = cell_points(x0, rho, U)
         X = X[ok]
         Z = X @ W.T + b

@@ -7,8 +7,10 @@ every pre-activation range at once. Cells are boxes in gnomonic coordinates arou
 axis, bisected best-first; each is bounded by plain CROWN over the box's own image, and on the
 cap's rim, where the loss peaks and a box overhangs the cap, over its part in the cap (a cut
 box, and Lagrangian duality for the ball), with rounding accounted for as in
-:mod:`advcert.measured.crown`. The result is a sound-bound of the builder; the verifier re-derives
-neuron-split leaves only, so these cells are not written into certificates.
+:mod:`advcert.measured.crown`; and, above the goal, also by the DC vertex bound (f = f_+ - f_-
+with f_+ exact at the corners of a polytope around the cell: the comment above ``_DC_MU``). The
+result is a sound-bound of the builder; the verifier re-derives neuron-split leaves only, so these
+cells are not written into certificates.
 """
 
 from __future__ import annotations
@@ -235,8 +237,8 @@ def _dc_fixed(Q: np.ndarray, fm: np.ndarray, fr: np.ndarray):
     rows = np.ascontiguousarray((fm[:, : d - 1] * h) @ Q)
     const = np.ascontiguousarray(fm[:, d - 1] * 0.5 + fm[:, d])
     l1 = np.ascontiguousarray(np.abs(fm[:, : d - 1]).sum(axis=1) * h)
-    err = np.ascontiguousarray((math.sqrt(3.0) * fr[:, : d - 1].sum(axis=1) + 0.5 * fr[:, d - 1] + fr[:, d]) * (1 + 1e-9))
-    return rows, const, l1, err
+    err = (math.sqrt(3.0) * fr[:, : d - 1].sum(axis=1) + 0.5 * fr[:, d - 1] + fr[:, d]) * (1 + 1e-9)
+    return rows, const, l1, np.ascontiguousarray(err)
 
 
 def _dc_vertex_reference(Q, L, H, NQ, off, a, wl1, cells, fixrow, fixc, fixl1, fixerr, caprow, kap, capl1, y, mus):
@@ -338,9 +340,10 @@ def cap_split_bound(net: TwoLayerNet, x0, y, rho, *, lower: float = 0.0, split: 
     attack points (``lower``, an estimate). Caps of angular radius >= pi/2 are not split.
     Builder-side only: the verifier re-derives neuron-split leaves, not these cells. Where it is
     loose: each cell's CROWN is near the triangle LP of its undecided neurons, the best of any
-    relaxation of one neuron at a time, and at d = 10 that barrier, not the implementation, is what
-    a second of cells leaves above the attack (docs/perf-notes.md §9; :func:`cell_ranges` reads a
-    cell's undecided neurons).
+    relaxation of one neuron at a time, and at d = 10 that barrier is what a second of CROWN cells
+    leaves above the attack; the DC vertex bound (``CapSplit.dc``, the default) goes past it and
+    halves the gap at equal time (docs/perf-notes.md §9; :func:`cell_ranges` reads a cell's
+    undecided neurons).
     """
     with blas_single_thread():
         t0 = time.perf_counter()
