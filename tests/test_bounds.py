@@ -670,14 +670,13 @@ def test_dc_vertex_bound_holds_the_loss_on_its_cells_and_the_kernel_matches_its_
     cc = np.array([u.size for u in lists], dtype=np.int64)
     cs = np.concatenate([[0], np.cumsum(cc)[:-1]]).astype(np.int64)
     Ck = np.concatenate(lists).astype(np.int16)
-    args = (NQ, off, a, wl1)
-    tail = (fixrow, fixc, fixl1, fixerr, caprow, kap, capl1, y, _DC_MU)
+    neurons, fixed, cap = (NQ, off, a, wl1), (fixrow, fixc, fixl1, fixerr), (caprow, kap, capl1)
     out = np.empty(len(keep))
-    relaxation.dc_vertex_up(L, H, Q, *args, Ck, cs, cc, *tail, out)
-    ref = _dc_vertex_reference(Q, L, H, *args, lists, *tail)
+    relaxation.dc_vertex_up(L, H, Q, *neurons, Ck, cs, cc, *fixed, *cap, y, _DC_MU, out)
+    ref = _dc_vertex_reference(Q, L, H, lists, neurons, fixed, cap, y, _DC_MU)
     assert np.isinf(out[0]) and np.isinf(ref[0]) and np.all(np.isfinite(out[1:]))
     assert np.allclose(out[1:], ref[1:], rtol=1e-9, atol=1e-12)
-    shrunk = _dc_vertex_reference(Q, L + 0.03 * (H - L), H - 0.03 * (H - L), *args, lists, *tail)
+    shrunk = _dc_vertex_reference(Q, L + 0.03 * (H - L), H - 0.03 * (H - L), lists, neurons, fixed, cap, y, _DC_MU)
     caught = checked = 0
     for i in range(1, len(keep)):
         u = L[i] + (H[i] - L[i]) * rng.random((4000, k))

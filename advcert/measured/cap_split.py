@@ -241,10 +241,14 @@ def _dc_fixed(Q: np.ndarray, fm: np.ndarray, fr: np.ndarray):
     return rows, const, l1, np.ascontiguousarray(err)
 
 
-def _dc_vertex_reference(Q, L, H, NQ, off, a, wl1, cells, fixrow, fixc, fixl1, fixerr, caprow, kap, capl1, y, mus):
+def _dc_vertex_reference(Q, L, H, cells, neurons, fixed, cap, y, mus):
     """relaxation.dc_vertex_up in numpy (each corner evaluated directly): the DC vertex bound of the cells with boxes
     [L_i, H_i] and undecided neurons cells[i] (the comment above); +inf where a corner is over 60 degrees from the
-    centre. The slow reference of Theorem 5.3's DC vertex bound, for tests."""
+    centre. neurons = (NQ, off, a, wl1) (:func:`_dc_inputs` and the net's a), fixed = :func:`_dc_fixed`'s four rows,
+    cap = (p Q, kappa, |p|_1). The slow reference of Theorem 5.3's DC vertex bound, for tests."""
+    NQ, off, a, wl1 = neurons
+    fixrow, fixc, fixl1, fixerr = fixed
+    caprow, kap, capl1 = cap
     B, k = L.shape
     bits = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(np.float64)
     out = np.empty(B)
