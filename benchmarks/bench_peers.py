@@ -310,13 +310,14 @@ def _triangle_lp(Z, a, y, sg, ranges=None):
 
 def _vertex_estimate(net, x0, y, rho, lo, hi, mus=np.concatenate([[0.0], np.geomspace(1e-3, 30.0, 40)])):
     # the DC vertex bound of one cell in float over all m neurons (an estimate; the sound one is
-    # relaxation.dc_vertex_up). With v in R^{d-1} and z_r = w_r' . v sqrt(3)/2 + w_rd/2 + b_r,
-    # f_+ = sum over sg a_r > 0 of sg a_r relu(z_r) is convex, and f_- = sum over sg a_r < 0 of |a_r| relu(z_r) is convex with the global minorant l(v) = sum of |a_r| z_r over the
-    # neurons positive at the cell's centre c. So sg (f - y) <= f_+ - l - sg y =: F, convex, and on the cap
-    # {v : <v, p> >= kappa} sup F <= min over mu >= 0 of max (F + mu (<v, p> - kappa)) over any polytope holding the
-    # cell: the cone over the box's 2^(d-2) corner directions v_k cut by the tangent plane at c, whose vertices are v_k
-    # and v_k / <v_k, c> (a point y of the corners' hull has |y| >= <y, c>, so y / |y| lies between y and y / <y, c>).
-    # The joint corner values replace the sum of per-neuron chords: no single-neuron barrier applies
+    # relaxation.dc_vertex_up). With v in R^{d-1} and z_r = w_r' . v sqrt(3)/2 + w_rd/2 + b_r, f_+ = sum over sg a_r >
+    # 0 of sg a_r relu(z_r) is convex, and f_- = sum over sg a_r < 0 of |a_r| relu(z_r) is convex with the global
+    # minorant l(v) = sum of |a_r| z_r over the neurons positive at the cell's centre c. So sg (f - y) <= f_+ - l - sg
+    # y =: F, convex, and on the cap {v : <v, p> >= kappa} sup F <= min over mu >= 0 of max (F + mu (<v, p> - kappa))
+    # over any polytope holding the cell: the cone over the box's 2^(d-2) corner directions v_k cut by the tangent
+    # plane at c, whose vertices are v_k and v_k / <v_k, c> (a point y of the corners' hull has |y| >= <y, c>, so y /
+    # |y| lies between y and y / <y, c>). The joint corner values replace the sum of per-neuron chords: no single-
+    # neuron barrier applies
     from advcert.measured.perturbation import make_domain
 
     k = lo.size
