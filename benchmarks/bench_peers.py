@@ -13,8 +13,8 @@
 4. (``--time-law``) the sandwich at d = 8 and 10 against the split's time budget.
 5. Where the split is loose at d = 10: its worst cells after ``--barrier-budget`` seconds against the
    convex barrier (the triangle LP of every undecided neuron over sampled points of the cell, scipy's
-   HiGHS), the loss sampled there, and the sum of the chords' gaps against what the undecided
-   neurons' kinks actually add (docs/perf-notes.md §9).
+   HiGHS), the loss sampled there, the sum of the chords' gaps against what the undecided
+   neurons' kinks actually add, and the DC vertex bound alone (docs/perf-notes.md §9).
 
 The peers run in their own environments through subprocesses (never imported here):
 auto_LiRPA through the interpreter in ``--lirpa-python`` (default /work/peers/lirpa/bin/python,
@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from advcert import sphere  # noqa: E402
 from advcert.measured.attacks import AttackConfig, attack_network  # noqa: E402
-from advcert.measured.cap_split import CapSplit, cap_split_bound, cell_points, cell_ranges  # noqa: E402
+from advcert.measured.cap_split import CapSplit, cap_split_bound, cell_dc_bound, cell_points, cell_ranges  # noqa: E402
 from advcert.measured.crown import crown_bounds  # noqa: E402
 from advcert.measured import reference  # noqa: E402
 from advcert.measured.network import plain  # noqa: E402
@@ -308,38 +308,6 @@ def _triangle_lp(Z, a, y, sg, ranges=None):
     return -res.fun - sg * y
 
 
-def _vertex_estimate(net, x0, y, rho, lo, hi, mus=np.concatenate([[0.0], np.geomspace(1e-3, 30.0, 40)])):
-    # the DC vertex bound of one cell in float over all m neurons (an estimate; the sound one is
-    # relaxation.dc_vertex_up). With v in R^{d-1} and z_r = w_r' . v sqrt(3)/2 + w_rd/2 + b_r, f_+ = sum over sg a_r >
-    # 0 of sg a_r relu(z_r) is convex, and f_- = sum over sg a_r < 0 of |a_r| relu(z_r) is convex with the global
-    # minorant l(v) = sum of |a_r| z_r over the neurons positive at the cell's centre c. So sg (f - y) <= f_+ - l - sg
-    # y =: F, convex, and on the cap {v : <v, p> >= kappa} sup F <= min over mu >= 0 of max (F + mu (<v, p> - kappa))
-    # over any polytope holding the cell: the cone over the box's 2^(d-2) corner directions v_k cut by the tangent
-    # plane at c, whose vertices are v_k and v_k / <v_k, c> (a point y of the corners' hull has |y| >= <y, c>, so y /
-    # |y| lies between y and y / <y, c>). The joint corner values replace the sum of per-neuron chords: no single-
-    # neuron barrier applies
-    from advcert.measured.perturbation import make_domain
-
-    k = lo.size
-    bits = (np.arange(2**k)[:, None] >> np.arange(k)) & 1
-    h = math.sqrt(3.0) / 2
-    V = cell_points(x0, rho, lo + (hi - lo) * bits)[0][:, :-1] / h
-    c = cell_points(x0, rho, (0.5 * (lo + hi))[None])[0][0, :-1] / h
-    c /= np.linalg.norm(c)
-    P = np.concatenate([V, V / (V @ c)[:, None]])
-    W, b, a = net.W, net.b, net.a
-    Wv, off = W[:, :-1] * h, W[:, -1] / 2 + b
-    Z, zc = P @ Wv.T + off, Wv @ c + off
-    dom = make_domain(np.asarray(x0, dtype=np.float64), rho, "cap")
-    g = P @ dom.x0[0, :-1] - float(dom.kappa[0])
-    sides = np.array([1.0, -1.0])
-    s_a = sides[None, :] * a[:, None]  # (m, 2): sg a_r for both sides
-    up = np.where(s_a > 0, s_a, 0.0)
-    tangent = np.where((s_a < 0) & (zc[:, None] > 0), s_a, 0.0)
-    F = np.maximum(Z, 0.0) @ up + Z @ tangent - sides[None, :] * y  # (points, 2)
-    return float(np.max(np.min(np.max(F[:, :, None] + g[:, None, None] * mus[None, None, :], axis=0), axis=1)))
-
-
 def _cell_samples(rng, x0, rho, lo, hi, inner=3000):
     # points of one cell for an inner hull: inside points, the box's corners pulled into the ball |u| <= T, and points
     # of the rim (the hull's extreme points are what the LP sees)
@@ -360,7 +328,7 @@ def _cell_samples(rng, x0, rho, lo, hi, inner=3000):
 def bench_barrier(d=10, n=3, budget=1.0, worst=5):
     """Where CROWN's cells are loose: the worst cells of the split with CROWN cells only (``CapSplit(dc=False)``)
     after ``budget`` seconds a point against the convex barrier (the triangle LP), the loss sampled there, the
-    chords' gaps, the undecided neurons' true nonlinearity and the DC vertex bound in float, at m = 4096, rho = 0.2
+    chords' gaps, the undecided neurons' true nonlinearity and the DC vertex bound alone, at m = 4096, rho = 0.2
     (docs/perf-notes.md §9)."""
     m, rho = 4096, 0.2
     print(f"\n5. the CROWN split's {worst} worst cells a point after {budget:g} s against the convex barrier: d = {d}, "
@@ -370,8 +338,8 @@ def bench_barrier(d=10, n=3, budget=1.0, worst=5):
         "(the best of one neuron at a time) over the hull of up to 3 756 points of the cell, with the split's",
         "ranges / the sampled ones; both are below the barrier over the whole cell. sampled: the loss at those",
         "points (an estimate). chords: the sum of |a_r| (-l u)/(u - l) over the undecided neurons. nonlinear:",
-        "the range of their sum less its best affine fit (sampled). DC vertex: the convex-max bound over the",
-        "corners of the cell's polytope, in float (an estimate; _vertex_estimate)",
+        "the range of their sum less its best affine fit (sampled). DC vertex: the split's DC vertex bound alone",
+        "on the cell (a sound-bound; cap_split.cell_dc_bound)",
     )
     print("\n".join("   " + line for line in legend))
     rng = np.random.default_rng(5)
@@ -397,8 +365,8 @@ def bench_barrier(d=10, n=3, budget=1.0, worst=5):
             g = np.maximum(Z[:, idx[un]], 0.0) @ a[idx[un]]
             B = np.concatenate([pts, np.ones((pts.shape[0], 1))], axis=1)
             res = g - B @ np.linalg.lstsq(B, g, rcond=None)[0]
-            loss = float(np.max(np.abs(np.maximum(Z, 0.0) @ a - y[i])))
-            vertex = _vertex_estimate(net, X[i], y[i], rho, lo, hi)
+            loss = float(np.max(np.abs(reference.f_value(net, pts) - y[i])))
+            vertex = cell_dc_bound(net, X[i], y[i], rho, lo, hi)
             rows.append((cells.bound[j], lp_split, lp_true, loss, chords, res.max() - res.min(), vertex, un.sum()))
         r = np.array(rows)
         r[:, :7] /= A
@@ -457,9 +425,9 @@ def main(argv=None):
               f"cells reaches {wall} of the attack;\n   where it is above 1.02, no relaxation of one neuron at a time "
               f"meets bound/attack <= 1.02 on the cells the split reached")
         rows = np.concatenate(barrier)
-        low = int(np.sum(rows[:, 6] < rows[:, 3]))  # a bound below a sampled loss would be a bug of the estimate
-        print(f"   the DC vertex estimate reaches {rows[:, 6].max():.3f} on those cells; below the sampled loss on "
-              f"{low} of {len(rows)} {'(OK)' if low == 0 else '(WRONG: an error in _vertex_estimate)'}")
+        low = int(np.sum(rows[:, 6] < rows[:, 3]))  # a bound below a sampled loss would be unsound
+        print(f"   the DC vertex bound reaches {rows[:, 6].max():.3f} on those cells; below the sampled loss on "
+              f"{low} of {len(rows)} {'(OK)' if low == 0 else '(UNSOUND: an error in the DC vertex bound)'}")
     return 0
 
 

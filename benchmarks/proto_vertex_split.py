@@ -1,18 +1,15 @@
-"""A float prototype, not a sound bound: the cap split of Theorem 5.3's sup bounded by the DC vertex bound alone.
-
-The sound DC vertex bound is in the split (``CapSplit(dc=True)``, the default: min(CROWN, DC) on every child
-above the goal, batches of 256). This prototype bisects one cell at a time, strictly best-first, by the float
-estimate alone, and measures what the bound buys per cell, against the split with CROWN cells only.
+"""A prototype of the search, not of the bound: Theorem 5.3's cap split by the DC vertex bound alone.
 
 docs/perf-notes.md §9 (the convex barrier): at d = 10 no relaxation of one neuron at a time meets
-bound/attack <= 1.02 on the cells the split reaches in 1 s. The DC vertex bound
-(``bench_peers._vertex_estimate``: f = f_+ - f_-, f_+ exact at the corners of the cell's polytope,
-f_- under a tangent, the rim by one Lagrange multiplier) is not a single-neuron relaxation. This
-script runs the same best-first bisection of gnomonic boxes as
-:func:`advcert.measured.cap_split.cap_split_bound`, each cell bounded by that estimate in float, and
-prints bound/attack after a number of cells beside the sound split at the same number of cells:
-how far the bound would go if it were made sound, at 2^(d-2) corners (and all m neurons, here) a
-cell. Minutes: every cell evaluates the net at 2^(d-1) points.
+bound/attack <= 1.02 on the cells the split reaches in 1 s. The DC vertex bound (f = f_+ - f_-, f_+
+exact at the corners of the cell's polytope, f_- under a tangent, the rim by one Lagrange
+multiplier; the comment above ``advcert.measured.cap_split._DC_MU``) is not a single-neuron
+relaxation. The split takes min(CROWN, DC) on every child above its goal, 256 cells a round
+(``CapSplit(dc=True)``, the default). This script instead bisects one cell at a time, strictly
+best-first, each bounded by the DC bound alone (:func:`advcert.measured.cap_split.cell_dc_bound`,
+sound per cell), and prints bound/attack after a number of cells beside the split with CROWN cells
+only at the same number of cells: what the joint bound buys per cell. Minutes: every cell is set up
+from all m neurons.
 
     python benchmarks/proto_vertex_split.py                 # d = 10, 3 points, 1000,4000,16000 cells
     python benchmarks/proto_vertex_split.py --cells 500,2000 --points 1
@@ -32,9 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_peers import _sandwich_problem, _vertex_estimate  # noqa: E402
+from bench_peers import _sandwich_problem  # noqa: E402
 
-from advcert.measured.cap_split import CapSplit, _split_chart, _trim_to_ball, cap_split_bound  # noqa: E402
+from advcert.measured.cap_split import (CapSplit, _split_chart, _trim_to_ball, cap_split_bound,  # noqa: E402
+                                        cell_dc_bound)
 from advcert.measured.perturbation import make_domain  # noqa: E402
 
 
@@ -44,7 +42,7 @@ def vertex_split(net, x0, y, rho, attack, budgets):
     _, T = _split_chart(make_domain(np.asarray(x0, dtype=np.float64), rho, "cap"))
     k = np.asarray(x0).size - 2
     lo, hi = np.full(k, -T), np.full(k, T)
-    heap = [(-_vertex_estimate(net, x0, y, rho, lo, hi), 0, lo, hi)]
+    heap = [(-cell_dc_bound(net, x0, y, rho, lo, hi), 0, lo, hi)]
     nodes, uid, out, t0 = 1, 1, [], time.perf_counter()
     while nodes < budgets[-1] and -heap[0][0] > attack:
         _, _, lo, hi = heapq.heappop(heap)
@@ -57,7 +55,7 @@ def vertex_split(net, x0, y, rho, attack, budgets):
             if gap @ gap > T * T:
                 continue
             L, H = (v[0] for v in _trim_to_ball(L[None], H[None], T))
-            heapq.heappush(heap, (-_vertex_estimate(net, x0, y, rho, L, H), uid, L, H))
+            heapq.heappush(heap, (-cell_dc_bound(net, x0, y, rho, L, H), uid, L, H))
             uid += 1
             nodes += 1
             if nodes in budgets:
@@ -79,7 +77,7 @@ def main(argv=None):
         ap.error("need --d >= 4, --points >= 1 and cell counts >= 2")
     rho = 0.2
     a, W, b, X, y, net, L0, atk = _sandwich_problem(args.d, args.points, 4096, rho)
-    print(f"d = {args.d}, m = 4096, rho = {rho}: bound/attack after N cells; DC vertex in float (an estimate), "
+    print(f"d = {args.d}, m = 4096, rho = {rho}: bound/attack after N cells; the DC vertex bound alone (sound), "
           f"the sound split with CROWN cells only (cap_split_bound, dc=False) beside it")
     for i in range(args.points):
         A = float(atk.values[i])

@@ -699,7 +699,7 @@ def test_cell_ranges_and_points_read_the_leaves_of_a_split():
     # angle atan|u| from x0 (|x - x0| = sqrt(3) sin(theta / 2), independent of the chart's code); cell_ranges holds
     # every sampled pre-activation of its neurons, every other neuron keeps its sign, and the loss stays under the
     # leaf's bound
-    from advcert.measured.cap_split import CapSplit, cap_split_bound, cell_points, cell_ranges
+    from advcert.measured.cap_split import CapSplit, cap_split_bound, cell_dc_bound, cell_points, cell_ranges
 
     rng = np.random.default_rng(80)
     d, rho = 8, 0.4
@@ -727,11 +727,14 @@ def test_cell_ranges_and_points_read_the_leaves_of_a_split():
         assert np.all(Z[:, idx] >= zl - 1e-12) and np.all(Z[:, idx] <= zh + 1e-12)
         rest = np.setdiff1d(np.arange(W.shape[0]), idx)
         assert np.all((Z[:, rest].min(axis=0) >= -1e-12) | (Z[:, rest].max(axis=0) <= 1e-12))
-        assert float(np.max(np.abs(_f(a, W, b, X) - y))) <= cells.bound[j] + 1e-12
+        loss = float(np.max(np.abs(_f(a, W, b, X) - y)))
+        assert loss <= cells.bound[j] + 1e-12
+        assert loss <= cell_dc_bound(net, x0, y, rho, lo, hi) < math.inf  # the DC bound alone holds it too
         mid, half = 0.5 * (zl + zh), 0.45 * (zh - zl)  # ranges narrowed by 10 %: the samples leave them
         powered += bool(np.any((Z[:, idx] < mid - half) | (Z[:, idx] > mid + half)))
     assert powered >= 6
     assert cell_ranges(net, x0, rho, np.full(d - 2, 0.9), np.full(d - 2, 1.0)) is None  # outside the cap
+    assert cell_dc_bound(net, x0, y, rho, np.full(d - 2, 0.9), np.full(d - 2, 1.0)) == -math.inf
     with pytest.raises(ValueError, match="a cell is a box"):
         cell_ranges(net, x0, rho, np.zeros(3), np.ones(3))
     with pytest.raises(ValueError, match="a cell is a box"):

@@ -387,6 +387,26 @@ def _split_chart(dom: Domain, need: bool = False):
     return _cap_frame(dom.x0[0, :-1]), T
 
 
+def _one_cell(net: TwoLayerNet, x0, y, rho, lo, hi):
+    # a search holding the one open cell [lo, hi] (cell 1) of the split at x0, CROWN-bounded, with its undecided
+    # neurons in the pool and, from the kernel, their ranges; (None, None) for the box that misses the cap
+    x0 = np.asarray(x0, dtype=np.float64)
+    dom = make_domain(x0, rho, "cap")
+    Q, T = _split_chart(dom, need=True)
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    ok = lo.shape == (dom.d - 2,) and hi.shape == lo.shape
+    if not ok or not np.all(np.isfinite(lo) & np.isfinite(hi) & (lo <= hi)):
+        raise ValueError(f"a cell is a box of finite lo <= hi in R^{dom.d - 2} (a CapCell's lo and hi); got shapes "
+                         f"{lo.shape} and {hi.shape}")
+    search = _CellSearch(net, row_norms(net.W, net.b, "cap"), y, Q, T, dom.d - 2, CapSplit(dc=False), rho)
+    search.centre = x0[None, :]
+    search.goal = lambda: -math.inf  # the cell stays open, so that its undecided neurons are kept
+    out = search.evaluate(lo[None].copy(), hi[None].copy(), np.zeros(1, dtype=np.int64), ranges=True)
+    if out is None or search.n < 2:
+        return None, None
+    return search, out
+
+
 def cell_ranges(net: TwoLayerNet, x0, rho, lo, hi):
     """The neurons undecided on one cell of :func:`cap_split_bound`'s split, and their pre-activation ranges there.
 
@@ -397,23 +417,30 @@ def cell_ranges(net: TwoLayerNet, x0, rho, lo, hi):
     the cap, and raises ValueError for caps the split does not split.
     """
     with blas_single_thread():
-        x0 = np.asarray(x0, dtype=np.float64)
-        dom = make_domain(x0, rho, "cap")
-        Q, T = _split_chart(dom, need=True)
-        lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
-        ok = lo.shape == (dom.d - 2,) and hi.shape == lo.shape
-        if not ok or not np.all(np.isfinite(lo) & np.isfinite(hi) & (lo <= hi)):
-            raise ValueError(f"a cell is a box of finite lo <= hi in R^{dom.d - 2} (a CapCell's lo and hi); got shapes "
-                             f"{lo.shape} and {hi.shape}")
-        search = _CellSearch(net, row_norms(net.W, net.b, "cap"), 0.0, Q, T, dom.d - 2, CapSplit(), rho)
-        search.centre = x0[None, :]
-        search.goal = lambda: -math.inf  # the cell stays open, so that its undecided neurons are kept
-        out = search.evaluate(lo[None].copy(), hi[None].copy(), np.zeros(1, dtype=np.int64), ranges=True)
-        if out is None or search.n < 2:
+        search, out = _one_cell(net, x0, 0.0, rho, lo, hi)
+        if search is None:
             return None
         Cr, _, cc = out
         c0, cn = int(search.pstart[1]), int(search.pcount[1])
         return search.pool[c0 : c0 + cn].astype(np.int64), Cr[0, : cc[0]].copy(), Cr[1, : cc[0]].copy()
+
+
+def cell_dc_bound(net: TwoLayerNet, x0, y, rho, lo, hi) -> float:
+    """The DC vertex bound alone of sup |f - y| over the cap's points in one cell of :func:`cap_split_bound`'s split.
+
+    Theorem 5.3's cap at x0 and the gnomonic box [lo, hi], as :func:`cell_ranges`: the bound the split takes the min
+    of with CROWN's (the comment above ``_DC_MU``; a sound-bound, rounding accounted for), +inf for a cell wider
+    than 60 degrees or d - 2 > 8, -inf for the box that misses the cap. For reading what the joint bound buys
+    against the convex barrier (benchmarks/bench_peers.py, table 5).
+    """
+    with blas_single_thread():
+        search, _ = _one_cell(net, x0, y, rho, lo, hi)
+        if search is None:
+            return -math.inf
+        if not 1 <= search.L.shape[1] <= 8:
+            return math.inf
+        cell = np.ones(1, dtype=np.int64)
+        return float(search._dc_cells(cell, search.pool, search.pstart[cell], search.pcount[cell])[0])
 
 
 def cell_points(x0, rho, U):
@@ -480,8 +507,8 @@ class _CellSearch:
             self.wq = np.empty((m, 0))
         # the DC vertex bound (comment above _DC_MU) on the cells CROWN leaves above the goal: 2^k corners a cell
         self.dc = self.box and split.dc and 1 <= k <= 8
-        self.dcn = _dc_inputs(net, Q) if self.dc else None
-        self.dccap = None  # the cap's row p Q, kappa and |p|_1, from the first evaluation's centre
+        self.dcn = self.dccap = None  # its inputs, derived at its first use (the cap's from the centre)
+        self.batch = split.batch if split.batch is not None else (256 if self.dc else 1024)
         self.nodes = 0
         self.time_capped = False
         self.best, self.witness, self.L0, self.centre = 0.0, None, 0.0, None
@@ -573,8 +600,9 @@ class _CellSearch:
         if self.dc:  # the children CROWN leaves above the goal get min(CROWN, the DC vertex bound)
             c = np.flatnonzero(bnd > self.goal())
             if c.size:
-                self._dc_cells(c + i0, Ck, cs[:-1][c], ccount[c])
-                bnd = self.bnd[sl]
+                bnd = bnd.copy()
+                bnd[c] = np.minimum(bnd[c], self._dc_cells(c + i0, Ck, cs[:-1][c], ccount[c]))
+                self.bnd[sl] = bnd
         over = bnd > self.goal()
         self.state[sl] = np.where(over, self.OPEN, self.DONE)
         self.pcount[sl] = 0
@@ -582,12 +610,13 @@ class _CellSearch:
         self.n += B
         return (Cr, cs, ccount) if ranges else None
 
-    def _dc_cells(self, cells, Ck, cstart, ccount) -> None:
-        # bnd = min(bnd, the DC vertex bound) for these cells (ids), from their boxes and fixed parts and their
-        # undecided neurons Ck[cstart_j : cstart_j + ccount_j]
-        if self.dccap is None:
+    def _dc_cells(self, cells, Ck, cstart, ccount) -> np.ndarray:
+        # the DC vertex bound of these cells (ids), from their boxes and fixed parts and their undecided neurons
+        # Ck[cstart_j : cstart_j + ccount_j]
+        if self.dccap is None:  # derived once: the neurons' rows, and the cap's row p Q, kappa and |p|_1
             dom0 = make_domain(self.centre[0], self.rho, "cap")
             p = dom0.x0[0, :-1]
+            self.dcn = _dc_inputs(self.net, self.Q)
             self.dccap = (np.ascontiguousarray(p @ self.Q), float(dom0.kappa[0]), float(np.abs(p).sum()))
         NQ, off, wl1 = self.dcn
         caprow, kap, capl1 = self.dccap
@@ -595,15 +624,14 @@ class _CellSearch:
         Ls, Hs = np.ascontiguousarray(self.L[cells]), np.ascontiguousarray(self.H[cells])
         ps, pc = np.ascontiguousarray(cstart), np.ascontiguousarray(ccount)
         out = np.empty(cells.size)
-        pool = Ck
 
         def part(lo: int, hi: int) -> None:
-            relaxation.dc_vertex_up(Ls[lo:hi], Hs[lo:hi], self.Q, NQ, off, self.net.a, wl1, pool, ps[lo:hi], pc[lo:hi],
+            relaxation.dc_vertex_up(Ls[lo:hi], Hs[lo:hi], self.Q, NQ, off, self.net.a, wl1, Ck, ps[lo:hi], pc[lo:hi],
                                     fixrow[lo:hi], fixc[lo:hi], fixl1[lo:hi], fixerr[lo:hi], caprow, kap, capl1,
                                     self.y, _DC_MU, out[lo:hi])
 
         threads.spread_range(part, cells.size, threads.parts(int(pc.sum()) * (1 << Ls.shape[1]) * 4, cells.size))
-        self.bnd[cells] = np.minimum(self.bnd[cells], out)
+        return out
 
     def _attack(self, dom: Domain, bnd, sides, lam, box=None, top: int = 8) -> None:
         # the relaxations' maximisers on the worst cells (over their caps, and their boxes' corners), moved into the
@@ -639,9 +667,8 @@ class _CellSearch:
             if (s.time_budget is not None and time.perf_counter() - t0 > s.time_budget) or self.live > s.max_entries:
                 self.time_capped = True
                 break
-            batch = s.batch if s.batch is not None else (256 if self.dc else 1024)
-            if cand.size > batch:
-                cand = cand[np.argpartition(-bd[cand], batch - 1)[:batch]]
+            if cand.size > self.batch:
+                cand = cand[np.argpartition(-bd[cand], self.batch - 1)[: self.batch]]
             L, H = self.L[cand], self.H[cand]
             ax = np.argmax(H - L, axis=1)
             rows = np.arange(cand.size)
